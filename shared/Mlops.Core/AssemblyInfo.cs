@@ -1,0 +1,1 @@
+// Placeholder so the project builds before its code lands.

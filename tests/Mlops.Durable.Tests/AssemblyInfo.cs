@@ -1,0 +1,1 @@
+// Mlops.Durable.Tests

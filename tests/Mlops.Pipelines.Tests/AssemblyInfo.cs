@@ -1,0 +1,1 @@
+// Mlops.Pipelines.Tests

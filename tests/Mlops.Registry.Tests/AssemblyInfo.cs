@@ -1,0 +1,1 @@
+// Mlops.Registry.Tests
