@@ -1,1 +1,0 @@
-// Placeholder so the project builds before its code lands.
