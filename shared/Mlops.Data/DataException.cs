@@ -13,4 +13,11 @@ namespace Mlops.Data;
 /// (bad names, bad options, unknown versions) and maps to a 4xx through <see cref="MlopsException.Status"/>.
 /// </remarks>
 public sealed class DataException(string code, string message, int status = 400, Exception? inner = null)
-    : MlopsException(code, message, status, inner);
+    : MlopsException(code, message, status, inner)
+{
+    /// <summary>1-based line of the file the problem is on (code <c>data.malformed</c>), when known.</summary>
+    public long? Line { get; init; }
+
+    /// <summary>1-based field index the problem is on, when known.</summary>
+    public int? Column { get; init; }
+}

@@ -232,11 +232,13 @@ public static class DataValidator
         };
     }
 
-    /// <summary>A report for a file that could not be read as a table at all (see <see cref="Versions.MalformedDataException"/>).</summary>
-    public static ValidationReport Malformed(string problem, long? line = null, ValidationOptions? options = null)
+    /// <summary>
+    /// A report for a file that could not be read as a table at all: one <c>malformed</c> error carrying
+    /// <paramref name="message"/> verbatim (callers put the location in it, e.g. "Line 7, column 3: …") and the line.
+    /// </summary>
+    public static ValidationReport Malformed(string message, long? line = null)
     {
-        var a = new Anomaly(AnomalyCodes.Malformed, Severity.Error,
-            line is null ? problem : string.Create(Inv, $"Line {line}: {problem}"), Line: line);
+        var a = new Anomaly(AnomalyCodes.Malformed, Severity.Error, message, Line: line);
         return new ValidationReport { Outcome = ValidationOutcome.Quarantined, Anomalies = [a], CreatedAt = DateTimeOffset.UtcNow };
     }
 
