@@ -187,3 +187,13 @@ public sealed record ValidationOptions
         }
     }
 }
+
+/// <summary>Helpers for reading options out of an already-parsed pipeline configuration.</summary>
+public static class ValidationOptionsJson
+{
+    /// <summary>Reads a <c>validation</c> section held as a <see cref="System.Text.Json.JsonElement"/> (null/undefined → defaults).</summary>
+    public static ValidationOptions FromElement(System.Text.Json.JsonElement? section) =>
+        section is { ValueKind: not (System.Text.Json.JsonValueKind.Null or System.Text.Json.JsonValueKind.Undefined) } s
+            ? ValidationOptions.FromJson(s.GetRawText())
+            : ValidationOptions.Default;
+}
