@@ -7,8 +7,9 @@ using Mlops.Core;
 using Mlops.Core.Errors;
 using Mlops.Core.Storage;
 using Mlops.Registry;
+using Mlops.Serving;
 
-namespace Mlops.Serving;
+namespace Mlops.Registry.Http;
 
 /// <summary>Body of alias and promote requests.</summary>
 /// <param name="Version">Target version.</param>

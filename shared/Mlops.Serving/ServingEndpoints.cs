@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Mlops.Registry;
+using Mlops.Registry.Http;
 
 namespace Mlops.Serving;
 

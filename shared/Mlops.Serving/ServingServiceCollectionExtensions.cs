@@ -38,6 +38,19 @@ public static class ServingServiceCollectionExtensions
         return services;
     }
 
+    /// <summary>
+    /// <see cref="AddServing(IServiceCollection, Action{ServingOptions}?, Action{RegistryOptions}?)"/> over the given
+    /// storage account (registers its blob and table ports if the container has none).
+    /// </summary>
+    public static IServiceCollection AddServing(this IServiceCollection services, StorageServices storage, Action<ServingOptions>? configure = null, Action<RegistryOptions>? configureRegistry = null)
+    {
+        ArgumentNullException.ThrowIfNull(storage);
+        services.TryAddSingleton(storage);
+        services.TryAddSingleton(storage.Blobs);
+        services.TryAddSingleton(storage.Tables);
+        return services.AddServing(configure, configureRegistry);
+    }
+
     private static IBlobStore Blobs(IServiceProvider sp) => sp.GetService<IBlobStore>() ?? sp.GetRequiredService<StorageServices>().Blobs;
 
     private static ITableStore Tables(IServiceProvider sp) => sp.GetService<ITableStore>() ?? sp.GetRequiredService<StorageServices>().Tables;
