@@ -27,7 +27,7 @@ internal static class InputValidator
             seen.Clear();
             foreach (var property in row.EnumerateObject())
             {
-                if (!lookup.TryGetValue(property.Name, out int index))
+                if (!TryFind(lookup, property, out int index))
                 {
                     Add(ref errors, new InputError(r, property.Name, "unexpected", $"row {r}: unexpected column '{property.Name}'"));
                 }
@@ -52,6 +52,20 @@ internal static class InputValidator
             }
         }
         return errors;
+    }
+
+    // Looks the name up without allocating a string: transcode the raw UTF-8 name into a stack buffer. Escaped names
+    // (rare) take the allocating path, which unescapes.
+    internal static bool TryFind(Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> lookup, JsonProperty property, out int index)
+    {
+        ReadOnlySpan<byte> raw = System.Runtime.InteropServices.JsonMarshal.GetRawUtf8PropertyName(property);
+        if (raw.Length <= 256 && raw.IndexOf((byte)'\\') < 0)
+        {
+            Span<char> chars = stackalloc char[256];
+            int n = System.Text.Encoding.UTF8.GetChars(raw, chars);
+            return lookup.TryGetValue(chars[..n], out index);
+        }
+        return lookup.TryGetValue(property.Name, out index);
     }
 
     private static bool Accepts(FeatureType type, JsonElement value, bool allowNulls) => value.ValueKind switch

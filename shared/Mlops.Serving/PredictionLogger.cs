@@ -61,9 +61,16 @@ public sealed class PredictionLogger : BackgroundService
         });
     }
 
+    private long _bufferedBytes;
+
     internal void Enqueue(PredictionLogEntry entry)
     {
-        if (!_channel.Writer.TryWrite(entry)) _metrics.LogDropped.Increment();
+        // Bound memory by bytes as well as entries: one 1000-row request carries hundreds of kilobytes.
+        if (Interlocked.Add(ref _bufferedBytes, entry.Body.Length) > _options.PredictionLogMaxBufferedBytes || !_channel.Writer.TryWrite(entry))
+        {
+            Interlocked.Add(ref _bufferedBytes, -entry.Body.Length);
+            _metrics.LogDropped.Increment();
+        }
     }
 
     /// <summary>Entries waiting to be processed (tests, monitoring).</summary>
@@ -139,6 +146,7 @@ public sealed class PredictionLogger : BackgroundService
 
     private void Process(PredictionLogEntry entry)
     {
+        Interlocked.Add(ref _bufferedBytes, -entry.Body.Length);
         JsonDocument? doc = null;
         try
         {

@@ -39,6 +39,9 @@ public sealed class ServingOptions
     /// <summary>Entries buffered in memory; when full, new entries are dropped (counted), never blocking a request.</summary>
     public int PredictionLogCapacity { get; set; } = 20_000;
 
+    /// <summary>Request bytes held in the log buffer at most (batch requests are large; entries beyond this are dropped and counted).</summary>
+    public long PredictionLogMaxBufferedBytes { get; set; } = 64L * 1024 * 1024;
+
     /// <summary>Longest time a log line waits before its batch is appended.</summary>
     public TimeSpan PredictionLogFlushInterval { get; set; } = TimeSpan.FromSeconds(1);
 
@@ -59,6 +62,7 @@ public sealed class ServingOptions
         if (MaxReportedErrors < 1) throw new ArgumentException("ServingOptions.MaxReportedErrors must be ≥ 1.");
         if (PredictionLogSampleRate is < 0 or > 1 || double.IsNaN(PredictionLogSampleRate)) throw new ArgumentException("ServingOptions.PredictionLogSampleRate must be 0..1.");
         if (PredictionLogCapacity < 1) throw new ArgumentException("ServingOptions.PredictionLogCapacity must be ≥ 1.");
+        if (PredictionLogMaxBufferedBytes < 64 * 1024) throw new ArgumentException("ServingOptions.PredictionLogMaxBufferedBytes must be ≥ 64 KiB.");
         if (PredictionLogFlushInterval <= TimeSpan.Zero) throw new ArgumentException("ServingOptions.PredictionLogFlushInterval must be positive.");
         if (PredictionLogMaxBatchBytes is < 1024 or > 4 * 1024 * 1024) throw new ArgumentException("ServingOptions.PredictionLogMaxBatchBytes must be 1 KiB..4 MiB (the append block limit).");
         if (string.IsNullOrWhiteSpace(PredictionLogContainer)) throw new ArgumentException("ServingOptions.PredictionLogContainer is required.");
