@@ -138,7 +138,7 @@ internal sealed class PredictHandler(ServingRuntime runtime, PredictionLogger lo
                         log.Enqueue(new PredictionLogEntry
                         {
                             Model = model, Version = target.Version, Signature = signature, RequestKey = requestKey,
-                            At = DateTimeOffset.UtcNow, LatencyMs = ms, Body = body.AsSpan(0, length).ToArray(),
+                            At = DateTimeOffset.UtcNow, LatencyMs = ms, Body = System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(rowsElement).ToArray(),
                             Outputs = predictions, Shadows = shadows.Length > 0 ? shadows : null, Log = sample,
                         });
                     }

@@ -17,7 +17,7 @@ internal sealed class PredictionLogEntry
     public string? RequestKey { get; init; }
     public DateTimeOffset At { get; init; }
     public double LatencyMs { get; init; }
-    /// <summary>Copy of the request body (the rows are re-read from it off the hot path).</summary>
+    /// <summary>Copy of the raw JSON of the request's <c>rows</c> array (logged verbatim; parsed only for shadows).</summary>
     public required byte[] Body { get; init; }
     public Prediction[]? Outputs { get; init; }
     public LoadedVersion[]? Shadows { get; init; }
@@ -150,14 +150,14 @@ public sealed class PredictionLogger : BackgroundService
         JsonDocument? doc = null;
         try
         {
-            doc = JsonDocument.Parse(entry.Body);
-            var rows = doc.RootElement.GetProperty("rows");
+            // The rows were validated JSON on the request path: write them verbatim, without parsing them again.
             if (entry.Log && _options.PredictionLogEnabled)
-                WriteLine(entry.Model, entry.At, entry.Version, shadow: false, entry.RequestKey, entry.LatencyMs, rows, entry.Signature, entry.Outputs, error: null);
+                WriteLine(entry.Model, entry.At, entry.Version, shadow: false, entry.RequestKey, entry.LatencyMs, entry.Body, entry.Signature, entry.Outputs, error: null);
             if (entry.Shadows is { Length: > 0 } shadows)
             {
-                var rowArray = rows.EnumerateArray().ToArray();
-                foreach (var shadow in shadows) RunShadow(entry, shadow, rows, rowArray);
+                doc = JsonDocument.Parse(entry.Body);
+                var rowArray = doc.RootElement.EnumerateArray().ToArray();
+                foreach (var shadow in shadows) RunShadow(entry, shadow, entry.Body, rowArray);
             }
         }
         catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
@@ -170,7 +170,7 @@ public sealed class PredictionLogger : BackgroundService
         }
     }
 
-    private void RunShadow(PredictionLogEntry entry, LoadedVersion shadow, JsonElement rows, JsonElement[] rowArray)
+    private void RunShadow(PredictionLogEntry entry, LoadedVersion shadow, byte[] rows, JsonElement[] rowArray)
     {
         long start = Stopwatch.GetTimestamp();
         Prediction[]? outputs = null;
@@ -201,7 +201,7 @@ public sealed class PredictionLogger : BackgroundService
     }
 
     private void WriteLine(string model, DateTimeOffset at, int version, bool shadow, string? requestKey, double latencyMs,
-        JsonElement rows, ModelSignature signature, Prediction[]? outputs, string? error)
+        byte[] rows, ModelSignature signature, Prediction[]? outputs, string? error)
     {
         string blob = $"{model}/{at.UtcDateTime:yyyy/MM/dd/HH}/{_options.HostId}";
         if (!_pending.TryGetValue(blob, out var buffer)) _pending[blob] = buffer = new ArrayBufferWriter<byte>(64 * 1024);
@@ -215,7 +215,7 @@ public sealed class PredictionLogger : BackgroundService
             if (requestKey is not null) w.WriteString("requestKey", requestKey);
             w.WriteNumber("latencyMs", Math.Round(latencyMs, 3));
             w.WritePropertyName("inputs");
-            rows.WriteTo(w);
+            w.WriteRawValue(rows, skipInputValidation: true);
             if (outputs is not null)
             {
                 w.WritePropertyName("outputs");

@@ -50,6 +50,7 @@ public static class ServeBench
         string csv = Path.Combine(root, "tests", "data", "sk_breast_cancer.csv");
         string work = Directory.CreateTempSubdirectory("mlops-serve-bench").FullName;
 
+        LoadAtStart = LoadAverage();
         Console.WriteLine($"serve bench: wrk 2 threads / 32 connections, {seconds} s per run after a 3 s warm-up, {Environment.ProcessorCount} cores");
         var data = CsvTableReader.ReadFile(csv);
         var sw = Stopwatch.StartNew();
@@ -239,6 +240,7 @@ public static class ServeBench
         await p.WaitForExitAsync();
         string? line = stdout.Split('\n').FirstOrDefault(l => l.StartsWith("WRKJSON ", StringComparison.Ordinal));
         if (line is null) { Console.Error.WriteLine($"wrk failed for {url}: {stderr}{stdout}"); return null; }
+        if (line.Contains("\"requests\":0,")) { Console.Error.WriteLine($"wrk completed no request against {url}"); return null; }
         var j = JsonDocument.Parse(line["WRKJSON ".Length..]).RootElement;
         var r = new WrkResult(j.GetProperty("requests").GetInt64(), j.GetProperty("rps").GetDouble(), j.GetProperty("p50_ms").GetDouble(), j.GetProperty("p90_ms").GetDouble(),
             j.GetProperty("p99_ms").GetDouble(), j.GetProperty("max_ms").GetDouble(), j.GetProperty("non2xx").GetInt64(), j.GetProperty("errors").GetInt64());
@@ -251,7 +253,7 @@ public static class ServeBench
         var sb = new StringBuilder();
         sb.AppendLine("# Serving benchmark");
         sb.AppendLine();
-        sb.AppendLine($"`dotnet run -c Release --project bench/Mlops.Bench -- serve` on {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription}.");
+        sb.AppendLine($"`dotnet run -c Release --project bench/Mlops.Bench -- serve` on {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription}; load average at start {LoadAtStart}, at end {LoadAverage()} (other work on the machine inflates tail latencies of every row alike).");
         sb.AppendLine($"wrk on loopback via `/work/shared/peers/load.sh` (2 threads, 32 connections, 3 s warm-up, {seconds} s measured); each server runs alone while measured and shares the cores with wrk.");
         sb.AppendLine("Model: breast-cancer binary GBDT, 100 rounds (peer: scikit-learn HistGradientBoosting, 100 iterations), 30 numeric inputs; requests are validated against the schema and answered with label + probabilities.");
         sb.AppendLine();
@@ -272,6 +274,14 @@ public static class ServeBench
         sb.AppendLine("Targets: ≥ 10× the peer's requests/s, ≥ 50% of the bare-Kestrel ceiling, p99 < 5 ms (single row).");
         sb.AppendLine("\"discarding sink\": registry in memory and every prediction serialized into the log batches, whose appends are counted and dropped — the cost of serving itself. \"Azurite\": registry rows and log append blobs in a local Azurite (in-memory persistence), as `mlops run` deploys locally; the node process competes for the same two cores.");
         return sb.ToString();
+    }
+
+    private static string LoadAtStart = "?";
+
+    private static string LoadAverage()
+    {
+        try { return string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)); }
+        catch (IOException) { return "?"; }
     }
 
     private static string RepoRoot()
@@ -331,16 +341,28 @@ public static class ServeBench
             p.BeginOutputReadLine(); p.BeginErrorReadLine();
             var owned = new OwnedProcess(p, $"http://127.0.0.1:{port}");
             await WaitListeningAsync(port, p, TimeSpan.FromSeconds(90), "uvicorn peer");
-            using var client = new HttpClient();
-            for (int i = 0; i < 100; i++) // both workers train at start-up; wait until predictions answer
+            // Each worker imports scikit-learn and trains at start-up (slow on a busy machine): wait until several
+            // predictions in a row succeed, so both workers are up before wrk starts.
+            using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+            var deadline = DateTime.UtcNow.AddMinutes(3);
+            string body = BodyOf(csv);
+            int ok = 0;
+            while (ok < 20 && DateTime.UtcNow < deadline)
             {
-                try { if ((await client.GetAsync(owned.Url + "/api/health")).IsSuccessStatusCode) break; } catch (HttpRequestException) { }
-                await Task.Delay(300);
+                try
+                {
+                    var r = await client.PostAsync(owned.Url + "/api/models/bc/predict", new StringContent(body, Encoding.UTF8, "application/json"));
+                    ok = r.IsSuccessStatusCode ? ok + 1 : 0;
+                }
+                catch (Exception e) when (e is HttpRequestException or TaskCanceledException) { ok = 0; }
+                if (ok == 0) await Task.Delay(500);
             }
-            await Task.Delay(2000);
+            if (ok < 20) throw new TimeoutException("The peer did not answer predictions within 3 minutes.");
             return owned;
         }
     }
+
+    private static string BodyOf(string csv) => Body(CsvTableReader.ReadFile(csv), 1);
 
     private static class Azurite
     {
