@@ -99,3 +99,9 @@ internal static class InputValidator
 
     private static void Add(ref List<InputError>? errors, InputError error) => (errors ??= []).Add(error);
 }
+
+/// <summary>Benchmark access to the validator (kept internal to the serving pipeline otherwise).</summary>
+internal static class InputValidatorAccess
+{
+    public static bool Validate(ModelSignature signature, ReadOnlySpan<JsonElement> rows) => InputValidator.Validate(signature, rows, true, 50) is null;
+}

@@ -46,6 +46,8 @@ public sealed class MlServableModel : IServableModel
 
     private readonly bool _batchable;
 
+    internal void PredictAsTableForBench(ReadOnlySpan<JsonElement> rows, Span<Prediction> results) => PredictAsTable(rows, results);
+
     /// <summary>
     /// Scores a batch through <see cref="Model.PredictBatch"/> (blocked, parallel featurization and scoring), which the
     /// library guarantees to give the same numbers as the per-row path. Each row's properties are read once.

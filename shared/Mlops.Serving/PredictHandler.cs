@@ -263,23 +263,34 @@ internal sealed class PredictHandler(ServingRuntime runtime, PredictionLogger lo
     private static ServingException TooLarge(long limit) =>
         new("serving.body_too_large", $"The request body exceeds the limit of {limit} bytes; split the batch.", 413);
 
-    private static async Task WriteResponseAsync(HttpContext context, string model, int version, ModelSignature signature, Prediction[] predictions)
+    // One buffer and writer per thread, reused: the JSON is built and copied into Kestrel's pipe synchronously, so no
+    // other request can touch them in between (there is no await before the copy).
+    [ThreadStatic] private static ArrayBufferWriter<byte>? t_buffer;
+    [ThreadStatic] private static Utf8JsonWriter? t_writer;
+
+    private static Task WriteResponseAsync(HttpContext context, string model, int version, ModelSignature signature, Prediction[] predictions)
     {
-        var buffer = new ArrayBufferWriter<byte>(64 + predictions.Length * (signature.Task == PredictionTask.Regression ? 24 : 40 + 24 * signature.Classes.Count));
-        using (var w = new Utf8JsonWriter(buffer))
-        {
-            w.WriteStartObject();
-            w.WriteString(ModelProp, model);
-            w.WriteNumber(VersionProp, version);
-            w.WritePropertyName(PredictionsProp);
-            PredictionJson.WritePredictions(w, signature, predictions);
-            w.WriteEndObject();
-        }
+        var buffer = t_buffer ??= new ArrayBufferWriter<byte>(4096);
+        buffer.ResetWrittenCount();
+        var w = t_writer ??= new Utf8JsonWriter(buffer);
+        w.Reset(buffer);
+        w.WriteStartObject();
+        w.WriteString(ModelProp, model);
+        w.WriteNumber(VersionProp, version);
+        w.WritePropertyName(PredictionsProp);
+        PredictionJson.WritePredictions(w, signature, predictions);
+        w.WriteEndObject();
+        w.Flush();
         var response = context.Response;
         response.StatusCode = StatusCodes.Status200OK;
         response.ContentType = "application/json; charset=utf-8";
         response.ContentLength = buffer.WrittenCount;
-        await response.Body.WriteAsync(buffer.WrittenMemory, context.RequestAborted).ConfigureAwait(false);
+        var pipe = response.BodyWriter;
+        pipe.Write(buffer.WrittenSpan);
+        // Large batch answers should not pin a big per-thread buffer forever.
+        if (buffer.Capacity > 1 << 20) t_buffer = null;
+        var flush = pipe.FlushAsync(context.RequestAborted);
+        return flush.IsCompletedSuccessfully ? Task.CompletedTask : flush.AsTask();
     }
 
     internal static async Task WriteErrorAsync(HttpContext context, MlopsException e)

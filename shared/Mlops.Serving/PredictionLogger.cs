@@ -203,9 +203,10 @@ public sealed class PredictionLogger : BackgroundService
     private void WriteLine(string model, DateTimeOffset at, int version, bool shadow, string? requestKey, double latencyMs,
         byte[] rows, ModelSignature signature, Prediction[]? outputs, string? error)
     {
-        string blob = $"{model}/{at.UtcDateTime:yyyy/MM/dd/HH}/{_options.HostId}";
+        string blob = BlobFor(model, at);
         if (!_pending.TryGetValue(blob, out var buffer)) _pending[blob] = buffer = new ArrayBufferWriter<byte>(64 * 1024);
-        using (var w = new Utf8JsonWriter(buffer))
+        var w = _writer ??= new Utf8JsonWriter(buffer);
+        w.Reset(buffer);
         {
             w.WriteStartObject();
             w.WriteString("at", at);
@@ -223,9 +224,23 @@ public sealed class PredictionLogger : BackgroundService
             }
             if (error is not null) w.WriteString("error", error);
             w.WriteEndObject();
+            w.Flush();
         }
         buffer.Write("\n"u8);
         _metrics.LogWritten.Increment();
+    }
+
+    private Utf8JsonWriter? _writer;
+    private readonly Dictionary<string, (long Hour, string Blob)> _blobNames = new(StringComparer.Ordinal);
+
+    // Formatting the hourly blob name per line would cost more than the line itself: cache it per model and hour.
+    private string BlobFor(string model, DateTimeOffset at)
+    {
+        long hour = at.UtcTicks / TimeSpan.TicksPerHour;
+        if (_blobNames.TryGetValue(model, out var cached) && cached.Hour == hour) return cached.Blob;
+        string blob = $"{model}/{at.UtcDateTime:yyyy/MM/dd/HH}/{_options.HostId}";
+        _blobNames[model] = (hour, blob);
+        return blob;
     }
 
     private async Task AppendAllAsync(CancellationToken ct)

@@ -81,6 +81,13 @@ public static class ServeBench
             results.Add(new("ours: GBDT, log on → discarding sink", "1000 rows", 1000, await WrkAsync(wrkLoad, ours.Url + "/api/models/bc/predict", batch, seconds, Key), ours.Stats()));
         }
 
+        // 2b. The same without the prediction log, to show what logging costs.
+        {
+            var storage = new StorageServices(new InMemoryBlobStore(), new InMemoryQueueStore(), new InMemoryTableStore());
+            await using var ours = await StartOursAsync(storage, modelFile, log: false);
+            results.Add(new("ours: GBDT, log off", "1 row", 1, await WrkAsync(wrkLoad, ours.Url + "/api/models/bc/predict", single, seconds, Key)));
+        }
+
         // 3. Ours as deployed locally: registry and prediction log in Azurite (node process shares the 2 cores).
         if (!skipAzurite && File.Exists(Path.Combine(root, "node_modules", ".bin", "azurite")))
         {
@@ -108,23 +115,32 @@ public static class ServeBench
 
     private static void Micro(Mlops.ML.Models.Model model, byte[] file, string body, DataTable data)
     {
+        // In-process cost of the pieces of one single-row request (no HTTP), to see where time goes.
         var servable = new MlModelLoader().Load(new ModelVersion { Model = "bc", Version = 1, ModelPath = "x" }, file);
-        byte[] bytes = Encoding.UTF8.GetBytes(body);
-        var preds = new Mlops.Serving.Prediction[1000];
-        for (int round = 0; round < 8; round++)
+        byte[] one = Encoding.UTF8.GetBytes(Body(data, 1));
+        var preds = new Mlops.Serving.Prediction[1];
+        for (int round = 0; round < 5; round++)
         {
+            const int N = 20_000;
             var sw = Stopwatch.StartNew();
-            using var doc = JsonDocument.Parse(bytes);
+            for (int i = 0; i < N; i++) { using var d = JsonDocument.Parse(one); }
+            double parse = sw.Elapsed.TotalMicroseconds / N;
+            using var doc = JsonDocument.Parse(one);
             var rows = doc.RootElement.GetProperty("rows").EnumerateArray().ToArray();
-            var tParse = sw.Elapsed.TotalMilliseconds; sw.Restart();
-            var errs = typeof(ServingRuntime).Assembly.GetType("Mlops.Serving.InputValidator")!.GetMethod("Validate")!;
-            var tVal = 0.0;
             sw.Restart();
-            servable.Predict(rows, preds);
-            var tPred = sw.Elapsed.TotalMilliseconds; sw.Restart();
-            for (int i = 0; i < 1000; i++) servable.Predict(rows.AsSpan(i, 1), preds.AsSpan(i, 1));
-            var tBatch = sw.Elapsed.TotalMilliseconds;
-            Console.WriteLine($"parse {tParse:F2} ms, validate {tVal:F2}, predict(1000 as batch) {tPred:F2} ms, 1000 single-row predicts {tBatch:F2} ms");
+            for (int i = 0; i < N; i++) Mlops.Serving.InputValidatorAccess.Validate(servable.Signature, rows);
+            double validate = sw.Elapsed.TotalMicroseconds / N;
+            sw.Restart();
+            for (int i = 0; i < N; i++) model.TryPredict(rows[0], out _, out _);
+            double predict = sw.Elapsed.TotalMicroseconds / N;
+            sw.Restart();
+            var ml = (MlServableModel)servable;
+            for (int i = 0; i < N; i++) ml.PredictAsTableForBench(rows, preds);
+            double table = sw.Elapsed.TotalMicroseconds / N;
+            sw.Restart();
+            for (int i = 0; i < N; i++) servable.Predict(rows, preds);
+            double adapter = sw.Elapsed.TotalMicroseconds / N;
+            Console.WriteLine($"per single-row request: parse {parse:F2} µs, validate {validate:F2} µs, TryPredict {predict:F2} µs, adapter {adapter:F2} µs, 1-row table {table:F2} µs   (load {LoadAverage()})");
         }
     }
 
@@ -190,14 +206,14 @@ public static class ServeBench
         return new Server(app, Address(app));
     }
 
-    private static async Task<Server> StartOursAsync(StorageServices storage, byte[] modelFile)
+    private static async Task<Server> StartOursAsync(StorageServices storage, byte[] modelFile, bool log = true)
     {
         var registry = new ModelRegistry(storage.Blobs, storage.Tables);
         var v = await registry.RegisterAsync(new RegisterModelRequest("bc", modelFile, IdempotencyKey: "bench"));
         await registry.PromoteAsync("bc", v.Version, new ChangeContext("bench", "bench"));
 
         var builder = NewBuilder();
-        builder.Services.AddServing(storage);
+        builder.Services.AddServing(storage, o => o.PredictionLogEnabled = log);
         var app = builder.Build();
         // The function host's key check, reduced to its essence: a header comparison on /api routes.
         app.Use(async (ctx, next) =>
@@ -335,6 +351,9 @@ public static class ServeBench
             var psi = new ProcessStartInfo("/usr/bin/python3") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
             foreach (string a in new[] { "-m", "uvicorn", "serve_peer:app", "--app-dir", peers, "--host", "127.0.0.1", "--port", port.ToString(CultureInfo.InvariantCulture), "--workers", "2", "--no-access-log", "--log-level", "warning" })
                 psi.ArgumentList.Add(a);
+            // One OpenMP thread per worker: scikit-learn's default spins a thread per core inside each of the two workers,
+            // which collapses under wrk on two cores; a single thread is how one would deploy it and favours the peer.
+            psi.Environment["OMP_NUM_THREADS"] = "1";
             psi.Environment["PEER_TRAIN"] = csv; psi.Environment["PEER_TARGET"] = "target"; psi.Environment["PEER_TASK"] = "binary";
             var p = Process.Start(psi)!;
             p.OutputDataReceived += (_, _) => { }; p.ErrorDataReceived += (_, _) => { };
