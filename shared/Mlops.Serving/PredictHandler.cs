@@ -135,12 +135,11 @@ internal sealed class PredictHandler(ServingRuntime runtime, PredictionLogger lo
                     var shadows = snapshot.Shadows;
                     if (sample || shadows.Length > 0)
                     {
-                        log.Enqueue(new PredictionLogEntry
-                        {
-                            Model = model, Version = target.Version, Signature = signature, RequestKey = requestKey,
-                            At = DateTimeOffset.UtcNow, LatencyMs = ms, Body = System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(rowsElement).ToArray(),
-                            Outputs = predictions, Shadows = shadows.Length > 0 ? shadows : null, Log = sample,
-                        });
+                        var rawRows = System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(rowsElement);
+                        var at = DateTimeOffset.UtcNow;
+                        if (sample) log.Write(model, at, target.Version, shadow: false, requestKey, ms, rawRows, signature, predictions, error: null);
+                        if (shadows.Length > 0)
+                            log.EnqueueShadow(new ShadowWork { Model = model, RequestKey = requestKey, At = at, Rows = rawRows.ToArray(), Shadows = shadows, Log = sample });
                     }
                 }
                 finally

@@ -8,43 +8,56 @@ using Mlops.Core.Storage;
 
 namespace Mlops.Serving;
 
-/// <summary>One answered request waiting to be logged (and mirrored to shadow versions).</summary>
-internal sealed class PredictionLogEntry
+/// <summary>A request whose rows must also be run through the shadow versions (off the request path).</summary>
+internal sealed class ShadowWork
 {
     public required string Model { get; init; }
-    public required int Version { get; init; }
-    public required ModelSignature Signature { get; init; }
     public string? RequestKey { get; init; }
     public DateTimeOffset At { get; init; }
-    public double LatencyMs { get; init; }
-    /// <summary>Copy of the raw JSON of the request's <c>rows</c> array (logged verbatim; parsed only for shadows).</summary>
-    public required byte[] Body { get; init; }
-    public Prediction[]? Outputs { get; init; }
-    public LoadedVersion[]? Shadows { get; init; }
-    /// <summary>False when the request was not sampled for logging but still needs its shadows run.</summary>
-    public bool Log { get; init; } = true;
+    /// <summary>Copy of the raw JSON of the request's <c>rows</c> array.</summary>
+    public required byte[] Rows { get; init; }
+    public required LoadedVersion[] Shadows { get; init; }
+    /// <summary>Whether the request was sampled for logging (shadow lines follow the same sampling).</summary>
+    public bool Log { get; init; }
 }
 
 /// <summary>
-/// Writes the prediction log and runs shadow versions, both off the request path. Requests hand entries to a bounded
-/// in-memory channel with <c>TryWrite</c> (never waiting; a full buffer drops and counts the entry). This background
-/// service mirrors each entry to the shadow versions, then appends JSON lines in batches to hourly append blobs
-/// <c>{container}/{model}/{yyyy}/{MM}/{dd}/{HH}/{host}-{part}.jsonl</c>: one append per second or per
-/// <see cref="ServingOptions.PredictionLogMaxBatchBytes"/>, so storage sees a few writes a second at any request rate.
+/// The prediction log and the shadow runner, built so that logging every request costs the request almost nothing.
+/// A request serializes its log line (inputs verbatim, outputs, version, key, latency) straight into one of a few
+/// lock-striped in-memory buffers — no per-request object outlives the request, which keeps the garbage collector's
+/// work flat at any rate. This background service swaps the buffers out every
+/// <see cref="ServingOptions.PredictionLogFlushInterval"/> (or when <see cref="ServingOptions.PredictionLogMaxBatchBytes"/>
+/// accumulate) and appends them to hourly append blobs <c>{container}/{model}/{yyyy}/{MM}/{dd}/{HH}/{host}-{part}.jsonl</c>,
+/// so storage sees a few writes a second whatever the request rate. When the buffers hold
+/// <see cref="ServingOptions.PredictionLogMaxBufferedBytes"/> (storage slow or down), lines are dropped and counted,
+/// never blocking a request. Shadow versions get a copy of the rows through a bounded queue and run here.
 /// </summary>
 public sealed class PredictionLogger : BackgroundService
 {
     // An append blob accepts 50,000 blocks; start a new part well before that.
     private const int MaxAppendsPerBlob = 45_000;
 
-    private readonly Channel<PredictionLogEntry> _channel;
+    private sealed class Shard
+    {
+        public Dictionary<string, ArrayBufferWriter<byte>> Buffers = new(StringComparer.Ordinal);
+        /// <summary>The previous generation of buffers, emptied and kept for reuse: a buffer per flush would be a
+        /// large-object allocation per flush, and those trigger full collections.</summary>
+        public Dictionary<string, ArrayBufferWriter<byte>>? Spare;
+        public readonly Dictionary<string, (long Hour, string Blob)> BlobNames = new(StringComparer.Ordinal);
+        public Utf8JsonWriter? Writer;
+        public long Bytes;
+        public long Lines;
+    }
+
+    private readonly Shard[] _shards;
+    private readonly long _maxShardBytes;
+    private readonly Channel<ShadowWork> _shadows;
     private readonly IBlobStore _blobs;
     private readonly ServingOptions _options;
     private readonly ServingMetrics _metrics;
     private readonly ILogger _logger;
-    private readonly Dictionary<string, ArrayBufferWriter<byte>> _pending = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (int Part, int Appends)> _parts = new(StringComparer.Ordinal);
-    // Serializes the background loop and explicit flushes (the buffers are not thread-safe).
+    // Serializes the background loop and explicit flushes.
     private readonly SemaphoreSlim _gate = new(1, 1);
 
     /// <summary>Created by <c>AddServing</c>.</summary>
@@ -54,35 +67,83 @@ public sealed class PredictionLogger : BackgroundService
         _options = options;
         _metrics = runtime.Metrics;
         _logger = logger;
-        _channel = Channel.CreateBounded<PredictionLogEntry>(new BoundedChannelOptions(options.PredictionLogCapacity)
+        _shards = Enumerable.Range(0, Math.Max(2, Environment.ProcessorCount * 2)).Select(_ => new Shard()).ToArray();
+        _maxShardBytes = Math.Max(64 * 1024, options.PredictionLogMaxBufferedBytes / _shards.Length);
+        _shadows = Channel.CreateBounded<ShadowWork>(new BoundedChannelOptions(options.PredictionLogCapacity)
         {
             FullMode = BoundedChannelFullMode.Wait, // with TryWrite this means "refuse when full", never block
             SingleReader = true,
         });
     }
 
-    private long _bufferedBytes;
+    /// <summary>Shadow requests waiting to run (tests, monitoring).</summary>
+    public int Backlog => _shadows.Reader.Count;
 
-    internal void Enqueue(PredictionLogEntry entry)
+    /// <summary>Writes one log line into this thread's buffer stripe. Cheap and non-blocking (a short uncontended lock).</summary>
+    internal void Write(string model, DateTimeOffset at, int version, bool shadow, string? requestKey, double latencyMs,
+        ReadOnlySpan<byte> rows, ModelSignature signature, ReadOnlySpan<Prediction> outputs, string? error)
     {
-        // Bound memory by bytes as well as entries: one 1000-row request carries hundreds of kilobytes.
-        if (Interlocked.Add(ref _bufferedBytes, entry.Body.Length) > _options.PredictionLogMaxBufferedBytes || !_channel.Writer.TryWrite(entry))
+        var shard = _shards[(uint)Environment.CurrentManagedThreadId % (uint)_shards.Length];
+        lock (shard)
         {
-            Interlocked.Add(ref _bufferedBytes, -entry.Body.Length);
-            _metrics.LogDropped.Increment();
+            if (shard.Bytes >= _maxShardBytes)
+            {
+                _metrics.LogDropped.Increment();
+                return;
+            }
+            string blob = BlobFor(shard, model, at);
+            if (!shard.Buffers.TryGetValue(blob, out var buffer)) shard.Buffers[blob] = buffer = new ArrayBufferWriter<byte>(16 * 1024);
+            int before = buffer.WrittenCount;
+            var w = shard.Writer ??= new Utf8JsonWriter(buffer);
+            w.Reset(buffer);
+            w.WriteStartObject();
+            w.WriteString("at", at);
+            w.WriteString("model", model);
+            w.WriteNumber("version", version);
+            w.WriteBoolean("shadow", shadow);
+            if (requestKey is not null) w.WriteString("requestKey", requestKey);
+            w.WriteNumber("latencyMs", Math.Round(latencyMs, 3));
+            w.WritePropertyName("inputs");
+            w.WriteRawValue(rows, skipInputValidation: true); // validated JSON from the request: copied verbatim
+            if (error is null)
+            {
+                w.WritePropertyName("outputs");
+                PredictionJson.WritePredictions(w, signature, outputs);
+            }
+            else
+            {
+                w.WriteString("error", error);
+            }
+            w.WriteEndObject();
+            w.Flush();
+            buffer.Write("\n"u8);
+            shard.Bytes += buffer.WrittenCount - before;
+            shard.Lines++;
         }
     }
 
-    /// <summary>Entries waiting to be processed (tests, monitoring).</summary>
-    public int Backlog => _channel.Reader.Count;
+    internal void EnqueueShadow(ShadowWork work)
+    {
+        if (!_shadows.Writer.TryWrite(work)) _metrics.LogDropped.Increment();
+    }
 
-    /// <summary>Processes everything queued so far and appends all pending lines (tests and shutdown).</summary>
+    // Formatting the hourly blob name per line would cost more than the line: cache it per model and hour.
+    private string BlobFor(Shard shard, string model, DateTimeOffset at)
+    {
+        long hour = at.UtcTicks / TimeSpan.TicksPerHour;
+        if (shard.BlobNames.TryGetValue(model, out var cached) && cached.Hour == hour) return cached.Blob;
+        string blob = $"{model}/{at.UtcDateTime:yyyy/MM/dd/HH}/{_options.HostId}";
+        shard.BlobNames[model] = (hour, blob);
+        return blob;
+    }
+
+    /// <summary>Runs queued shadow work and appends every buffered line now (tests and shutdown).</summary>
     public async Task FlushAsync(CancellationToken cancellationToken = default)
     {
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            while (_channel.Reader.TryRead(out var entry)) Process(entry);
+            RunShadows();
             await AppendAllAsync(cancellationToken).ConfigureAwait(false);
         }
         finally
@@ -94,31 +155,20 @@ public sealed class PredictionLogger : BackgroundService
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var reader = _channel.Reader;
         long lastFlush = Stopwatch.GetTimestamp();
+        var tick = TimeSpan.FromMilliseconds(Math.Min(50, _options.PredictionLogFlushInterval.TotalMilliseconds));
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
-                var remaining = _options.PredictionLogFlushInterval - Stopwatch.GetElapsedTime(lastFlush);
-                if (remaining > TimeSpan.Zero)
-                {
-                    using var wait = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-                    wait.CancelAfter(remaining);
-                    try { await reader.WaitToReadAsync(wait.Token).ConfigureAwait(false); }
-                    catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested) { }
-                }
+                await Task.Delay(tick, stoppingToken).ConfigureAwait(false);
                 await _gate.WaitAsync(stoppingToken).ConfigureAwait(false);
                 try
                 {
-                    long bytes = 0;
-                    while (bytes < _options.PredictionLogMaxBatchBytes && reader.TryRead(out var entry))
-                    {
-                        Process(entry);
-                        bytes = 0;
-                        foreach (var b in _pending.Values) bytes += b.WrittenCount;
-                    }
-                    if (Stopwatch.GetElapsedTime(lastFlush) >= _options.PredictionLogFlushInterval || bytes >= _options.PredictionLogMaxBatchBytes)
+                    RunShadows();
+                    long buffered = 0;
+                    foreach (var s in _shards) buffered += Volatile.Read(ref s.Bytes);
+                    if (buffered >= _options.PredictionLogMaxBatchBytes || Stopwatch.GetElapsedTime(lastFlush) >= _options.PredictionLogFlushInterval)
                     {
                         await AppendAllAsync(stoppingToken).ConfigureAwait(false);
                         lastFlush = Stopwatch.GetTimestamp();
@@ -144,130 +194,116 @@ public sealed class PredictionLogger : BackgroundService
         catch (Exception e) { _logger.LogWarning(e, "Final prediction log flush failed."); }
     }
 
-    private void Process(PredictionLogEntry entry)
+    private void RunShadows()
     {
-        Interlocked.Add(ref _bufferedBytes, -entry.Body.Length);
-        JsonDocument? doc = null;
-        try
+        while (_shadows.Reader.TryRead(out var work))
         {
-            // The rows were validated JSON on the request path: write them verbatim, without parsing them again.
-            if (entry.Log && _options.PredictionLogEnabled)
-                WriteLine(entry.Model, entry.At, entry.Version, shadow: false, entry.RequestKey, entry.LatencyMs, entry.Body, entry.Signature, entry.Outputs, error: null);
-            if (entry.Shadows is { Length: > 0 } shadows)
+            try
             {
-                doc = JsonDocument.Parse(entry.Body);
-                var rowArray = doc.RootElement.EnumerateArray().ToArray();
-                foreach (var shadow in shadows) RunShadow(entry, shadow, entry.Body, rowArray);
+                using var doc = JsonDocument.Parse(work.Rows);
+                var rows = doc.RootElement.EnumerateArray().ToArray();
+                foreach (var shadow in work.Shadows) RunShadow(work, shadow, rows);
             }
-        }
-        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
-        {
-            _logger.LogWarning(e, "Could not log a prediction of {Model} v{Version}.", entry.Model, entry.Version);
-        }
-        finally
-        {
-            doc?.Dispose();
+            catch (JsonException e)
+            {
+                _logger.LogWarning(e, "Shadow rows of {Model} could not be parsed.", work.Model);
+            }
         }
     }
 
-    private void RunShadow(PredictionLogEntry entry, LoadedVersion shadow, byte[] rows, JsonElement[] rowArray)
+    private void RunShadow(ShadowWork work, LoadedVersion shadow, JsonElement[] rows)
     {
         long start = Stopwatch.GetTimestamp();
-        Prediction[]? outputs = null;
+        Prediction[] outputs = new Prediction[rows.Length];
         string? error = null;
-        var problems = InputValidator.Validate(shadow.Servable.Signature, rowArray, _options.AllowNullValues, 5);
+        var problems = InputValidator.Validate(shadow.Servable.Signature, rows, _options.AllowNullValues, 5);
         if (problems is not null)
         {
             error = "invalid for the shadow version's schema: " + string.Join("; ", problems.Select(p => p.Message));
         }
         else
         {
-            try
-            {
-                outputs = new Prediction[rowArray.Length];
-                shadow.Servable.Predict(rowArray, outputs);
-            }
-            catch (Exception e)
-            {
-                error = $"{e.GetType().Name}: {e.Message}";
-                outputs = null;
-            }
+            try { shadow.Servable.Predict(rows, outputs); }
+            catch (Exception e) { error = $"{e.GetType().Name}: {e.Message}"; }
         }
         double ms = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
         shadow.Stats.Record(ms, error is not null);
         if (error is null) _metrics.ShadowPredictions.Increment(); else _metrics.ShadowFailures.Increment();
-        if (entry.Log && _options.PredictionLogEnabled)
-            WriteLine(entry.Model, entry.At, shadow.Version, shadow: true, entry.RequestKey, ms, rows, shadow.Servable.Signature, outputs, error);
-    }
-
-    private void WriteLine(string model, DateTimeOffset at, int version, bool shadow, string? requestKey, double latencyMs,
-        byte[] rows, ModelSignature signature, Prediction[]? outputs, string? error)
-    {
-        string blob = BlobFor(model, at);
-        if (!_pending.TryGetValue(blob, out var buffer)) _pending[blob] = buffer = new ArrayBufferWriter<byte>(64 * 1024);
-        var w = _writer ??= new Utf8JsonWriter(buffer);
-        w.Reset(buffer);
-        {
-            w.WriteStartObject();
-            w.WriteString("at", at);
-            w.WriteString("model", model);
-            w.WriteNumber("version", version);
-            w.WriteBoolean("shadow", shadow);
-            if (requestKey is not null) w.WriteString("requestKey", requestKey);
-            w.WriteNumber("latencyMs", Math.Round(latencyMs, 3));
-            w.WritePropertyName("inputs");
-            w.WriteRawValue(rows, skipInputValidation: true);
-            if (outputs is not null)
-            {
-                w.WritePropertyName("outputs");
-                PredictionJson.WritePredictions(w, signature, outputs);
-            }
-            if (error is not null) w.WriteString("error", error);
-            w.WriteEndObject();
-            w.Flush();
-        }
-        buffer.Write("\n"u8);
-        _metrics.LogWritten.Increment();
-    }
-
-    private Utf8JsonWriter? _writer;
-    private readonly Dictionary<string, (long Hour, string Blob)> _blobNames = new(StringComparer.Ordinal);
-
-    // Formatting the hourly blob name per line would cost more than the line itself: cache it per model and hour.
-    private string BlobFor(string model, DateTimeOffset at)
-    {
-        long hour = at.UtcTicks / TimeSpan.TicksPerHour;
-        if (_blobNames.TryGetValue(model, out var cached) && cached.Hour == hour) return cached.Blob;
-        string blob = $"{model}/{at.UtcDateTime:yyyy/MM/dd/HH}/{_options.HostId}";
-        _blobNames[model] = (hour, blob);
-        return blob;
+        if (work.Log && _options.PredictionLogEnabled)
+            Write(work.Model, work.At, shadow.Version, shadow: true, work.RequestKey, ms, work.Rows, shadow.Servable.Signature, outputs, error);
     }
 
     private async Task AppendAllAsync(CancellationToken ct)
     {
-        foreach (var (blob, buffer) in _pending)
+        // Swap each stripe's buffers out under its lock (a pointer swap), then append without holding any lock.
+        var byBlob = new Dictionary<string, List<ArrayBufferWriter<byte>>>(StringComparer.Ordinal);
+        var takenByShard = new List<(Shard Shard, Dictionary<string, ArrayBufferWriter<byte>> Buffers)>();
+        foreach (var shard in _shards)
         {
-            if (buffer.WrittenCount == 0) continue;
-            var data = buffer.WrittenMemory;
-            // Split at line boundaries so no append exceeds the 4 MiB block limit.
-            int offset = 0;
-            while (offset < data.Length)
+            Dictionary<string, ArrayBufferWriter<byte>> taken;
+            lock (shard)
             {
-                int take = Math.Min(_options.PredictionLogMaxBatchBytes, data.Length - offset);
-                if (offset + take < data.Length)
-                {
-                    int nl = data.Span.Slice(offset, take).LastIndexOf((byte)'\n');
-                    if (nl >= 0) take = nl + 1;
-                }
-                await AppendAsync(blob, data.Slice(offset, take), ct).ConfigureAwait(false);
-                offset += take;
+                if (shard.Bytes == 0) continue;
+                taken = shard.Buffers;
+                shard.Buffers = shard.Spare ?? new Dictionary<string, ArrayBufferWriter<byte>>(StringComparer.Ordinal);
+                shard.Spare = null;
+                _metrics.LogWritten.Add(shard.Lines);
+                shard.Bytes = 0;
+                shard.Lines = 0;
             }
-            buffer.Clear();
+            foreach (var (blob, buffer) in taken)
+            {
+                if (!byBlob.TryGetValue(blob, out var list)) byBlob[blob] = list = [];
+                list.Add(buffer);
+            }
+            takenByShard.Add((shard, taken));
         }
-        // Buffers of past hours are done with: drop them so the dictionary stays small.
-        foreach (var key in _pending.Where(p => p.Value.WrittenCount == 0).Select(p => p.Key).ToList())
-            if (_pending.Count > 16) _pending.Remove(key);
+        foreach (var (blob, buffers) in byBlob)
+        {
+            // Pack whole lines into appends of at most the batch size (append blocks are limited to 4 MiB).
+            var batch = _batch;
+            batch.ResetWrittenCount();
+            foreach (var buffer in buffers)
+            {
+                var data = buffer.WrittenMemory;
+                int offset = 0;
+                while (offset < data.Length)
+                {
+                    int room = _options.PredictionLogMaxBatchBytes - batch.WrittenCount;
+                    int take = Math.Min(room, data.Length - offset);
+                    if (offset + take < data.Length)
+                    {
+                        int nl = data.Span.Slice(offset, take).LastIndexOf((byte)'\n');
+                        take = nl >= 0 ? nl + 1 : (batch.WrittenCount == 0 ? take : 0);
+                    }
+                    if (take > 0)
+                    {
+                        batch.Write(data.Span.Slice(offset, take));
+                        offset += take;
+                    }
+                    if (batch.WrittenCount >= _options.PredictionLogMaxBatchBytes || take == 0)
+                    {
+                        await AppendAsync(blob, batch.WrittenMemory, ct).ConfigureAwait(false);
+                        batch.ResetWrittenCount();
+                    }
+                }
+            }
+            if (batch.WrittenCount > 0) await AppendAsync(blob, batch.WrittenMemory, ct).ConfigureAwait(false);
+        }
+        // Hand the emptied buffers back for reuse, dropping those of blobs no longer written (a past hour).
+        foreach (var (shard, buffers) in takenByShard)
+        {
+            lock (shard)
+            {
+                var current = shard.BlobNames.Values.Select(v => v.Blob).ToHashSet(StringComparer.Ordinal);
+                foreach (var key in buffers.Keys.Where(k => !current.Contains(k)).ToList()) buffers.Remove(key);
+                foreach (var buffer in buffers.Values) buffer.ResetWrittenCount();
+                shard.Spare = buffers;
+            }
+        }
     }
+
+    private readonly ArrayBufferWriter<byte> _batch = new(64 * 1024);
 
     private async Task AppendAsync(string blob, ReadOnlyMemory<byte> data, CancellationToken ct)
     {

@@ -300,6 +300,8 @@ public sealed class ServingMetrics
         private long _value;
         /// <summary>Adds one.</summary>
         public void Increment() => Interlocked.Increment(ref _value);
+        /// <summary>Adds <paramref name="n"/>.</summary>
+        public void Add(long n) => Interlocked.Add(ref _value, n);
         /// <summary>Current value.</summary>
         public long Value => Interlocked.Read(ref _value);
     }
