@@ -280,13 +280,20 @@ public sealed class DatasetStore
         for (int attempt = 0; ; attempt++)
         {
             var counter = await _tables.GetAsync(_options.VersionsTable, v.Dataset, CounterRowKey, ct).ConfigureAwait(false);
+            if (counter is null)
+            {
+                // Create the counter with a single insert first: it also creates the table, which a batch on a missing
+                // table cannot do portably (Azurite answers a bare 404 for it). A lost race just means someone else made it.
+                try { await _tables.InsertAsync(_options.VersionsTable, new TableRow(v.Dataset, CounterRowKey, new Dictionary<string, object?> { ["Next"] = 0L }), ct).ConfigureAwait(false); }
+                catch (StorageConflictException) { }
+                continue;
+            }
             long seq = (counter?.GetLong("Next") ?? 0) + 1;
             var withSeq = v with { Sequence = seq };
-            var counterRow = new TableRow(v.Dataset, CounterRowKey, new Dictionary<string, object?> { ["Next"] = seq }, counter?.ETag);
+            var counterRow = new TableRow(v.Dataset, CounterRowKey, new Dictionary<string, object?> { ["Next"] = seq }, counter.ETag);
             // One atomic batch: the version row (insert fails if the hash exists) and the counter (ETag-guarded), so two
             // concurrent ingests can neither both create a version nor share a sequence number.
-            var batch = new TableBatch().Insert(ToRow(withSeq));
-            if (counter is null) batch.Insert(counterRow); else batch.Replace(counterRow);
+            var batch = new TableBatch().Insert(ToRow(withSeq)).Replace(counterRow);
             try
             {
                 await _tables.ExecuteBatchAsync(_options.VersionsTable, batch, ct).ConfigureAwait(false);
