@@ -1,0 +1,46 @@
+using Microsoft.Extensions.Logging;
+using Mlops.Functions.Triggers;
+using Mlops.Pipelines.Configuration;
+using Mlops.Pipelines.Launching;
+
+namespace Mlops.Functions.Functions;
+
+/// <summary>
+/// Blob trigger on <c>incoming/{dataset}/{name}.csv</c>: starts the training pipeline for that dataset. Stateless: the
+/// instance id is derived from the blob name and ETag, so a retried or duplicated trigger starts one run.
+/// </summary>
+public sealed class DataDropped(IPipelineLauncher launcher, ILogger<DataDropped> log)
+{
+    public const string Name = nameof(DataDropped);
+    public const string Container = PipelineConfigLoader.IncomingContainer;
+    public const string Path = Container + "/{dataset}/{name}";
+
+    /// <summary>Which blobs fire the trigger: anything under a dataset folder except the dataset's own config file.</summary>
+    public static bool Matches(string blobName) =>
+        blobName.Contains('/') && !blobName.EndsWith("/" + PipelineConfigLoader.ConfigFileName, StringComparison.OrdinalIgnoreCase);
+
+    public async Task<string?> RunAsync(BlobTriggerEvent blob, CancellationToken cancellationToken = default)
+    {
+        string dataset = blob.Name[..blob.Name.IndexOf('/')];
+        if (!DatasetNames.IsValid(dataset, out string? why))
+            throw new UnsupportedBlobException($"'{dataset}' is not a usable dataset name: {why}. Put data under {Container}/<dataset>/ with a name of letters, digits, '-' or '_'.");
+        if (!blob.Name.EndsWith(".csv", StringComparison.OrdinalIgnoreCase))
+            throw new UnsupportedBlobException($"{Container}/{blob.Name}: only .csv files are ingested (the config file is {Container}/{dataset}/{PipelineConfigLoader.ConfigFileName}).");
+        string instanceId = PipelineInstanceIds.ForDrop(dataset, blob.Name, blob.ETag);
+        await launcher.StartTrainingAsync(dataset, PipelineTrigger.Drop(blob.Name, blob.ETag), instanceId, cancellationToken);
+        log.LogInformation("{Blob} dropped: training run {InstanceId} started for dataset {Dataset}", $"{Container}/{blob.Name}", instanceId, dataset);
+        return instanceId;
+    }
+}
+
+/// <summary>Dataset names end up in blob paths, table keys and instance ids, so they are restricted to a safe alphabet.</summary>
+public static class DatasetNames
+{
+    public static bool IsValid(string name, out string? why)
+    {
+        why = null;
+        if (name.Length is 0 or > 63) why = "it must have 1 to 63 characters";
+        else if (!name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_')) why = "only letters, digits, '-' and '_' are allowed";
+        return why is null;
+    }
+}

@@ -1,0 +1,129 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Mlops.Core.Storage;
+using Mlops.Data.Alerts;
+using Mlops.Durable;
+using Mlops.Functions.CustomHandler;
+using Mlops.Functions.Functions;
+using Mlops.Functions.Security;
+using Mlops.Functions.Triggers;
+using Mlops.Pipelines;
+using Mlops.Pipelines.Activities;
+using Mlops.Pipelines.Configuration;
+using Mlops.Pipelines.Launching;
+using Mlops.Pipelines.Scheduling;
+using Mlops.Storage.Azure;
+
+namespace Mlops.Functions.Hosting;
+
+/// <summary>
+/// Composition root of the function app: storage, the orchestration worker, the trigger listeners and the HTTP
+/// functions, all over one storage account. Used by Program (the run command), by the tests (on their own Azurite),
+/// and behind the Azure Functions host as a custom handler.
+/// </summary>
+public static class FunctionApp
+{
+    /// <summary>Builds the app. <paramref name="configure"/> lets tests shorten intervals or swap services.</summary>
+    public static async Task<WebApplication> BuildAsync(HostSettings settings, string[]? args = null, Action<WebApplicationBuilder>? configure = null, CancellationToken cancellationToken = default)
+    {
+        var builder = WebApplication.CreateSlimBuilder(args ?? []);
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.Hosting", LogLevel.Warning);
+        int port = settings.CustomHandlerPort ?? settings.HttpPort;
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Listen(IPAddress.Loopback, port);
+            k.Limits.MaxRequestBodySize = 64 * 1024 * 1024;
+        });
+
+        var storage = AzureStorageAccount.Connect(settings.StorageConnectionString);
+        var keys = await FunctionKeys.LoadOrCreateAsync(storage.Blobs, settings.HostId, settings.FunctionKey, cancellationToken);
+        var services = builder.Services;
+        services.AddSingleton(settings);
+        services.AddSingleton(storage);
+        services.AddSingleton(keys);
+        services.AddSingleton<IAlertSink>(sp => new LogAlertSink(sp.GetRequiredService<ILogger<LogAlertSink>>()));
+        services.AddSingleton(sp => PipelineServices.Create(storage, sp.GetRequiredService<IAlertSink>()));
+        services.AddSingleton(sp => sp.GetRequiredService<PipelineServices>().Registry);
+        services.AddSingleton(sp => sp.GetRequiredService<PipelineServices>().Datasets);
+
+        // Orchestration engine: worker and client share the task hub on the same account.
+        var hub = new DurableWorkerOptions { ConnectionString = settings.StorageConnectionString, TaskHubName = "mlops" };
+        services.AddSingleton(hub);
+        services.AddSingleton(new DurableRegistry().AddPipelines());
+        services.AddSingleton(sp => new DurableClient(hub));
+        services.AddSingleton<DurableWorker>(sp => new DurableWorker(hub, sp.GetRequiredService<DurableRegistry>(), sp, sp.GetRequiredService<ILoggerFactory>()));
+        services.AddHostedService(sp => sp.GetRequiredService<DurableWorker>());
+        services.AddSingleton<IPipelineLauncher, DurablePipelineLauncher>();
+
+        // Functions: one class each, stateless over (payload, storage).
+        services.AddSingleton<DataDropped>();
+        services.AddSingleton<ScheduledRetraining>();
+        services.AddSingleton<TimerRegistry>();
+
+        if (!settings.RunsUnderFunctionsHost)
+        {
+            services.AddHostedService(sp => new BlobTriggerListener(
+                storage,
+                new BlobTriggerBinding(DataDropped.Name, DataDropped.Container, DataDropped.Matches, sp.GetRequiredService<DataDropped>().RunAsync),
+                settings.HostId, TimeSpan.FromSeconds(settings.BlobScanSeconds), settings.MaxBlobAttempts,
+                sp.GetRequiredService<ILogger<BlobTriggerListener>>(),
+                observeBlob: DatasetScheduleWatcher.Create(storage.Blobs, sp.GetRequiredService<TimerRegistry>(), sp.GetRequiredService<ILogger<TimerRegistry>>())));
+            services.AddHostedService(sp =>
+            {
+                var timers = sp.GetRequiredService<TimerRegistry>();
+                if (settings.RetrainSchedule is { } s) timers.Set(ScheduledRetraining.AllDatasetsTimer, CronSchedule.Parse(s));
+                return new TimerTriggerListener(storage, timers, settings.HostId, sp.GetRequiredService<ScheduledRetraining>().RunAsync, sp.GetRequiredService<ILogger<TimerTriggerListener>>());
+            });
+        }
+
+        Serving.ServingServiceCollectionExtensions.AddServing(services, storage);
+        configure?.Invoke(builder);
+
+        var app = builder.Build();
+        app.UseMiddleware<ErrorMiddleware>();
+        if (!settings.RunsUnderFunctionsHost) app.UseMiddleware<FunctionKeyMiddleware>();
+        HttpFunctions.Map(app);
+        app.MapDurableManagement("/api/orchestrations");
+        Serving.ServingEndpoints.MapServing(app);
+        Registry.Http.RegistryEndpoints.MapRegistry(app);
+        Data.Http.DatasetEndpoints.MapDatasets(app);
+        if (settings.RunsUnderFunctionsHost) app.MapCustomHandler();
+        return app;
+    }
+}
+
+/// <summary>Keeps each dataset's own retraining timer in step with the <c>schedule</c> in its mlops.json, as the drop zone is scanned.</summary>
+public static class DatasetScheduleWatcher
+{
+    public static Action<BlobInfo> Create(IBlobStore blobs, TimerRegistry timers, ILogger log)
+    {
+        var seen = new System.Collections.Concurrent.ConcurrentDictionary<string, string>();
+        return blob =>
+        {
+            int slash = blob.Name.IndexOf('/');
+            if (slash <= 0 || blob.Name[(slash + 1)..] != PipelineConfigLoader.ConfigFileName) return;
+            if (seen.TryGetValue(blob.Name, out var etag) && etag == blob.ETag) return;
+            seen[blob.Name] = blob.ETag;
+            string dataset = blob.Name[..slash];
+            _ = Task.Run(async () =>
+            {
+                try
+                {
+                    var config = await PipelineConfigLoader.LoadAsync(blobs, dataset);
+                    timers.Set(ScheduledRetraining.DatasetTimer(dataset), config.Schedule is { } s ? CronSchedule.Parse(s) : null);
+                    if (config.Schedule is not null) log.LogInformation("Dataset {Dataset} retrains on schedule '{Schedule}'", dataset, config.Schedule);
+                }
+                catch (Exception e) { log.LogWarning("{Blob}: {Error}", blob.Name, e.Message); }
+            });
+        };
+    }
+}

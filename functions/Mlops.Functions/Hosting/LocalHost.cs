@@ -1,0 +1,105 @@
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Mlops.Core.Storage;
+using Mlops.Durable;
+using Mlops.Functions.Security;
+using Mlops.Pipelines.Configuration;
+
+namespace Mlops.Functions.Hosting;
+
+/// <summary>The run command's lifecycle: port checks, embedded Azurite, the host, the optional demo, clean Ctrl-C.</summary>
+public static class LocalHost
+{
+    public const string DemoDataset = "breast-cancer";
+
+    public static async Task<int> RunAsync(HostSettings settings, string[] args, bool demo)
+    {
+        var ports = new List<(int, string)> { (settings.HttpPort, "function host HTTP; set MLOPS_HTTP_PORT to use another") };
+        if (settings.EmbeddedStorage) ports.AddRange(LocalAzurite.Ports.Select(p => (p, "Azurite storage emulator")));
+        try { LocalAzurite.EnsurePortsFree(ports); }
+        catch (PortInUseException e) { Console.Error.WriteLine("error: " + e.Message); return 3; }
+
+        using var azurite = new LocalAzurite();
+        using var stopping = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) => { e.Cancel = true; stopping.Cancel(); };
+        try
+        {
+            if (settings.EmbeddedStorage)
+            {
+                string root = LocalAzurite.FindRepoRoot() ?? throw new InvalidOperationException("Run from the repository (MlopsFunctions.sln not found), or set AzureWebJobsStorage to a storage account.");
+                await azurite.StartAsync(root, Console.Out, stopping.Token);
+            }
+            var app = await FunctionApp.BuildAsync(settings, args, cancellationToken: stopping.Token);
+            await app.StartAsync(stopping.Token);
+            var keys = app.Services.GetRequiredService<FunctionKeys>();
+            string baseUrl = $"http://127.0.0.1:{settings.HttpPort}";
+            Console.WriteLine($"""
+
+                MlopsFunctions host is running on {baseUrl}  (Ctrl-C stops it{(settings.EmbeddedStorage ? " and Azurite" : "")})
+                  Function key ({(keys.Generated ? "generated and stored" : "configured")}): {keys.Key}
+                  Drop zone:   blob container 'incoming', {PipelineConfigLoader.IncomingContainer}/<dataset>/<file>.csv + {PipelineConfigLoader.IncomingContainer}/<dataset>/mlops.json
+                  Storage:     {(settings.EmbeddedStorage ? "Azurite, UseDevelopmentStorage=true" : "AzureWebJobsStorage")}
+                  Try:         curl {baseUrl}/api/health
+                               curl -H "x-functions-key: {keys.Key}" {baseUrl}/api/models
+                """);
+            if (demo) _ = Task.Run(() => RunDemoAsync(app, baseUrl, keys.Key, stopping.Token));
+            try { await Task.Delay(Timeout.Infinite, stopping.Token); } catch (OperationCanceledException) { }
+            Console.WriteLine("Stopping...");
+            await app.StopAsync(TimeSpan.FromSeconds(10) is var t ? new CancellationTokenSource(t).Token : default);
+            await app.DisposeAsync();
+            return 0;
+        }
+        catch (OperationCanceledException) { return 0; }
+        catch (Exception e) when (e is InvalidOperationException or TimeoutException or IOException)
+        {
+            Console.Error.WriteLine("error: " + e.Message);
+            return 1;
+        }
+    }
+
+    /// <summary>Drops the bundled dataset with a plain storage write, as a user would, and follows the run it starts.</summary>
+    private static async Task RunDemoAsync(WebApplication app, string baseUrl, string key, CancellationToken ct)
+    {
+        try
+        {
+            var storage = app.Services.GetRequiredService<StorageServices>();
+            string dir = Path.Combine(AppContext.BaseDirectory, "Demo");
+            await storage.Blobs.WriteAsync("incoming", $"{DemoDataset}/{PipelineConfigLoader.ConfigFileName}", await File.ReadAllBytesAsync(Path.Combine(dir, "mlops.json"), ct), cancellationToken: ct);
+            byte[] csv = await File.ReadAllBytesAsync(Path.Combine(dir, "breast-cancer.csv"), ct);
+            await storage.Blobs.WriteAsync("incoming", $"{DemoDataset}/breast-cancer.csv", csv, cancellationToken: ct);
+            Console.WriteLine($"demo: dropped incoming/{DemoDataset}/breast-cancer.csv ({csv.Length:N0} bytes) and mlops.json; waiting for the training run...");
+            var client = app.Services.GetRequiredService<DurableClient>();
+            for (int i = 0; i < 240 && !ct.IsCancellationRequested; i++)
+            {
+                await Task.Delay(1000, ct);
+                var runs = await client.QueryAsync(new OrchestrationQuery { InstanceIdPrefix = $"train-{DemoDataset}-" }, ct);
+                var run = runs.FirstOrDefault();
+                if (run is null || run.RuntimeStatus is OrchestrationRuntimeStatus.Pending or OrchestrationRuntimeStatus.Running) continue;
+                Console.WriteLine($"demo: run {run.InstanceId} {run.RuntimeStatus}: {run.Output ?? run.FailureDetails?.ErrorMessage}");
+                string firstRow = FirstRowJson(Encoding.UTF8.GetString(csv), "target");
+                Console.WriteLine($"""
+                    demo: try a prediction:
+                      curl -s -X POST -H "x-functions-key: {key}" -H "content-type: application/json" {baseUrl}/api/models/{DemoDataset}/predict -d '{{"rows":[{firstRow}]}}'
+                      curl -s -H "x-functions-key: {key}" {baseUrl}/api/models/{DemoDataset}
+                    """);
+                return;
+            }
+        }
+        catch (OperationCanceledException) { }
+        catch (Exception e) { Console.Error.WriteLine("demo failed: " + e.Message); }
+    }
+
+    /// <summary>The first data row as a JSON object without the label, for the printed example request.</summary>
+    public static string FirstRowJson(string csv, string target)
+    {
+        var lines = csv.Split('\n', 3);
+        var header = lines[0].TrimEnd('\r').Split(',');
+        var values = lines[1].TrimEnd('\r').Split(',');
+        var row = new Dictionary<string, object>();
+        for (int i = 0; i < header.Length && i < values.Length; i++)
+            if (header[i] != target) row[header[i]] = double.TryParse(values[i], System.Globalization.CultureInfo.InvariantCulture, out double d) ? d : values[i];
+        return JsonSerializer.Serialize(row);
+    }
+}

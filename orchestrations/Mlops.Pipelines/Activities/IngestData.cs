@@ -1,0 +1,64 @@
+using System.Text.Json;
+using Mlops.Core;
+using Mlops.Data.Validation;
+using Mlops.Data.Versions;
+using Mlops.Durable;
+using Mlops.Pipelines.Configuration;
+using Mlops.Pipelines.Training;
+using IngestResult = Mlops.Pipelines.Training.IngestResult;
+
+namespace Mlops.Pipelines.Activities;
+
+/// <summary>
+/// Reads the dataset's mlops.json and stores the data as a content-addressed version (profiled and validated on the
+/// way in). A drop ingests the dropped blob; a manual or scheduled run uses the latest accepted version. Idempotent:
+/// the same bytes always give the same version.
+/// </summary>
+public sealed class IngestData(PipelineServices services) : Activity<TrainingRequest, IngestResult>
+{
+    public override async Task<IngestResult> RunAsync(ActivityContext context, TrainingRequest input)
+    {
+        var ct = context.CancellationToken;
+        string dataset = input.Dataset;
+        PipelineConfig config;
+        try { config = await PipelineConfigLoader.LoadAsync(services.Storage.Blobs, dataset, ct); }
+        catch (PipelineConfigException e) { return Failed(dataset, e.Message); }
+
+        ValidationOptions? validation;
+        try { validation = ParseValidation(config.Validation); }
+        catch (JsonException e) { return Failed(dataset, $"{PipelineConfigLoader.IncomingContainer}/{PipelineConfigLoader.ConfigBlobName(dataset)}: the \"validation\" section is invalid ({e.Message})."); }
+
+        string hash;
+        bool isNew;
+        long rows;
+        if (input.Trigger.Kind == "drop")
+        {
+            string blobName = input.Trigger.BlobName!;
+            await using var stream = await services.Storage.Blobs.OpenReadAsync(PipelineConfigLoader.IncomingContainer, blobName, ct);
+            if (stream is null) return Failed(dataset, $"{PipelineConfigLoader.IncomingContainer}/{blobName} no longer exists; drop the file again.");
+            var result = await services.Datasets.IngestAsync(dataset, stream, $"{PipelineConfigLoader.IncomingContainer}/{blobName}", new IngestOptions(config.Target, validation), ct);
+            (hash, isNew, rows) = (result.Version.Hash, result.IsNew, result.Version.Rows);
+        }
+        else
+        {
+            var latest = await services.Datasets.LatestUsableAsync(dataset, ct);
+            if (latest is null)
+                return Failed(dataset, $"Dataset '{dataset}' has no accepted data version yet: drop a CSV file into {PipelineConfigLoader.IncomingContainer}/{dataset}/ first.");
+            (hash, isNew, rows) = (latest.Hash, true, latest.Rows);
+        }
+
+        IReadOnlyList<string> hashes = [hash];
+        if (config.Mode == "append")
+        {
+            var set = await services.Datasets.GetTrainingSetAsync(dataset, new TrainingSetRequest(TrainingSetMode.Append), ct);
+            hashes = set.Manifest.Hashes.Contains(hash) ? set.Manifest.Hashes : [.. set.Manifest.Hashes, hash];
+            rows = set.Manifest.Rows;
+        }
+        return new IngestResult(dataset, hash, isNew, rows, config, hashes);
+    }
+
+    private static IngestResult Failed(string dataset, string error) => new(dataset, "", false, 0, new PipelineConfig(), [], error);
+
+    internal static ValidationOptions? ParseValidation(JsonElement? section) =>
+        section is { ValueKind: JsonValueKind.Object } s ? s.Deserialize<ValidationOptions>(Json.Options) : null;
+}

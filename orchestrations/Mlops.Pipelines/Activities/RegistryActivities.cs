@@ -1,0 +1,80 @@
+using Mlops.Core;
+using Mlops.Core.Storage;
+using Mlops.Durable;
+using Mlops.Pipelines.Training;
+using Mlops.Registry;
+using Mlops.Registry.Gate;
+
+namespace Mlops.Pipelines.Activities;
+
+/// <summary>Registers the candidate as the next version, with metrics, lineage and the gate decision. Idempotent by run id.</summary>
+public sealed class RegisterModel(PipelineServices services) : Activity<RegisterRequest, int>
+{
+    public override async Task<int> RunAsync(ActivityContext context, RegisterRequest input)
+    {
+        var ct = context.CancellationToken;
+        var model = await services.Storage.Blobs.ReadAsync(PipelineServices.RunsContainer, input.Trial.ModelBlob, ct)
+                    ?? throw new InvalidOperationException($"Model of run {input.RunId} is missing.");
+        var lineage = ModelLineage.ForCurrentEnvironment() with
+        {
+            Dataset = input.Dataset,
+            DataHash = input.DataHash,
+            Params = input.Trial.Params.ToDictionary(p => p.Key, p => p.Value.ToString()),
+            TrainingSeconds = input.Trial.TrainSeconds,
+            RunId = input.RunId,
+            Task = input.Evaluation.PrimaryMetric is "rmse" or "mae" or "r2" ? "regression" : null,
+            Algorithm = input.Trial.Trainer,
+        };
+        var gate = input.Evaluation.GateDecision is { } g ? g.Deserialize<GateDecision>(Json.Options) : null;
+        var version = await services.Registry.RegisterAsync(new RegisterModelRequest(
+            input.Dataset, model.Data,
+            new ModelMetrics(input.Evaluation.CandidateMetrics),
+            lineage,
+            IdempotencyKey: input.RunId,
+            Gate: gate,
+            Description: $"{input.Trial.Trainer}, {input.TrialCount} trial(s), data {input.DataHash[..Math.Min(12, input.DataHash.Length)]}, trigger {input.Trigger.Kind}"), ct);
+        return version.Version;
+    }
+}
+
+/// <summary>Moves an alias (production) to the version. Moving it to where it already points is a no-op, so retries are safe.</summary>
+public sealed class PromoteModel(PipelineServices services) : Activity<PromoteRequest, bool>
+{
+    public override async Task<bool> RunAsync(ActivityContext context, PromoteRequest input)
+    {
+        var state = await services.Registry.TryGetStateAsync(input.Dataset, context.CancellationToken);
+        if (state is not null && state.Aliases.TryGetValue(input.Alias, out int current) && current == input.Version) return true;
+        if (input.Alias == "production")
+            await services.Registry.PromoteAsync(input.Dataset, input.Version, new ChangeContext(input.Reason, input.Actor), cancellationToken: context.CancellationToken);
+        else
+            await services.Registry.SetAliasAsync(input.Dataset, input.Alias, input.Version, new ChangeContext(input.Reason, input.Actor), context.CancellationToken);
+        return true;
+    }
+}
+
+/// <summary>Marks the version as the candidate awaiting approval and remembers which run waits for the decision.</summary>
+public sealed class RequestApproval(PipelineServices services) : Activity<ApprovalRequest, bool>
+{
+    public override async Task<bool> RunAsync(ActivityContext context, ApprovalRequest input)
+    {
+        var ct = context.CancellationToken;
+        await services.Storage.Tables.UpsertAsync(PipelineServices.ApprovalsTable,
+            new TableRow(input.Dataset, input.Version.ToString("D10")) { ["InstanceId"] = input.InstanceId, ["RequestedAt"] = DateTimeOffset.UtcNow }, ct);
+        await services.Registry.SetApprovalAsync(input.Dataset, input.Version, ApprovalState.Pending, new ChangeContext("awaiting manual approval", $"pipeline:{input.InstanceId}"), ct);
+        var state = await services.Registry.TryGetStateAsync(input.Dataset, ct);
+        if (state is null || !state.Aliases.TryGetValue("candidate", out int c) || c != input.Version)
+            await services.Registry.SetAliasAsync(input.Dataset, "candidate", input.Version, new ChangeContext("passed the gate; awaiting approval", $"pipeline:{input.InstanceId}"), ct);
+        return true;
+    }
+}
+
+/// <summary>Stores the reviewer's decision on the version.</summary>
+public sealed class RecordApproval(PipelineServices services) : Activity<ApprovalRecord, bool>
+{
+    public override async Task<bool> RunAsync(ActivityContext context, ApprovalRecord input)
+    {
+        await services.Registry.SetApprovalAsync(input.Dataset, input.Version, input.Decision.Approved ? ApprovalState.Approved : ApprovalState.Rejected,
+            new ChangeContext(input.Decision.Comment ?? (input.Decision.Approved ? "approved" : "rejected"), input.Decision.By), context.CancellationToken);
+        return true;
+    }
+}

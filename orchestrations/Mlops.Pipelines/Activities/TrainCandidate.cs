@@ -1,0 +1,81 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
+using Mlops.Core;
+using Mlops.Core.Storage;
+using Mlops.Durable;
+using Mlops.ML;
+using Mlops.ML.Metrics;
+using Mlops.ML.Models;
+using Mlops.ML.Training;
+using Mlops.Pipelines.Training;
+using Mlops.Registry;
+
+namespace Mlops.Pipelines.Activities;
+
+/// <summary>
+/// Trains one trial and records it as a tracked run under <c>runs/{runId}/</c>: params, metric curve, validation
+/// metrics, environment and the model file. The trial is scored on a validation split carved from the training rows
+/// (never the held-out test rows the gate uses). Idempotent: a run whose result exists is returned as stored.
+/// </summary>
+public sealed class TrainCandidate(PipelineServices services) : Activity<TrialRequest, TrialResult>
+{
+    public override async Task<TrialResult> RunAsync(ActivityContext context, TrialRequest input)
+    {
+        var ct = context.CancellationToken;
+        var blobs = services.Storage.Blobs;
+        string prefix = $"{input.RunId}/";
+        if (await blobs.ReadAsync(PipelineServices.RunsContainer, prefix + "result.json", ct) is { } done)
+            return Json.Deserialize<TrialResult>(done.Data)!;
+
+        var config = input.Config;
+        var table = await services.TrainingData.LoadAsync(input.Dataset, input.TrainingHashes, ct);
+        var (trainAll, _) = TrainingData.Split(table, config.TestFraction, config.Seed);
+        var (train, validation) = TrainingData.Split(trainAll, 0.2, config.Seed + 1);
+
+        var spec = new TrainingSpec
+        {
+            Target = config.Target,
+            Task = MlNames.ParseTask(config.Task),
+            Trainer = MlNames.ParseTrainer(config.Trainer),
+            Options = input.Params.ToDictionary(p => p.Key, p => ToObject(p.Value)),
+            Seed = config.Seed,
+        };
+        var clock = Stopwatch.StartNew();
+        var trained = ModelTrainer.Train(train, spec, progress: null, ct);
+        double seconds = clock.Elapsed.TotalSeconds;
+        var report = Evaluator.Evaluate(trained.Model, validation, config.SliceColumn);
+
+        byte[] modelBytes = Encoding.UTF8.GetBytes(trained.Model.ToJson());
+        string modelBlob = prefix + "model.json";
+        await blobs.WriteAsync(PipelineServices.RunsContainer, modelBlob, modelBytes, cancellationToken: ct);
+        await blobs.WriteAsync(PipelineServices.RunsContainer, prefix + "params.json", Json.SerializeToUtf8(new
+        {
+            runId = input.RunId, dataset = input.Dataset, dataVersions = input.TrainingHashes, stage = input.Stage,
+            task = config.Task, target = config.Target, trainer = trained.Trainer, requested = input.Params, seed = config.Seed,
+        }, indented: true), cancellationToken: ct);
+        var curve = new StringBuilder();
+        foreach (var r in trained.Curve) curve.Append(Json.Serialize(new { round = r.Round, train = r.Train, validation = r.Validation, metric = trained.CurveMetric })).Append('\n');
+        await blobs.WriteAsync(PipelineServices.RunsContainer, prefix + "metrics.jsonl", Encoding.UTF8.GetBytes(curve.ToString()), cancellationToken: ct);
+        await blobs.WriteAsync(PipelineServices.RunsContainer, prefix + "env.json", Json.SerializeToUtf8(new
+        {
+            codeVersion = EnvironmentInfo.CodeVersion(), packages = EnvironmentInfo.PackageVersions(), machine = Environment.MachineName,
+            cores = Environment.ProcessorCount, os = System.Runtime.InteropServices.RuntimeInformation.OSDescription, trainSeconds = seconds,
+            trainRows = train.RowCount, validationRows = validation.RowCount,
+        }, indented: true), cancellationToken: ct);
+
+        var result = new TrialResult(input.RunId, input.Params, trained.Trainer, report.PrimaryMetric, report.Primary, report.HigherIsBetter,
+            report.Metrics.ToDictionary(k => k.Key, k => k.Value), seconds, modelBlob);
+        await blobs.WriteAsync(PipelineServices.RunsContainer, prefix + "result.json", Json.SerializeToUtf8(result, indented: true), cancellationToken: ct);
+        return result;
+    }
+
+    private static object ToObject(JsonElement e) => e.ValueKind switch
+    {
+        JsonValueKind.Number => e.TryGetInt64(out long l) ? l : e.GetDouble(),
+        JsonValueKind.True => true,
+        JsonValueKind.False => false,
+        JsonValueKind.String => e.GetString()!,
+        _ => e.GetRawText(),
+    };
+}

@@ -1,0 +1,78 @@
+using Mlops.Data.Tabular;
+using Mlops.Data.Versions;
+
+namespace Mlops.Pipelines.Activities;
+
+/// <summary>
+/// Loads the rows a run trains on (one version, or the union of versions in append mode) and splits them the same way
+/// in every activity: a seeded shuffle, so Train and Evaluate agree on which rows are held out without passing data.
+/// A small per-process cache saves re-reading the CSV for each sweep trial; it is only an optimisation, never state.
+/// </summary>
+public sealed class TrainingData(DatasetStore store)
+{
+    private static readonly object CacheGate = new();
+    private static readonly LinkedList<(string Key, DataTable Table)> Cache = new();
+    private const int CacheEntries = 2;
+
+    public async Task<DataTable> LoadAsync(string dataset, IReadOnlyList<string> hashes, CancellationToken cancellationToken = default)
+    {
+        string key = dataset + ":" + string.Join(",", hashes);
+        lock (CacheGate)
+        {
+            var hit = Cache.FirstOrDefault(e => e.Key == key);
+            if (hit.Table is not null) return hit.Table;
+        }
+        var tables = new List<DataTable>();
+        foreach (var h in hashes) tables.Add(await store.LoadTableAsync(dataset, h, cancellationToken));
+        var table = tables.Count == 1 ? tables[0] : Concat(tables);
+        lock (CacheGate)
+        {
+            Cache.AddFirst((key, table));
+            while (Cache.Count > CacheEntries) Cache.RemoveLast();
+        }
+        return table;
+    }
+
+    /// <summary>Seeded shuffle split into (train, test). The same seed and row count always give the same split.</summary>
+    public static (DataTable Train, DataTable Test) Split(DataTable table, double testFraction, int seed)
+    {
+        int n = table.RowCount;
+        var order = Enumerable.Range(0, n).ToArray();
+        new Random(seed).Shuffle(order);
+        int testCount = Math.Clamp((int)Math.Round(n * testFraction), 1, Math.Max(1, n - 1));
+        var test = order[..testCount];
+        var train = order[testCount..];
+        Array.Sort(test);
+        Array.Sort(train);
+        return (table.SelectRows(train), table.SelectRows(test));
+    }
+
+    /// <summary>Union of versions by column name; a column missing from a version becomes missing values there.</summary>
+    public static DataTable Concat(IReadOnlyList<DataTable> tables)
+    {
+        var names = tables.SelectMany(t => t.ColumnNames).Distinct().ToList();
+        int total = tables.Sum(t => t.RowCount);
+        var columns = new List<Column>();
+        foreach (string name in names)
+        {
+            var template = tables.Select(t => t.Find(name)).First(c => c is not null)!;
+            bool numeric = template.Numbers is not null;
+            bool strings = template.Strings is not null;
+            double[]? nums = numeric ? new double[total] : null;
+            string?[]? strs = strings ? new string?[total] : null;
+            int offset = 0;
+            foreach (var t in tables)
+            {
+                var c = t.Find(name);
+                for (int i = 0; i < t.RowCount; i++)
+                {
+                    if (nums is not null) nums[offset + i] = c?.Numbers is { } cn ? cn[i] : c?.Strings is { } cs && double.TryParse(cs[i], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double v) ? v : double.NaN;
+                    if (strs is not null) strs[offset + i] = c?.Strings is { } cs2 ? cs2[i] : c?.Numbers is { } cn2 && !double.IsNaN(cn2[i]) ? cn2[i].ToString(System.Globalization.CultureInfo.InvariantCulture) : null;
+                }
+                offset += t.RowCount;
+            }
+            columns.Add(new Column(name, template.Kind, nums, strs));
+        }
+        return new DataTable(columns);
+    }
+}

@@ -1,0 +1,84 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Mlops.Pipelines.Configuration;
+
+/// <summary>
+/// The per-dataset settings, read from <c>incoming/{dataset}/mlops.json</c> next to the data. Only <see cref="Target"/>
+/// and <see cref="Task"/> are required; everything else has a default a data scientist would expect.
+/// </summary>
+public sealed record PipelineConfig
+{
+    /// <summary>The label column to predict.</summary>
+    public string Target { get; init; } = "";
+
+    /// <summary><c>binary</c>, <c>multiclass</c> or <c>regression</c>.</summary>
+    public string Task { get; init; } = "";
+
+    /// <summary><c>auto</c> (default: tries GBDT and linear, keeps the better), <c>gbdt</c> or <c>linear</c>.</summary>
+    public string Trainer { get; init; } = "auto";
+
+    /// <summary>Share of rows held out for evaluation and the promotion gate (default 0.2).</summary>
+    public double TestFraction { get; init; } = 0.2;
+
+    /// <summary>Seed for splits and training, so a re-run on the same data gives the same model.</summary>
+    public int Seed { get; init; } = 42;
+
+    /// <summary><c>replace</c> (default: each file is the whole training set) or <c>append</c> (union of accepted versions).</summary>
+    public string Mode { get; init; } = "replace";
+
+    /// <summary>Optional 6-field NCRONTAB for scheduled retraining of this dataset (e.g. <c>0 0 2 * * *</c>).</summary>
+    public string? Schedule { get; init; }
+
+    /// <summary><c>auto</c> (default) promotes when the gate passes; <c>manual</c> waits for an approve/reject call.</summary>
+    public string Approval { get; init; } = "auto";
+
+    /// <summary>How long a manual approval may wait before the candidate is rejected (default 24 h).</summary>
+    public TimeSpan ApprovalTimeout { get; init; } = TimeSpan.FromHours(24);
+
+    /// <summary>Hyperparameters passed to the trainer (e.g. <c>{"num_rounds": 200, "learning_rate": 0.1}</c>).</summary>
+    public Dictionary<string, JsonElement>? Params { get; init; }
+
+    /// <summary>Optional hyperparameter sweep; each trial runs as a parallel activity.</summary>
+    public SweepConfig? Sweep { get; init; }
+
+    /// <summary>Promotion gate against the current production model.</summary>
+    public GateConfig Gate { get; init; } = new();
+
+    /// <summary>Validation and drift settings, passed to the data validator as they are.</summary>
+    public JsonElement? Validation { get; init; }
+
+    /// <summary>Optional URL that receives a JSON POST when data is quarantined or a run fails.</summary>
+    public string? AlertWebhook { get; init; }
+
+    /// <summary>Column whose values define slices for per-slice metrics and the gate's slice check.</summary>
+    public string? SliceColumn { get; init; }
+
+    [JsonExtensionData]
+    public Dictionary<string, JsonElement>? Unknown { get; init; }
+}
+
+/// <summary>A hyperparameter sweep: grid, random or adaptive (successive halving with early stopping).</summary>
+public sealed record SweepConfig
+{
+    public string Method { get; init; } = "random";
+    /// <summary>Most trials to run (random/adaptive); grid runs the full grid up to this cap.</summary>
+    public int MaxTrials { get; init; } = 8;
+    /// <summary>Most trials running at once.</summary>
+    public int Parallelism { get; init; } = 4;
+    /// <summary>Parameter name → list of candidate values (grid/random) or {"min":..,"max":..,"log":bool} (random/adaptive).</summary>
+    public Dictionary<string, JsonElement> Parameters { get; init; } = new();
+}
+
+/// <summary>When a candidate may replace production.</summary>
+public sealed record GateConfig
+{
+    /// <summary>Metric compared (default: the task's primary metric: auc, accuracy, rmse).</summary>
+    public string? Metric { get; init; }
+    /// <summary>Least absolute improvement over production (default 0: not worse).</summary>
+    public double MinImprovement { get; init; }
+    /// <summary>Least relative improvement over production (default 0).</summary>
+    public double MinRelativeImprovement { get; init; }
+    /// <summary>Largest drop allowed in any slice's primary metric (default 0.05).</summary>
+    public double MaxSliceDrop { get; init; } = 0.05;
+}

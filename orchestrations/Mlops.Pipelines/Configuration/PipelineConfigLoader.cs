@@ -1,0 +1,69 @@
+using System.Text.Json;
+using Mlops.Core;
+using Mlops.Core.Errors;
+using Mlops.Core.Storage;
+
+namespace Mlops.Pipelines.Configuration;
+
+/// <summary>Error in a dataset's mlops.json; the message says exactly what to add or change.</summary>
+public sealed class PipelineConfigException(string code, string message) : MlopsException(code, message, 400);
+
+/// <summary>Reads and validates <c>incoming/{dataset}/mlops.json</c>.</summary>
+public static class PipelineConfigLoader
+{
+    public const string IncomingContainer = "incoming";
+    public const string ConfigFileName = "mlops.json";
+    private static readonly string[] Tasks = ["binary", "multiclass", "regression"];
+    private static readonly string[] Trainers = ["auto", "gbdt", "linear"];
+
+    public static string ConfigBlobName(string dataset) => $"{dataset}/{ConfigFileName}";
+
+    private static string Example(string? target = null, string? task = null) =>
+        $"{{\"target\": \"{target ?? "<label column>"}\", \"task\": \"{task ?? "binary|multiclass|regression"}\"}}";
+
+    public static async Task<PipelineConfig> LoadAsync(IBlobStore blobs, string dataset, CancellationToken cancellationToken = default)
+    {
+        var blob = await blobs.ReadAsync(IncomingContainer, ConfigBlobName(dataset), cancellationToken);
+        if (blob is null)
+            throw new PipelineConfigException("config.missing",
+                $"No configuration for dataset '{dataset}'. Add the blob {IncomingContainer}/{ConfigBlobName(dataset)} containing {Example()}, then drop the data again or call POST /api/pipelines/{dataset}/run.");
+        return Parse(dataset, blob.Data);
+    }
+
+    public static PipelineConfig Parse(string dataset, ReadOnlySpan<byte> json)
+    {
+        PipelineConfig? config;
+        try { config = Json.Deserialize<PipelineConfig>(json); }
+        catch (JsonException e)
+        {
+            throw new PipelineConfigException("config.invalid_json",
+                $"{IncomingContainer}/{ConfigBlobName(dataset)} is not valid JSON ({e.Message}). Expected at least {Example()}.");
+        }
+        if (config is null) throw new PipelineConfigException("config.invalid_json", $"{IncomingContainer}/{ConfigBlobName(dataset)} is empty. Expected at least {Example()}.");
+        return Validate(dataset, config);
+    }
+
+    public static PipelineConfig Validate(string dataset, PipelineConfig c)
+    {
+        string where = $"{IncomingContainer}/{ConfigBlobName(dataset)}";
+        var problems = new List<string>();
+        if (string.IsNullOrWhiteSpace(c.Target)) problems.Add($"add \"target\": the name of the label column, e.g. {Example(task: string.IsNullOrEmpty(c.Task) ? null : c.Task)}");
+        if (string.IsNullOrWhiteSpace(c.Task)) problems.Add("add \"task\": one of \"binary\", \"multiclass\", \"regression\"");
+        else if (!Tasks.Contains(c.Task, StringComparer.OrdinalIgnoreCase)) problems.Add($"\"task\" is \"{c.Task}\"; use one of \"binary\", \"multiclass\", \"regression\"");
+        if (!Trainers.Contains(c.Trainer, StringComparer.OrdinalIgnoreCase)) problems.Add($"\"trainer\" is \"{c.Trainer}\"; use one of \"auto\", \"gbdt\", \"linear\"");
+        if (c.TestFraction is <= 0 or >= 1) problems.Add($"\"testFraction\" is {c.TestFraction}; use a number between 0 and 1, e.g. 0.2");
+        if (c.Mode is not ("replace" or "append")) problems.Add($"\"mode\" is \"{c.Mode}\"; use \"replace\" or \"append\"");
+        if (c.Approval is not ("auto" or "manual")) problems.Add($"\"approval\" is \"{c.Approval}\"; use \"auto\" or \"manual\"");
+        if (c.Schedule is { } s && !Scheduling.CronSchedule.TryParse(s, out _, out string? why)) problems.Add($"\"schedule\" \"{s}\" is not a 6-field NCRONTAB expression ({why}); e.g. \"0 0 2 * * *\" for 02:00 UTC daily");
+        if (c.Sweep is { } sw)
+        {
+            if (sw.Method is not ("grid" or "random" or "adaptive")) problems.Add($"\"sweep.method\" is \"{sw.Method}\"; use \"grid\", \"random\" or \"adaptive\"");
+            if (sw.MaxTrials is < 1 or > 200) problems.Add($"\"sweep.maxTrials\" is {sw.MaxTrials}; use 1..200");
+            if (sw.Parameters.Count == 0) problems.Add("\"sweep.parameters\" is empty; add e.g. {\"learning_rate\": [0.05, 0.1, 0.2]}");
+        }
+        if (c.Unknown is { Count: > 0 }) problems.Add($"unknown setting(s) {string.Join(", ", c.Unknown.Keys.Select(k => $"\"{k}\""))}; check the spelling (see README, 'mlops.json')");
+        if (problems.Count > 0)
+            throw new PipelineConfigException("config.invalid", $"{where}: " + string.Join("; ", problems) + ".");
+        return c with { Task = c.Task.ToLowerInvariant(), Trainer = c.Trainer.ToLowerInvariant() };
+    }
+}

@@ -1,0 +1,27 @@
+namespace Mlops.Pipelines.Launching;
+
+/// <summary>Why a training run started: a data drop, an on-demand call, or a schedule tick.</summary>
+public sealed record PipelineTrigger(string Kind, string? BlobName = null, string? BlobETag = null, DateTimeOffset? ScheduledFor = null)
+{
+    public static PipelineTrigger Drop(string blobName, string etag) => new("drop", blobName, etag);
+    public static PipelineTrigger Manual() => new("manual");
+    public static PipelineTrigger Schedule(DateTimeOffset tick) => new("schedule", ScheduledFor: tick);
+}
+
+/// <summary>Starts training pipelines. Idempotent per instance id, so a trigger handler that runs twice starts one run.</summary>
+public interface IPipelineLauncher
+{
+    /// <summary>Starts (or finds the already started) run with <paramref name="instanceId"/>; returns its id.</summary>
+    Task<string> StartTrainingAsync(string dataset, PipelineTrigger trigger, string instanceId, CancellationToken cancellationToken = default);
+}
+
+/// <summary>Deterministic instance ids: the same trigger event always maps to the same orchestration instance.</summary>
+public static class PipelineInstanceIds
+{
+    public static string ForDrop(string dataset, string blobName, string etag) =>
+        $"train-{dataset}-{Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(blobName + "|" + etag)))[..16]}";
+
+    public static string ForSchedule(string dataset, DateTimeOffset tick) => $"train-{dataset}-sched-{tick.UtcDateTime:yyyyMMddTHHmmss}";
+
+    public static string ForManual(string dataset) => $"train-{dataset}-run-{Guid.NewGuid():N}"[..Math.Min(64, 19 + dataset.Length + 32)];
+}

@@ -1,0 +1,86 @@
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using Mlops.Data.Tabular;
+
+namespace Mlops.Data.Profiling;
+
+/// <summary>
+/// Derived views of a column shared by profiling, schema checks and drift tests: the sorted non-missing numbers and the
+/// value counts. Both are costly on large tables (a sort per column), so they are computed once per <see cref="Column"/>
+/// instance and cached weakly — they disappear with the table.
+/// </summary>
+internal static class ColumnData
+{
+    private static readonly ConditionalWeakTable<Column, double[]> SortedCache = new();
+    private static readonly ConditionalWeakTable<Column, Dictionary<string, long>> CountsCache = new();
+
+    /// <summary>True for kinds whose values live in <see cref="Column.Numbers"/>.</summary>
+    public static bool IsNumeric(Column c) => c.IsNumericLike && c.Numbers is not null;
+
+    /// <summary>Non-missing numbers in ascending order (numeric-like kinds only).</summary>
+    public static double[] Sorted(Column c) => SortedCache.GetValue(c, static col =>
+    {
+        var src = col.Numbers!;
+        var dst = new double[src.Length];
+        int n = 0;
+        foreach (var v in src)
+            if (!double.IsNaN(v)) dst[n++] = v;
+        Array.Resize(ref dst, n);
+        Array.Sort(dst);
+        return dst;
+    });
+
+    /// <summary>Stable text form of a numeric value, used as a category key ("1", "0.5").</summary>
+    public static string Key(double v) => v.ToString("R", CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// Counts of each non-missing value, keyed by text. For numeric columns the keys are <see cref="Key(double)"/> of the
+    /// values; callers only ask for numeric counts when the column has few distinct values.
+    /// </summary>
+    public static Dictionary<string, long> Counts(Column c) => CountsCache.GetValue(c, static col =>
+    {
+        var d = new Dictionary<string, long>(StringComparer.Ordinal);
+        if (IsNumeric(col))
+        {
+            // Walk the sorted array: one dictionary insert per distinct value instead of per row.
+            var s = Sorted(col);
+            for (int i = 0; i < s.Length;)
+            {
+                int j = i + 1;
+                while (j < s.Length && s[j] == s[i]) j++;
+                d[Key(s[i])] = j - i;
+                i = j;
+            }
+        }
+        else
+        {
+            foreach (var v in col.Strings!)
+                if (v is not null) d[v] = d.TryGetValue(v, out var n) ? n + 1 : 1;
+        }
+        return d;
+    });
+
+    /// <summary>Number of distinct non-missing values.</summary>
+    public static long Distinct(Column c)
+    {
+        if (!IsNumeric(c)) return Counts(c).Count;
+        var s = Sorted(c);
+        long d = s.Length == 0 ? 0 : 1;
+        for (int i = 1; i < s.Length; i++)
+            if (s[i] != s[i - 1]) d++;
+        return d;
+    }
+
+    /// <summary>Non-missing count.</summary>
+    public static long NonMissing(Column c) => IsNumeric(c) ? Sorted(c).Length : Counts(c).Values.Sum();
+
+    /// <summary>Linear-interpolated quantile of sorted data (numpy's default "linear" method).</summary>
+    public static double Quantile(double[] sorted, double level)
+    {
+        if (sorted.Length == 0) return double.NaN;
+        double pos = level * (sorted.Length - 1);
+        int lo = (int)Math.Floor(pos);
+        int hi = Math.Min(lo + 1, sorted.Length - 1);
+        return sorted[lo] + (pos - lo) * (sorted[hi] - sorted[lo]);
+    }
+}

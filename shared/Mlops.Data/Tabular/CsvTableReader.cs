@@ -1,0 +1,141 @@
+namespace Mlops.Data.Tabular;
+
+/// <summary>
+/// Reads CSV into a columnar <see cref="DataTable"/> with inferred column kinds (numeric, boolean, datetime,
+/// categorical, text). Numbers are parsed culture-invariantly; an empty field is a missing value.
+/// For files larger than memory use <see cref="ReadChunks(Stream, CsvReaderOptions?, int)"/>, which streams
+/// fixed-size row chunks sharing the schema inferred from the first chunk.
+/// </summary>
+public static class CsvTableReader
+{
+    /// <summary>Reads a whole CSV file.</summary>
+    /// <exception cref="CsvFormatException">The file is empty, has no data rows, or is malformed (line and column given).</exception>
+    public static DataTable ReadFile(string path, CsvReaderOptions? options = null)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+        long length = stream.Length;
+        return Read(stream, options, EstimateRows(length));
+    }
+
+    /// <summary>Reads a whole CSV from <paramref name="stream"/> (UTF-8, optional BOM).</summary>
+    public static DataTable Read(Stream stream, CsvReaderOptions? options = null) => Read(stream, options, 1024);
+
+    /// <summary>Parses CSV text (convenient for tests and small payloads).</summary>
+    public static DataTable Parse(string csv, CsvReaderOptions? options = null)
+        => Read(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(csv)), options, 64);
+
+    private static int EstimateRows(long bytes) => (int)Math.Clamp(bytes / 64, 16, 1 << 24);
+
+    private static DataTable Read(Stream stream, CsvReaderOptions? options, int capacityHint)
+    {
+        options ??= CsvReaderOptions.Default;
+        using var reader = new CsvRecordReader(stream, options, leaveOpen: true);
+        var header = ReadHeader(reader, options);
+        var builders = CreateBuilders(header, options, capacityHint);
+        long rows = ReadRows(reader, header, builders, options, long.MaxValue);
+        if (rows == 0) throw new CsvFormatException("The file has a header but no data rows.", reader.Line);
+        return new DataTable(builders.Select(b => b.Build()).ToList());
+    }
+
+    /// <summary>
+    /// Streams the CSV as tables of at most <paramref name="chunkRows"/> rows. Kinds are inferred from the first chunk and
+    /// kept for the rest; a later value that does not fit its column's kind raises <see cref="CsvFormatException"/>.
+    /// </summary>
+    public static IEnumerable<DataTable> ReadChunks(Stream stream, CsvReaderOptions? options = null, int chunkRows = 0)
+    {
+        options ??= CsvReaderOptions.Default;
+        if (chunkRows <= 0) chunkRows = options.ChunkRows;
+        using var reader = new CsvRecordReader(stream, options, leaveOpen: true);
+        var header = ReadHeader(reader, options);
+        ColumnKind[]? kinds = null;
+        long total = 0;
+        while (true)
+        {
+            CsvReaderOptions chunkOptions = options;
+            if (kinds is not null)
+            {
+                var forced = new Dictionary<string, ColumnKind>(StringComparer.Ordinal);
+                for (int i = 0; i < header.Length; i++) forced[header[i]] = kinds[i];
+                chunkOptions = new CsvReaderOptions
+                {
+                    Delimiter = options.Delimiter, HasHeader = options.HasHeader, MaxRecordLength = options.MaxRecordLength,
+                    MissingTokens = options.MissingTokens, ColumnKinds = forced,
+                    MaxCategoricalCardinality = options.MaxCategoricalCardinality, MaxCategoricalDistinctRatio = options.MaxCategoricalDistinctRatio,
+                };
+            }
+            var builders = CreateBuilders(header, chunkOptions, chunkRows);
+            long rows = ReadRows(reader, header, builders, chunkOptions, chunkRows);
+            if (rows == 0)
+            {
+                if (total == 0) throw new CsvFormatException("The file has a header but no data rows.", reader.Line);
+                yield break;
+            }
+            total += rows;
+            var table = new DataTable(builders.Select((b, i) => b.Build(kinds?[i])).ToList());
+            kinds ??= table.Columns.Select(c => c.Kind).ToArray();
+            yield return table;
+            if (rows < chunkRows) yield break;
+        }
+    }
+
+    private static string[] ReadHeader(CsvRecordReader reader, CsvReaderOptions options)
+    {
+        if (!reader.Read()) throw new CsvFormatException("The file is empty.", 0);
+        var names = new string[reader.FieldCount];
+        if (!options.HasHeader)
+        {
+            for (int i = 0; i < names.Length; i++) names[i] = "column" + (i + 1);
+            return names; // the current record is data; ReadRows consumes it first
+        }
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (int i = 0; i < names.Length; i++)
+        {
+            var name = reader.GetString(i).Trim();
+            if (name.Length == 0) name = "column" + (i + 1); // e.g. an unnamed pandas index column
+            if (!seen.Add(name)) throw new CsvFormatException($"The header repeats the column name '{name}'.", reader.Line, i + 1, name);
+            names[i] = name;
+        }
+        return names;
+    }
+
+    private static ColumnBuilder[] CreateBuilders(string[] header, CsvReaderOptions options, int capacity)
+    {
+        var builders = new ColumnBuilder[header.Length];
+        for (int i = 0; i < header.Length; i++)
+            builders[i] = new ColumnBuilder(header[i], options.ColumnKinds.TryGetValue(header[i], out var k) ? k : null, options, capacity);
+        return builders;
+    }
+
+    private static long ReadRows(CsvRecordReader reader, string[] header, ColumnBuilder[] builders, CsvReaderOptions options, long maxRows)
+    {
+        var missing = options.MissingTokens;
+        bool onlyEmptyIsMissing = missing.Count == 1 && missing[0].Length == 0;
+        long rows = 0;
+        // Without a header the record read to size the columns is the first data row.
+        bool pending = !options.HasHeader && reader.RecordsRead == 1 && builders.Length > 0 && builders[0].Count == 0;
+        while (rows < maxRows && (pending || reader.Read()))
+        {
+            pending = false;
+            int n = reader.FieldCount;
+            if (n != header.Length)
+            {
+                if (n == 1 && reader.GetField(0).IsEmpty) continue; // a blank line
+                throw new CsvFormatException($"The row has {n} fields but the header has {header.Length}.", reader.Line, Math.Min(n, header.Length) + (n > header.Length ? 1 : 0), null);
+            }
+            for (int i = 0; i < n; i++)
+            {
+                var f = reader.GetField(i);
+                bool isMissing = f.IsEmpty || (!onlyEmptyIsMissing && IsMissingToken(f, missing));
+                builders[i].Add(f, isMissing, reader.Line, i + 1);
+            }
+            rows++;
+        }
+        return rows;
+    }
+
+    private static bool IsMissingToken(ReadOnlySpan<char> field, IReadOnlyList<string> tokens)
+    {
+        foreach (var t in tokens) if (field.SequenceEqual(t)) return true;
+        return false;
+    }
+}

@@ -1,0 +1,65 @@
+namespace Mlops.ML.Gbdt;
+
+/// <summary>
+/// One boosted tree. Internal node i tests <c>x[Feature[i]] ≤ Threshold[i]</c> (missing values follow <see cref="DefaultLeft"/>);
+/// a child index ≥ 0 is another node, a negative child <c>c</c> is leaf <c>~c</c>. A tree with no nodes is a single leaf.
+/// Immutable once built; thresholds are bin upper bounds, so binned and raw evaluation agree exactly.
+/// </summary>
+public sealed class RegressionTree
+{
+    public RegressionTree(int classIndex, int[] feature, float[] threshold, bool[] defaultLeft, int[] left, int[] right, double[] gain, double[] leafValue, byte[]? thresholdBin = null)
+    {
+        Class = classIndex;
+        Feature = feature;
+        Threshold = threshold;
+        DefaultLeft = defaultLeft;
+        Left = left;
+        Right = right;
+        Gain = gain;
+        LeafValue = leafValue;
+        ThresholdBin = thresholdBin;
+    }
+
+    /// <summary>The output (class) this tree adds to; 0 unless multiclass.</summary>
+    public int Class { get; }
+    public int[] Feature { get; }
+    public float[] Threshold { get; }
+    public bool[] DefaultLeft { get; }
+    public int[] Left { get; }
+    public int[] Right { get; }
+    /// <summary>Loss reduction of each split (for gain importance).</summary>
+    public double[] Gain { get; }
+    /// <summary>Leaf outputs, learning rate already applied.</summary>
+    public double[] LeafValue { get; }
+    /// <summary>Split bins (training only; not saved).</summary>
+    internal byte[]? ThresholdBin { get; }
+
+    public int NodeCount => Feature.Length;
+
+    /// <summary>Leaf reached by a row of raw feature values.</summary>
+    public int GetLeaf(ReadOnlySpan<float> x)
+    {
+        if (Feature.Length == 0) return 0;
+        int node = 0;
+        while (node >= 0)
+        {
+            float v = x[Feature[node]];
+            node = float.IsNaN(v) ? (DefaultLeft[node] ? Left[node] : Right[node]) : (v <= Threshold[node] ? Left[node] : Right[node]);
+        }
+        return ~node;
+    }
+
+    /// <summary>Leaf reached by a binned row (training and validation data).</summary>
+    internal int GetLeafBinned(byte[][] bins, int row)
+    {
+        if (Feature.Length == 0) return 0;
+        int node = 0;
+        var tb = ThresholdBin!;
+        while (node >= 0)
+        {
+            byte b = bins[Feature[node]][row];
+            node = b == 0 ? (DefaultLeft[node] ? Left[node] : Right[node]) : (b <= tb[node] ? Left[node] : Right[node]);
+        }
+        return ~node;
+    }
+}

@@ -1,0 +1,233 @@
+namespace Mlops.ML.Objectives;
+
+/// <summary>
+/// A boosting loss as a strategy: the starting score, the per-row gradient and hessian of the loss with respect to the
+/// raw score, and the loss itself for learning curves and early stopping. Labels are class indices (as doubles) for
+/// classification and values for regression. Scores are row-major: <c>scores[row * OutputCount + k]</c>.
+/// </summary>
+public interface IObjective
+{
+    /// <summary>Stable name stored in model files (<c>binary_logloss</c>, <c>softmax</c>, <c>l2</c>, <c>l1</c>, <c>huber</c>).</summary>
+    string Name { get; }
+
+    /// <summary>Raw scores per row: 1, or the number of classes for softmax.</summary>
+    int OutputCount { get; }
+
+    /// <summary>The constant raw score(s) boosting starts from (the best constant model).</summary>
+    double[] InitialScores(ReadOnlySpan<double> labels);
+
+    /// <summary>Gradients and hessians for output <paramref name="k"/> of rows [from, to).</summary>
+    void Gradients(ReadOnlySpan<double> scores, ReadOnlySpan<double> labels, int k, int from, int to, Span<float> grad, Span<float> hess);
+
+    /// <summary>Summed loss of rows [from, to) (divide by the row count for the mean).</summary>
+    double Loss(ReadOnlySpan<double> scores, ReadOnlySpan<double> labels, int from, int to);
+
+    /// <summary>Name of the curve metric: <c>logloss</c> or, for regression, <c>rmse</c> (the square root is taken of the mean L2 loss).</summary>
+    string CurveMetric { get; }
+}
+
+/// <summary>Creates objectives by name.</summary>
+public static class Objective
+{
+    public static IObjective For(MlTask task, int classCount, string? regressionLoss = null, double huberDelta = 1.0) => task switch
+    {
+        MlTask.Binary => new BinaryLogLoss(),
+        MlTask.Multiclass => new SoftmaxLoss(classCount),
+        _ => (regressionLoss ?? "l2") switch
+        {
+            "l2" => new L2Loss(),
+            "l1" => new L1Loss(),
+            "huber" => new HuberLoss(huberDelta),
+            var other => throw new ArgumentException($"Unknown regression objective '{other}' (l2, l1 or huber).", "objective"),
+        },
+    };
+
+    internal static double Sigmoid(double s) => 1.0 / (1.0 + Math.Exp(-s));
+}
+
+/// <summary>Binary cross-entropy on the logit.</summary>
+public sealed class BinaryLogLoss : IObjective
+{
+    public string Name => "binary_logloss";
+    public int OutputCount => 1;
+    public string CurveMetric => "logloss";
+
+    public double[] InitialScores(ReadOnlySpan<double> labels)
+    {
+        double pos = 0;
+        foreach (var y in labels) pos += y;
+        double p = Math.Clamp(pos / labels.Length, 1e-6, 1 - 1e-6);
+        return [Math.Log(p / (1 - p))];
+    }
+
+    public void Gradients(ReadOnlySpan<double> scores, ReadOnlySpan<double> labels, int k, int from, int to, Span<float> grad, Span<float> hess)
+    {
+        for (int i = from; i < to; i++)
+        {
+            double p = Objective.Sigmoid(scores[i]);
+            grad[i] = (float)(p - labels[i]);
+            hess[i] = (float)Math.Max(p * (1 - p), 1e-16);
+        }
+    }
+
+    public double Loss(ReadOnlySpan<double> scores, ReadOnlySpan<double> labels, int from, int to)
+    {
+        double sum = 0;
+        for (int i = from; i < to; i++)
+        {
+            // log(1 + e^-s) for y = 1 and log(1 + e^s) for y = 0, computed stably.
+            double s = labels[i] > 0.5 ? scores[i] : -scores[i];
+            sum += s > 0 ? Math.Log(1 + Math.Exp(-s)) : -s + Math.Log(1 + Math.Exp(s));
+        }
+        return sum;
+    }
+}
+
+/// <summary>Multinomial cross-entropy with one raw score per class.</summary>
+public sealed class SoftmaxLoss : IObjective
+{
+    private readonly int _k;
+    public SoftmaxLoss(int classCount)
+    {
+        if (classCount < 2) throw new ArgumentException("Softmax needs at least two classes.", nameof(classCount));
+        _k = classCount;
+    }
+
+    public string Name => "softmax";
+    public int OutputCount => _k;
+    public string CurveMetric => "logloss";
+
+    public double[] InitialScores(ReadOnlySpan<double> labels)
+    {
+        var counts = new double[_k];
+        foreach (var y in labels) counts[(int)y]++;
+        var s = new double[_k];
+        for (int k = 0; k < _k; k++) s[k] = Math.Log(Math.Max(counts[k] / labels.Length, 1e-6));
+        return s;
+    }
+
+    public void Gradients(ReadOnlySpan<double> scores, ReadOnlySpan<double> labels, int k, int from, int to, Span<float> grad, Span<float> hess)
+    {
+        // The K/(K-1) factor keeps the diagonal Newton step from overshooting (the full hessian is rank-deficient).
+        double factor = _k / (_k - 1.0);
+        for (int i = from; i < to; i++)
+        {
+            var row = scores.Slice(i * _k, _k);
+            double max = row[0];
+            for (int c = 1; c < _k; c++) if (row[c] > max) max = row[c];
+            double sum = 0;
+            for (int c = 0; c < _k; c++) sum += Math.Exp(row[c] - max);
+            double p = Math.Exp(row[k] - max) / sum;
+            grad[i] = (float)(p - ((int)labels[i] == k ? 1 : 0));
+            hess[i] = (float)Math.Max(factor * p * (1 - p), 1e-16);
+        }
+    }
+
+    public double Loss(ReadOnlySpan<double> scores, ReadOnlySpan<double> labels, int from, int to)
+    {
+        double total = 0;
+        for (int i = from; i < to; i++)
+        {
+            var row = scores.Slice(i * _k, _k);
+            double max = row[0];
+            for (int c = 1; c < _k; c++) if (row[c] > max) max = row[c];
+            double sum = 0;
+            for (int c = 0; c < _k; c++) sum += Math.Exp(row[c] - max);
+            total += Math.Log(sum) + max - row[(int)labels[i]];
+        }
+        return total;
+    }
+}
+
+/// <summary>Squared error (the mean prediction is the starting score).</summary>
+public sealed class L2Loss : IObjective
+{
+    public string Name => "l2";
+    public int OutputCount => 1;
+    public string CurveMetric => "rmse";
+
+    public double[] InitialScores(ReadOnlySpan<double> labels)
+    {
+        double s = 0;
+        foreach (var y in labels) s += y;
+        return [s / labels.Length];
+    }
+
+    public void Gradients(ReadOnlySpan<double> scores, ReadOnlySpan<double> labels, int k, int from, int to, Span<float> grad, Span<float> hess)
+    {
+        for (int i = from; i < to; i++) { grad[i] = (float)(scores[i] - labels[i]); hess[i] = 1f; }
+    }
+
+    public double Loss(ReadOnlySpan<double> scores, ReadOnlySpan<double> labels, int from, int to)
+    {
+        double s = 0;
+        for (int i = from; i < to; i++) { double d = scores[i] - labels[i]; s += d * d; }
+        return s;
+    }
+}
+
+/// <summary>Absolute error: gradient is the sign of the residual (leaf values are Newton steps with unit hessian).</summary>
+public sealed class L1Loss : IObjective
+{
+    public string Name => "l1";
+    public int OutputCount => 1;
+    public string CurveMetric => "rmse";
+
+    public double[] InitialScores(ReadOnlySpan<double> labels)
+    {
+        var sorted = labels.ToArray();
+        Array.Sort(sorted);
+        return [sorted[sorted.Length / 2]];
+    }
+
+    public void Gradients(ReadOnlySpan<double> scores, ReadOnlySpan<double> labels, int k, int from, int to, Span<float> grad, Span<float> hess)
+    {
+        for (int i = from; i < to; i++) { grad[i] = Math.Sign(scores[i] - labels[i]); hess[i] = 1f; }
+    }
+
+    public double Loss(ReadOnlySpan<double> scores, ReadOnlySpan<double> labels, int from, int to)
+    {
+        double s = 0;
+        for (int i = from; i < to; i++) { double d = scores[i] - labels[i]; s += d * d; }
+        return s;
+    }
+}
+
+/// <summary>Huber loss: squared near zero, absolute beyond <c>delta</c> (robust to outliers).</summary>
+public sealed class HuberLoss : IObjective
+{
+    private readonly double _delta;
+    public HuberLoss(double delta)
+    {
+        if (!(delta > 0)) throw new ArgumentException("huber_delta must be positive.", nameof(delta));
+        _delta = delta;
+    }
+
+    public string Name => "huber";
+    public int OutputCount => 1;
+    public string CurveMetric => "rmse";
+
+    public double[] InitialScores(ReadOnlySpan<double> labels)
+    {
+        var sorted = labels.ToArray();
+        Array.Sort(sorted);
+        return [sorted[sorted.Length / 2]];
+    }
+
+    public void Gradients(ReadOnlySpan<double> scores, ReadOnlySpan<double> labels, int k, int from, int to, Span<float> grad, Span<float> hess)
+    {
+        for (int i = from; i < to; i++)
+        {
+            double r = scores[i] - labels[i];
+            grad[i] = (float)(Math.Abs(r) <= _delta ? r : _delta * Math.Sign(r));
+            hess[i] = 1f;
+        }
+    }
+
+    public double Loss(ReadOnlySpan<double> scores, ReadOnlySpan<double> labels, int from, int to)
+    {
+        double s = 0;
+        for (int i = from; i < to; i++) { double d = scores[i] - labels[i]; s += d * d; }
+        return s;
+    }
+}
