@@ -50,3 +50,27 @@ internal sealed class DurableTestHost : IAsyncDisposable
 
     public async ValueTask DisposeAsync() => await Worker.StopAsync();
 }
+
+internal static class StatusAssertions
+{
+    /// <summary>Asserts Completed, showing the failure details otherwise.</summary>
+    public static OrchestrationStatus ShouldBeCompleted(this OrchestrationStatus status)
+    {
+        Assert.True(status.RuntimeStatus == OrchestrationRuntimeStatus.Completed,
+            $"{status.InstanceId} is {status.RuntimeStatus}: {status.FailureDetails} {status.FailureDetails?.InnerFailure} {status.FailureDetails?.StackTrace}");
+        return status;
+    }
+}
+
+internal static class StatusAssertions2
+{
+    /// <summary>Fails fast with details when an instance failed for a reason other than the test's intent.</summary>
+    public static OrchestrationStatus ShouldBeCompletedOrFailed(this OrchestrationStatus status)
+    {
+        if (status.FailureDetails?.ErrorType is { } t && t.StartsWith("Mlops.Durable.Poison", StringComparison.Ordinal))
+            Assert.Fail($"{status.InstanceId} poisoned: {status.FailureDetails}");
+        if (status.RuntimeStatus == OrchestrationRuntimeStatus.Failed && status.FailureDetails?.ErrorType == "System.InvalidOperationException")
+            Assert.Fail($"{status.InstanceId} failed: {status.FailureDetails} {status.FailureDetails.StackTrace}");
+        return status;
+    }
+}
