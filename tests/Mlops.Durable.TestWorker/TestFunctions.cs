@@ -10,6 +10,9 @@ namespace Mlops.Durable.TestWorker;
 /// </summary>
 public static class TestFunctions
 {
+    // Storage outages make an activity's own storage call fail; a retry covers that, as in a real pipeline.
+    private static readonly TaskOptions Retry = TaskOptions.WithRetry(5, TimeSpan.FromMilliseconds(500), 2);
+
     /// <summary>Input of the chain orchestration.</summary>
     public sealed record ChainInput(int Steps, int DelayMs = 0);
 
@@ -21,13 +24,13 @@ public static class TestFunctions
             var input = ctx.GetInput<ChainInput>();
             long sum = 0;
             for (int i = 0; i < input.Steps; i++)
-                sum += await ctx.CallActivityAsync<long>("Effect", new EffectInput(i, input.DelayMs));
+                sum += await ctx.CallActivityAsync<long>("Effect", new EffectInput(i, input.DelayMs), Retry);
             return sum;
         });
         registry.AddOrchestrator("FanOut", async ctx =>
         {
             var input = ctx.GetInput<ChainInput>();
-            var tasks = Enumerable.Range(0, input.Steps).Select(i => ctx.CallActivityAsync<long>("Effect", new EffectInput(i, input.DelayMs))).ToList();
+            var tasks = Enumerable.Range(0, input.Steps).Select(i => ctx.CallActivityAsync<long>("Effect", new EffectInput(i, input.DelayMs), Retry)).ToList();
             return (await Task.WhenAll(tasks)).Sum();
         });
         registry.AddActivity("Effect", async ctx =>
