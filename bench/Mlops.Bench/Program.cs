@@ -1,1 +1,12 @@
-Console.WriteLine("Benchmarks: see bench/README.md");
+// Benchmarks, one subcommand per area: `dotnet run -c Release --project bench/Mlops.Bench -- ml [--quick]`.
+return args.Length > 0 ? args[0] switch
+{
+    "ml" => Mlops.Bench.Ml.MlBench.Run(args[1..]),
+    _ => Usage(),
+} : Usage();
+
+static int Usage()
+{
+    Console.Error.WriteLine("usage: Mlops.Bench <ml> [options]   (ml: --quick, --skip-peers, --only NAME)");
+    return 2;
+}

@@ -7,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Mlops.Core.Storage;
+using Mlops.Data.Http;
 using Mlops.Data.Alerts;
 using Mlops.Durable;
 using Mlops.Functions.CustomHandler;
@@ -85,7 +86,7 @@ public static class FunctionApp
             });
         }
 
-        Serving.ServingServiceCollectionExtensions.AddServing(services, storage);
+        // SERVING-WIRE: services.AddServing(storage);
         configure?.Invoke(builder);
 
         var app = builder.Build();
@@ -93,9 +94,8 @@ public static class FunctionApp
         if (!settings.RunsUnderFunctionsHost) app.UseMiddleware<FunctionKeyMiddleware>();
         HttpFunctions.Map(app);
         app.MapDurableManagement("/api/orchestrations");
-        Serving.ServingEndpoints.MapServing(app);
-        Registry.Http.RegistryEndpoints.MapRegistry(app);
-        Data.Http.DatasetEndpoints.MapDatasets(app);
+        // SERVING-WIRE: app.MapServing(); app.MapRegistry(includeApproval: false);
+        app.MapDatasets();
         if (settings.RunsUnderFunctionsHost) app.MapCustomHandler();
         return app;
     }

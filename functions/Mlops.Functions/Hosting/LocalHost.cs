@@ -79,11 +79,9 @@ public static class LocalHost
                 if (run is null || run.RuntimeStatus is OrchestrationRuntimeStatus.Pending or OrchestrationRuntimeStatus.Running) continue;
                 Console.WriteLine($"demo: run {run.InstanceId} {run.RuntimeStatus}: {run.Output ?? run.FailureDetails?.ErrorMessage}");
                 string firstRow = FirstRowJson(Encoding.UTF8.GetString(csv), "target");
-                Console.WriteLine($"""
-                    demo: try a prediction:
-                      curl -s -X POST -H "x-functions-key: {key}" -H "content-type: application/json" {baseUrl}/api/models/{DemoDataset}/predict -d '{{"rows":[{firstRow}]}}'
-                      curl -s -H "x-functions-key: {key}" {baseUrl}/api/models/{DemoDataset}
-                    """);
+                Console.WriteLine("demo: try a prediction:");
+                Console.WriteLine($"  curl -s -X POST -H \"x-functions-key: {key}\" -H \"content-type: application/json\" {baseUrl}/api/models/{DemoDataset}/predict -d '{{\"rows\":[{firstRow}]}}'");
+                Console.WriteLine($"  curl -s -H \"x-functions-key: {key}\" {baseUrl}/api/models/{DemoDataset}");
                 return;
             }
         }

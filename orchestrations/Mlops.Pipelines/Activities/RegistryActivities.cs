@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Mlops.Core;
 using Mlops.Core.Storage;
 using Mlops.Durable;

@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using Stopwatch = System.Diagnostics.Stopwatch;
 using System.Text;
 using System.Text.Json;
 using Mlops.Core;
@@ -33,11 +33,9 @@ public sealed class TrainCandidate(PipelineServices services) : Activity<TrialRe
         var (trainAll, _) = TrainingData.Split(table, config.TestFraction, config.Seed);
         var (train, validation) = TrainingData.Split(trainAll, 0.2, config.Seed + 1);
 
-        var spec = new TrainingSpec
+        var spec = new TrainingSpec(config.Target, Enum.Parse<MlTask>(config.Task, ignoreCase: true))
         {
-            Target = config.Target,
-            Task = MlNames.ParseTask(config.Task),
-            Trainer = MlNames.ParseTrainer(config.Trainer),
+            Trainer = Enum.Parse<TrainerKind>(config.Trainer, ignoreCase: true),
             Options = input.Params.ToDictionary(p => p.Key, p => ToObject(p.Value)),
             Seed = config.Seed,
         };
@@ -52,7 +50,7 @@ public sealed class TrainCandidate(PipelineServices services) : Activity<TrialRe
         await blobs.WriteAsync(PipelineServices.RunsContainer, prefix + "params.json", Json.SerializeToUtf8(new
         {
             runId = input.RunId, dataset = input.Dataset, dataVersions = input.TrainingHashes, stage = input.Stage,
-            task = config.Task, target = config.Target, trainer = trained.Trainer, requested = input.Params, seed = config.Seed,
+            task = config.Task, target = config.Target, trainer = trained.Trainer.ToString().ToLowerInvariant(), requested = input.Params, seed = config.Seed,
         }, indented: true), cancellationToken: ct);
         var curve = new StringBuilder();
         foreach (var r in trained.Curve) curve.Append(Json.Serialize(new { round = r.Round, train = r.Train, validation = r.Validation, metric = trained.CurveMetric })).Append('\n');
@@ -64,7 +62,7 @@ public sealed class TrainCandidate(PipelineServices services) : Activity<TrialRe
             trainRows = train.RowCount, validationRows = validation.RowCount,
         }, indented: true), cancellationToken: ct);
 
-        var result = new TrialResult(input.RunId, input.Params, trained.Trainer, report.PrimaryMetric, report.Primary, report.HigherIsBetter,
+        var result = new TrialResult(input.RunId, input.Params, trained.Trainer.ToString().ToLowerInvariant(), report.PrimaryMetric, report.Primary, report.HigherIsBetter,
             report.Metrics.ToDictionary(k => k.Key, k => k.Value), seconds, modelBlob);
         await blobs.WriteAsync(PipelineServices.RunsContainer, prefix + "result.json", Json.SerializeToUtf8(result, indented: true), cancellationToken: ct);
         return result;

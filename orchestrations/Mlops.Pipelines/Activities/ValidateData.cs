@@ -19,6 +19,6 @@ public sealed class ValidateData(PipelineServices services) : Activity<ValidateR
         int warnings = report.Anomalies.Count(a => a.Severity == Severity.Warning);
         bool passed = report.Outcome != ValidationOutcome.Quarantined;
         string location = passed ? $"datasets/{input.Dataset}/{input.DataHash}/validation.json" : $"quarantine/{input.Dataset}/{input.DataHash}/validation.json";
-        return new ValidationResult(report.Outcome.ToString().ToLowerInvariant(), passed, report.Summary, errors, warnings, location);
+        return new ValidationResult(report.Outcome.ToString().ToLowerInvariant(), passed, report.ToSummary(), errors, warnings, location);
     }
 }

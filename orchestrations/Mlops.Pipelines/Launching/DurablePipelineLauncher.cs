@@ -13,9 +13,11 @@ public sealed class DurablePipelineLauncher(DurableClient client) : IPipelineLau
     {
         if (await client.GetStatusAsync(instanceId, cancellationToken: cancellationToken) is not null) return instanceId;
         try { return await client.StartNewAsync(TrainingPipeline.Name, new TrainingRequest(dataset, trigger), instanceId, cancellationToken); }
-        catch (OrchestrationStateException) when (await client.GetStatusAsync(instanceId, cancellationToken: cancellationToken) is not null)
+        catch (OrchestrationStateException)
         {
-            return instanceId; // a racing process started it first
+            // A racing process started it first; anything else is a real failure for the trigger to retry.
+            if (await client.GetStatusAsync(instanceId, cancellationToken: cancellationToken) is not null) return instanceId;
+            throw;
         }
     }
 }
