@@ -5,6 +5,7 @@ return args.Length > 0 ? args[0] switch
     "ml" => Mlops.Bench.Ml.MlBench.Run(args[1..]),
     "data" => await RunAsync(() => Mlops.Bench.Data.DataBench.RunAsync(args[1..])),
     "durable" => Mlops.Bench.Durable.DurableBench.Run(args[1..]),
+    "serve" => Mlops.Bench.Serve.ServeBench.Run(args[1..]),
     _ => Usage(),
 } : Usage();
 
