@@ -1,5 +1,22 @@
-switch (args.FirstOrDefault())
+// Benchmarks, one subcommand per area: `dotnet run -c Release --project bench/Mlops.Bench -- <area> [options]`.
+// Each prints a table with peers measured in the same run.
+return args.Length > 0 ? args[0] switch
 {
-    case "data": await Mlops.Bench.Data.DataBench.RunAsync(args[1..]); break;
-    default: Console.WriteLine("Benchmarks: see bench/README.md"); break;
+    "ml" => Mlops.Bench.Ml.MlBench.Run(args[1..]),
+    "data" => await RunAsync(() => Mlops.Bench.Data.DataBench.RunAsync(args[1..])),
+    "durable" => Mlops.Bench.Durable.DurableBench.Run(args[1..]),
+    "serve" => Mlops.Bench.Serve.ServeBench.Run(args[1..]),
+    _ => Usage(),
+} : Usage();
+
+static async Task<int> RunAsync(Func<Task> bench)
+{
+    await bench();
+    return 0;
+}
+
+static int Usage()
+{
+    Console.Error.WriteLine("usage: Mlops.Bench <ml|data|durable|serve> [options]   (ml: --quick, --skip-peers, --only NAME)");
+    return 2;
 }

@@ -23,5 +23,6 @@ public static class PipelineInstanceIds
 
     public static string ForSchedule(string dataset, DateTimeOffset tick) => $"train-{dataset}-sched-{tick.UtcDateTime:yyyyMMddTHHmmss}";
 
-    public static string ForManual(string dataset) => $"train-{dataset}-run-{Guid.NewGuid():N}"[..Math.Min(64, 19 + dataset.Length + 32)];
+    /// <summary>On-demand runs are distinct events: time-ordered and unique, so listings sort by start.</summary>
+    public static string ForManual(string dataset) => $"train-{dataset}-run-{DateTime.UtcNow:yyyyMMddTHHmmss}-{Guid.NewGuid():N}"[..(dataset.Length + 36)];
 }
