@@ -9,6 +9,7 @@ using Microsoft.Extensions.Logging;
 using Mlops.Core.Storage;
 using Mlops.Data.Http;
 using Mlops.Serving;
+using Mlops.Registry.Http;
 using Mlops.Data.Alerts;
 using Mlops.Durable;
 using Mlops.Functions.CustomHandler;
