@@ -1,1 +1,2 @@
-Console.WriteLine("mlops");
+// mlops command line: composes the commands in Commands/ (add a file there and one line in CliApp.BuildRoot).
+return Mlops.Cli.CliApp.Run(args);

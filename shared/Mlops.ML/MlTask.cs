@@ -31,7 +31,8 @@ public sealed class MlException : Exception
     public string Code { get; }
 }
 
-internal static class MlTaskNames
+/// <summary>Lower-case names of tasks and trainers as used in files, options and the CLI.</summary>
+public static class MlTaskNames
 {
     public static string ToName(this MlTask t) => t switch { MlTask.Binary => "binary", MlTask.Multiclass => "multiclass", _ => "regression" };
     public static string ToName(this TrainerKind t) => t switch { TrainerKind.Gbdt => "gbdt", TrainerKind.Linear => "linear", _ => "auto" };

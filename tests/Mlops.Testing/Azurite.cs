@@ -33,6 +33,18 @@ public sealed class AzuriteInstance : IAsyncDisposable
         return instance;
     }
 
+    /// <summary>Folder of on-disk persistence; null means in-memory (data lost on restart).</summary>
+    public string? Location { get; private set; }
+
+    /// <summary>Starts an Azurite that persists to <paramref name="location"/>, so data survives <see cref="RestartAsync"/>.</summary>
+    public static async Task<AzuriteInstance> StartAsync(string location, CancellationToken cancellationToken = default)
+    {
+        Directory.CreateDirectory(location);
+        var instance = new AzuriteInstance { BlobPort = FreePort(), QueuePort = FreePort(), TablePort = FreePort(), Location = location };
+        await instance.StartProcessAsync(cancellationToken);
+        return instance;
+    }
+
     /// <summary>Starts Azurite again on the same ports (after <see cref="StopAsync"/>). In-memory data is lost.</summary>
     public Task RestartAsync(CancellationToken cancellationToken = default) => StartProcessAsync(cancellationToken);
 
@@ -43,7 +55,7 @@ public sealed class AzuriteInstance : IAsyncDisposable
         {
             ArgumentList =
             {
-                "--silent", "--inMemoryPersistence", "--disableTelemetry", "--skipApiVersionCheck", "--loose",
+                "--silent", "--disableTelemetry", "--skipApiVersionCheck", "--loose",
                 "--blobHost", "127.0.0.1", "--blobPort", BlobPort.ToString(),
                 "--queueHost", "127.0.0.1", "--queuePort", QueuePort.ToString(),
                 "--tableHost", "127.0.0.1", "--tablePort", TablePort.ToString(),
@@ -52,6 +64,8 @@ public sealed class AzuriteInstance : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        if (Location is null) psi.ArgumentList.Add("--inMemoryPersistence");
+        else { psi.ArgumentList.Add("--location"); psi.ArgumentList.Add(Location); }
         _process = Process.Start(psi) ?? throw new InvalidOperationException("Could not start Azurite.");
         _process.OutputDataReceived += (_, _) => { };
         _process.ErrorDataReceived += (_, _) => { };

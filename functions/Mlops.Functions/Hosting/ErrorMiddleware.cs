@@ -23,7 +23,7 @@ public sealed class ErrorMiddleware(RequestDelegate next, ILogger<ErrorMiddlewar
                 BadHttpRequestException b when b.StatusCode == 413 => (413, "The request body is too large."),
                 BadHttpRequestException b => (b.StatusCode, b.Message),
                 OperationCanceledException when context.RequestAborted.IsCancellationRequested => (499, "The request was cancelled."),
-                _ => (500, "Internal error; see the host log."),
+                _ => (500, $"Internal error ({e.GetType().Name}); see the host log."),
             };
             if (status >= 500) log.LogError(e, "Unhandled error on {Method} {Path}", context.Request.Method, context.Request.Path);
             context.Response.Clear();

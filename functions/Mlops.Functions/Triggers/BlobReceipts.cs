@@ -58,18 +58,20 @@ public sealed class BlobReceipts(ITableStore tables, string hostId, string funct
     }
 
     /// <summary>Records a failure; returns true when the blob is now poison (attempts exhausted).</summary>
-    public async Task<bool> FailAsync(Claim claim, string error, int maxAttempts, CancellationToken cancellationToken = default)
+    public async Task<bool> FailAsync(Claim claim, string error, int maxAttempts, Func<int, TimeSpan>? backoff = null, CancellationToken cancellationToken = default)
     {
         int attempts = claim.Attempts + 1;
         bool poison = attempts >= maxAttempts;
         claim.Row["Attempts"] = attempts;
         claim.Row["Error"] = error;
         claim.Row["Status"] = poison ? BlobReceipt.Poison : BlobReceipt.Pending;
-        // Back off before the next try: 2, 4, 8 ... seconds, capped at a minute.
-        claim.Row["ClaimedUntil"] = DateTimeOffset.UtcNow + TimeSpan.FromSeconds(Math.Min(60, Math.Pow(2, attempts)));
+        // Back off before the next try: 2, 4, 8 ... seconds, capped at a minute (tests pass a shorter back-off).
+        claim.Row["ClaimedUntil"] = DateTimeOffset.UtcNow + (backoff ?? DefaultBackoff)(attempts);
         await tables.ReplaceAsync(Table, claim.Row, cancellationToken);
         return poison;
     }
+
+    public static TimeSpan DefaultBackoff(int attempts) => TimeSpan.FromSeconds(Math.Min(60, Math.Pow(2, attempts)));
 
     public async Task<IReadOnlyList<BlobReceipt>> ListAsync(string container, string blobPrefix = "", CancellationToken cancellationToken = default)
     {

@@ -19,7 +19,7 @@ public sealed record BlobTriggerBinding(string FunctionName, string Container, F
 /// </summary>
 public sealed class BlobTriggerListener(
     StorageServices storage, BlobTriggerBinding binding, string hostId, TimeSpan scanInterval, int maxAttempts,
-    ILogger<BlobTriggerListener> log, Action<BlobInfo>? observeBlob = null) : BackgroundService
+    ILogger<BlobTriggerListener> log, Action<BlobInfo>? observeBlob = null, Func<int, TimeSpan>? retryBackoff = null) : BackgroundService
 {
     public const string PoisonQueue = "webjobs-blobtrigger-poison";
     private readonly BlobReceipts _receipts = new(storage.Tables, hostId, binding.FunctionName);
@@ -85,7 +85,7 @@ public sealed class BlobTriggerListener(
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            bool poison = await _receipts.FailAsync(claim, e.Message, maxAttempts, cancellationToken);
+            bool poison = await _receipts.FailAsync(claim, e.Message, maxAttempts, retryBackoff, cancellationToken);
             if (poison)
             {
                 _done[blob.Name + "|" + blob.ETag] = true;

@@ -475,6 +475,7 @@ internal sealed class OrchestrationDispatcher
 
     private sealed record Outbound(Microsoft.WindowsAzure.Storage.Queue.CloudQueue Queue, WireMessage Message, Kind Kind, DateTime? FireAt = null);
 
+    /// <summary>A sent message; <see cref="Anchor"/> is set only when it is also handed over in-process.</summary>
     private sealed record Sent(Outbound Outbound, QueueAnchor? Anchor, bool LocalActivity);
 
     private Outbound Control(WireMessage m) => new(storage.ControlQueueFor(m.InstanceId), m, Kind.Control);
@@ -496,7 +497,7 @@ internal sealed class OrchestrationDispatcher
                 // Run it here right away if we have a free slot; the queued copy stays invisible as the crash backup.
                 bool local = Activities.TryReserve();
                 var a = await storage.SendAsync(o.Queue, o.Message, local ? options.VisibilityTimeout : null, cancellationToken: cancellationToken).ConfigureAwait(false);
-                return new Sent(o, a, local);
+                return new Sent(o, local ? a : null, local);
             case Kind.Timer:
                 var delay = o.FireAt!.Value - now;
                 // Queue visibility has 1 s resolution: round up so the durable copy is never early; the local copy is exact.

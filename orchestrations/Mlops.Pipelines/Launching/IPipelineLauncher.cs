@@ -18,10 +18,12 @@ public interface IPipelineLauncher
 /// <summary>Deterministic instance ids: the same trigger event always maps to the same orchestration instance.</summary>
 public static class PipelineInstanceIds
 {
+    /// <remarks>ETags are compared without their quotes: listings quote them, trigger metadata may not.</remarks>
     public static string ForDrop(string dataset, string blobName, string etag) =>
-        $"train-{dataset}-{Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(blobName + "|" + etag)))[..16]}";
+        $"train-{dataset}-{Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(blobName + "|" + etag.Trim('"'))))[..16]}";
 
     public static string ForSchedule(string dataset, DateTimeOffset tick) => $"train-{dataset}-sched-{tick.UtcDateTime:yyyyMMddTHHmmss}";
 
-    public static string ForManual(string dataset) => $"train-{dataset}-run-{Guid.NewGuid():N}"[..Math.Min(64, 19 + dataset.Length + 32)];
+    /// <summary>On-demand runs are distinct events: time-ordered and unique, so listings sort by start.</summary>
+    public static string ForManual(string dataset) => $"train-{dataset}-run-{DateTime.UtcNow:yyyyMMddTHHmmss}-{Guid.NewGuid():N}"[..(dataset.Length + 36)];
 }

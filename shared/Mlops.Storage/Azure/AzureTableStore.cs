@@ -97,19 +97,22 @@ public sealed class AzureTableStore : ITableStore
                 var results = await Table(table).ExecuteBatchAsync(sdk, null, null, cancellationToken);
                 return results.Select((r, i) => batch[i].Kind == TableOperationKind.Delete ? null : r.Etag).ToList();
             }
-            catch (StorageException e) when (AzureErrors.IsNotFound(e) && AzureErrors.Code(e) == "TableNotFound" && attempt == 0) { await CreateAsync(table); }
+            // A batch against a missing table answers 404 without the TableNotFound code: create it once and retry;
+            // a 404 on an existing table means a Replace/Merge/Delete of a missing row, i.e. a lost condition.
             catch (StorageException e) when (AzureErrors.IsConflict(e, conditionalBatch: true) || AzureErrors.IsNotFound(e))
             {
+                if (AzureErrors.IsNotFound(e) && attempt == 0 && await CreateAsync(table)) continue;
                 throw new StorageConflictException($"batch on {table}: a condition failed ({AzureErrors.Status(e)} {AzureErrors.Code(e)}).", e);
             }
             catch (StorageException e) { throw AzureErrors.Translate(e, $"batch on {table}"); }
         }
     }
 
-    private async Task CreateAsync(string table)
+    /// <summary>Creates the table; true when it did not exist before.</summary>
+    private async Task<bool> CreateAsync(string table)
     {
-        try { await Table(table).CreateIfNotExistsAsync(); }
-        catch (StorageException e) when (AzureErrors.Status(e) == 409) { }
+        try { return await Table(table).CreateIfNotExistsAsync(); }
+        catch (StorageException e) when (AzureErrors.Status(e) == 409) { return false; }
     }
 
     private static SdkOp ToSdk(Core.Storage.TableOperation op)

@@ -1,0 +1,218 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Microsoft.WindowsAzure.Storage;
+using Microsoft.WindowsAzure.Storage.Queue;
+using Mlops.Durable;
+using Mlops.Durable.AzureStorage;
+
+namespace Mlops.Bench.Durable;
+
+/// <summary>
+/// Engine benchmark against a private in-memory Azurite: sequential chain, fan-out/fan-in, concurrent orchestrations,
+/// storage transactions per hop and per idle minute, next to the raw Azurite queue rate measured in the same run.
+/// Usage: <c>durable [--quick] [--out FILE]</c>.
+/// </summary>
+public static class DurableBench
+{
+    public static int Run(string[] args) => RunAsync(args).GetAwaiter().GetResult();
+
+    private static async Task<int> RunAsync(string[] args)
+    {
+        bool quick = args.Contains("--quick");
+        int outIndex = Array.IndexOf(args, "--out");
+        string outFile = outIndex >= 0 && outIndex + 1 < args.Length ? args[outIndex + 1] : Path.Combine(FindRepoRoot(), "bench", "README-durable.md");
+        await using var azurite = await LocalAzurite.StartAsync();
+        var account = CloudStorageAccount.Parse(azurite.ConnectionString);
+        var rows = new List<(string Metric, string Value, string Note)>();
+
+        // 1. Physical limit: one client doing queue put + get + delete, sequentially.
+        double rawRate = await RawQueueCyclesAsync(account, quick ? 150 : 400);
+        rows.Add(("Azurite raw queue put+get+delete (1 client)", $"{rawRate:F0} cycles/s", "peer-neutral limit, same run"));
+
+        var options = new DurableWorkerOptions { ConnectionString = azurite.ConnectionString, TaskHubName = "bench" };
+        var registry = new DurableRegistry()
+            .AddActivity("Noop", _ => Task.FromResult<object?>(null))
+            .AddActivity("Stamp", _ => Task.FromResult<object?>(Stopwatch.GetTimestamp()))
+            .AddOrchestrator("Chain", async ctx =>
+            {
+                int n = ctx.GetInput<int>();
+                var stamps = new long[n];
+                for (int i = 0; i < n; i++) stamps[i] = await ctx.CallActivityAsync<long>("Stamp");
+                return stamps;
+            })
+            .AddOrchestrator("Fan", async ctx =>
+            {
+                int n = ctx.GetInput<int>();
+                await Task.WhenAll(Enumerable.Range(0, n).Select(_ => ctx.CallActivityAsync("Noop")));
+                return n;
+            });
+        await using var worker = new DurableWorker(options, registry);
+        await worker.StartAsync();
+        var client = worker.CreateClient();
+        await WaitForPartitionsAsync(worker, 4);
+        // Warm-up (JIT, connections).
+        await RunOneAsync(client, "Chain", 5);
+
+        // 2. Sequential chain of 50 activities, several times for percentiles.
+        int chains = quick ? 2 : 5;
+        var hops = new List<double>();
+        long tx0 = TaskHubStorage.GlobalTransactions;
+        var sw = Stopwatch.StartNew();
+        for (int c = 0; c < chains; c++)
+        {
+            var status = await RunOneAsync(client, "Chain", 50);
+            var stamps = status.ReadOutputAs<long[]>()!;
+            for (int i = 1; i < stamps.Length; i++) hops.Add((stamps[i] - stamps[i - 1]) * 1000.0 / Stopwatch.Frequency);
+        }
+        double chainSeconds = sw.Elapsed.TotalSeconds;
+        long chainTx = TaskHubStorage.GlobalTransactions - tx0;
+        hops.Sort();
+        double seqRate = chains * 50 / chainSeconds;
+        rows.Add(("Sequential chain, 50 no-op activities", $"{seqRate:F0} activities/s", $"{chains} runs; DF Azure Storage ~5/s, Netherite 250–350/s"));
+        rows.Add(("  per-hop latency p50 / p99", $"{Pct(hops, 0.5):F1} / {Pct(hops, 0.99):F1} ms", "activity start to next activity start"));
+        rows.Add(("  storage transactions per hop", $"{(double)chainTx / (chains * 50):F1}", "all calls incl. client start + status polls"));
+
+        // 3. Fan-out/fan-in of 1000 activities.
+        int fan = quick ? 300 : 1000;
+        sw.Restart();
+        await RunOneAsync(client, "Fan", fan, timeoutSeconds: 300);
+        double fanRate = fan / sw.Elapsed.TotalSeconds;
+        rows.Add(($"Fan-out/fan-in, {fan} no-op activities", $"{fanRate:F0} activities/s", "DF Azure Storage ~100/s fan-out; Netherite 500–2,000/s"));
+
+        // 4. 100 concurrent 5-step orchestrations.
+        int concurrent = quick ? 40 : 100;
+        sw.Restart();
+        var ids = await Task.WhenAll(Enumerable.Range(0, concurrent).Select(_ => client.StartNewAsync("Chain", 5)));
+        foreach (var id in ids) await client.WaitForCompletionAsync(id, TimeSpan.FromSeconds(300));
+        double orchRate = concurrent / sw.Elapsed.TotalSeconds;
+        rows.Add(($"{concurrent} concurrent 5-step orchestrations", $"{orchRate:F1} orchestrations/s ({orchRate * 5:F0} activities/s)", "Netherite HelloSequence5 50–300/s (EP1–EP3)"));
+
+        // 5. Idle cost: let back-off reach its ceiling, then count calls over a window and scale to a minute.
+        TimeSpan settle = TimeSpan.FromSeconds(quick ? 5 : 15), window = TimeSpan.FromSeconds(quick ? 10 : 30);
+        await Task.Delay(settle);
+        long idle0 = TaskHubStorage.GlobalTransactions;
+        await Task.Delay(window);
+        double idlePerMinute = (TaskHubStorage.GlobalTransactions - idle0) * 60 / window.TotalSeconds;
+        rows.Add(("Idle worker, storage transactions per minute", $"{idlePerMinute:F0}",
+            $"4 partitions + work items, max poll {options.MaxPollingInterval.TotalSeconds:F0} s, lease renew every {options.LeaseDuration.TotalSeconds / 3:F0} s"));
+        rows.Add(("Ratio: sequential hops/s ÷ raw queue cycles/s", $"{seqRate / rawRate:F2}", "> 1 means fewer than one queue cycle per hop"));
+
+        await worker.StopAsync();
+        string table = Render(rows, quick);
+        Console.WriteLine(table);
+        await File.WriteAllTextAsync(outFile, table);
+        Console.WriteLine($"written to {outFile}");
+        return 0;
+    }
+
+    private static async Task<OrchestrationStatus> RunOneAsync(DurableClient client, string name, int input, int timeoutSeconds = 120)
+    {
+        string id = await client.StartNewAsync(name, input);
+        var status = await client.WaitForCompletionAsync(id, TimeSpan.FromSeconds(timeoutSeconds));
+        if (status.RuntimeStatus != OrchestrationRuntimeStatus.Completed) throw new InvalidOperationException($"{name} ended {status.RuntimeStatus}: {status.FailureDetails}");
+        return status;
+    }
+
+    private static async Task WaitForPartitionsAsync(DurableWorker worker, int count)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (worker.OwnedPartitions.Count < count && DateTime.UtcNow < deadline) await Task.Delay(50);
+    }
+
+    private static async Task<double> RawQueueCyclesAsync(CloudStorageAccount account, int cycles)
+    {
+        var queue = account.CreateCloudQueueClient().GetQueueReference("rawbench");
+        await queue.CreateIfNotExistsAsync();
+        for (int i = 0; i < 20; i++) await Cycle();
+        var sw = Stopwatch.StartNew();
+        for (int i = 0; i < cycles; i++) await Cycle();
+        return cycles / sw.Elapsed.TotalSeconds;
+
+        async Task Cycle()
+        {
+            await queue.AddMessageAsync(new CloudQueueMessage("{\"x\":1}"));
+            var m = await queue.GetMessageAsync();
+            await queue.DeleteMessageAsync(m);
+        }
+    }
+
+    private static double Pct(List<double> sorted, double p) => sorted.Count == 0 ? double.NaN : sorted[Math.Min(sorted.Count - 1, (int)(p * sorted.Count))];
+
+    private static string Render(List<(string Metric, string Value, string Note)> rows, bool quick)
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine("# Durable engine benchmark");
+        sb.AppendLine();
+        sb.AppendLine($"`dotnet run -c Release --project bench/Mlops.Bench -- durable{(quick ? " --quick" : "")}` on {Environment.ProcessorCount} cores, " +
+                      $"{DateTime.UtcNow:yyyy-MM-dd}, one worker process, default options, private in-memory Azurite 3.35 started by the benchmark.");
+        sb.AppendLine();
+        sb.AppendLine("| metric | value | note |");
+        sb.AppendLine("|---|---|---|");
+        foreach (var (m, v, n) in rows) sb.AppendLine($"| {m} | {v} | {n} |");
+        return sb.ToString();
+    }
+
+    internal static string FindRepoRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "MlopsFunctions.sln"))) dir = dir.Parent;
+        return dir?.FullName ?? Directory.GetCurrentDirectory();
+    }
+}
+
+/// <summary>An in-memory Azurite on free ports, from the repo's node_modules (run <c>npm install</c> once).</summary>
+internal sealed class LocalAzurite : IAsyncDisposable
+{
+    private Process? process;
+    public string ConnectionString { get; private set; } = "";
+
+    public static async Task<LocalAzurite> StartAsync()
+    {
+        string root = DurableBench.FindRepoRoot();
+        string exe = Path.Combine(root, "node_modules", ".bin", "azurite");
+        if (!File.Exists(exe))
+        {
+            using var npm = Process.Start(new ProcessStartInfo("npm", "install --no-audit --no-fund --loglevel=error") { WorkingDirectory = root })!;
+            await npm.WaitForExitAsync();
+        }
+        int b = FreePort(), q = FreePort(), t = FreePort();
+        var psi = new ProcessStartInfo(exe) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (string a in new[] { "--silent", "--inMemoryPersistence", "--disableTelemetry", "--skipApiVersionCheck", "--loose",
+                     "--blobHost", "127.0.0.1", "--blobPort", b.ToString(), "--queueHost", "127.0.0.1", "--queuePort", q.ToString(),
+                     "--tableHost", "127.0.0.1", "--tablePort", t.ToString() }) psi.ArgumentList.Add(a);
+        var az = new LocalAzurite { process = Process.Start(psi)! };
+        az.process.OutputDataReceived += (_, _) => { };
+        az.process.ErrorDataReceived += (_, _) => { };
+        az.process.BeginOutputReadLine();
+        az.process.BeginErrorReadLine();
+        foreach (int port in new[] { b, q, t })
+            for (int i = 0; i < 600 && !Listening(port); i++) await Task.Delay(100);
+        az.ConnectionString = "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;" +
+            "AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;" +
+            $"BlobEndpoint=http://127.0.0.1:{b}/devstoreaccount1;QueueEndpoint=http://127.0.0.1:{q}/devstoreaccount1;TableEndpoint=http://127.0.0.1:{t}/devstoreaccount1;";
+        return az;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (process is { HasExited: false }) { process.Kill(true); await process.WaitForExitAsync(); }
+        process?.Dispose();
+    }
+
+    private static int FreePort()
+    {
+        var l = new TcpListener(IPAddress.Loopback, 0);
+        l.Start();
+        int port = ((IPEndPoint)l.LocalEndpoint).Port;
+        l.Stop();
+        return port;
+    }
+
+    private static bool Listening(int port)
+    {
+        try { using var c = new TcpClient(); c.Connect(IPAddress.Loopback, port); return true; }
+        catch (SocketException) { return false; }
+    }
+}

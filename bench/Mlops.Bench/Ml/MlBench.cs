@@ -1,0 +1,187 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Mlops.Data.Tabular;
+using Mlops.ML;
+using Mlops.ML.Metrics;
+using Mlops.ML.Training;
+
+namespace Mlops.Bench.Ml;
+
+/// <summary>
+/// Trains our GBDT, linear and auto models and the Python peers (scikit-learn, XGBoost; via shared/peers/train_peers.py)
+/// on the same train/test CSV files in one run, and prints train time, predict time and test quality side by side.
+/// </summary>
+public static class MlBench
+{
+    private sealed record Dataset(string Name, string Path, string Target, MlTask Task, Dictionary<string, object>? GbdtOptions = null, bool Auto = true);
+
+    private sealed record Row(string Dataset, string Model, double TrainSeconds, double PredictSeconds, Dictionary<string, double> Quality, int TrainRows, int TestRows);
+
+    private const string Shared = "/work/shared";
+    private const string Python = "/usr/bin/python3";
+
+    public static int Run(string[] args)
+    {
+        bool quick = args.Contains("--quick");
+        bool skipPeers = args.Contains("--skip-peers");
+        string? only = args.SkipWhile(a => a != "--only").Skip(1).FirstOrDefault();
+        var work = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "mlbench");
+        Directory.CreateDirectory(work);
+        var repo = FindRepo();
+        // The large synthetic set uses options tuned to match XGBoost's AUC (see README-ml.md); everything else uses defaults.
+        var synthOptions = new Dictionary<string, object> { ["num_rounds"] = 100, ["num_leaves"] = 63, ["learning_rate"] = 0.3, ["min_data_in_leaf"] = 100 };
+        var datasets = new List<Dataset>
+        {
+            new("sk_iris", System.IO.Path.Combine(repo, "tests/data/sk_iris.csv"), "target", MlTask.Multiclass),
+            new("sk_wine", System.IO.Path.Combine(repo, "tests/data/sk_wine.csv"), "target", MlTask.Multiclass),
+            new("sk_breast_cancer", System.IO.Path.Combine(repo, "tests/data/sk_breast_cancer.csv"), "target", MlTask.Binary),
+            new("sk_diabetes", System.IO.Path.Combine(repo, "tests/data/sk_diabetes.csv"), "target", MlTask.Regression),
+            new("diamonds", $"{Shared}/datasets/diamonds.csv", "price", MlTask.Regression),
+            new("synth_100k", EnsureSynth(work, 100_000), "target", MlTask.Binary, synthOptions),
+        };
+        if (!quick) datasets.Add(new("synth_1m", EnsureSynth(work, 1_000_000), "target", MlTask.Binary, synthOptions, Auto: false));
+        if (only is not null) datasets.RemoveAll(d => d.Name != only);
+
+        var rows = new List<Row>();
+        var notes = new List<string>();
+        foreach (var ds in datasets)
+        {
+            Console.Error.WriteLine($"== {ds.Name}");
+            var sw = Stopwatch.StartNew();
+            var all = CsvTableReader.ReadFile(ds.Path);
+            double load = sw.Elapsed.TotalSeconds;
+            notes.Add($"{ds.Name}: {all.RowCount:N0} rows × {all.Columns.Count - 1} features, CSV load {load:F2}s");
+            var (train, test) = DataSplit.TrainTest(all, ds.Target, ds.Task, 0.2, 42);
+            var trainPath = System.IO.Path.Combine(work, ds.Name + "_train.csv");
+            var testPath = System.IO.Path.Combine(work, ds.Name + "_test.csv");
+            CsvTableWriter.WriteFile(train, trainPath);
+            CsvTableWriter.WriteFile(test, testPath);
+            all = null!;
+            GC.Collect();
+
+            var kinds = new List<(string Name, TrainerKind Kind)> { ("ours gbdt", TrainerKind.Gbdt), ("ours linear", TrainerKind.Linear) };
+            if (ds.Auto) kinds.Add(("ours auto", TrainerKind.Auto));
+            foreach (var (name, kind) in kinds)
+            {
+                var spec = new TrainingSpec(ds.Target, ds.Task) { Trainer = kind, Seed = 42, Options = kind == TrainerKind.Gbdt && ds.GbdtOptions is not null ? ds.GbdtOptions : null };
+                sw.Restart();
+                var result = ModelTrainer.Train(train, spec);
+                double trainS = sw.Elapsed.TotalSeconds;
+                sw.Restart();
+                var preds = result.Model.PredictBatch(test);
+                double predS = sw.Elapsed.TotalSeconds;
+                var report = Evaluator.Evaluate(result.Model, test);
+                var label = kind == TrainerKind.Auto ? $"ours auto→{result.Trainer.ToString().ToLowerInvariant()}" : name;
+                rows.Add(new Row(ds.Name, label, trainS, predS, Pick(ds.Task, report.Metrics), train.RowCount, test.RowCount));
+                Console.Error.WriteLine($"   {label}: train {trainS:F3}s predict {predS:F4}s {Fmt(rows[^1].Quality)}");
+                if (ds.Name == "synth_1m" && kind == TrainerKind.Gbdt)
+                {
+                    // Throughput on the whole 1M rows (train + test), and peak memory of the run so far.
+                    var full = CsvTableReader.ReadFile(ds.Path);
+                    result.Model.PredictBatch(test);
+                    sw.Restart();
+                    var p = result.Model.PredictBatch(full);
+                    double s = sw.Elapsed.TotalSeconds;
+                    notes.Add($"synth_1m batch prediction: {full.RowCount:N0} rows in {s:F3}s = {full.RowCount / s / 1e6:F2} M rows/s ({result.Model.Metadata.BestIteration} trees)");
+                    notes.Add($"peak working set after loading 1M×28, training and predicting: {Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0:F0} MB");
+                    full = null;
+                    GC.Collect();
+                }
+            }
+            if (!skipPeers)
+            {
+                foreach (var peer in RunPeers(trainPath, testPath, ds)) rows.Add(peer);
+            }
+        }
+        Print(rows, notes);
+        return 0;
+    }
+
+    private static Dictionary<string, double> Pick(MlTask task, IReadOnlyDictionary<string, double> m) => task switch
+    {
+        MlTask.Binary => new() { ["accuracy"] = m["accuracy"], ["auc"] = m["auc"], ["logloss"] = m["logloss"] },
+        MlTask.Multiclass => new() { ["accuracy"] = m["accuracy"], ["macro_f1"] = m["macro_f1"], ["logloss"] = m["logloss"] },
+        _ => new() { ["rmse"] = m["rmse"], ["mae"] = m["mae"], ["r2"] = m["r2"] },
+    };
+
+    private static string Fmt(Dictionary<string, double> q) => string.Join(" ", q.Select(kv => $"{kv.Key}={kv.Value.ToString(kv.Value > 100 ? "F1" : "F4", CultureInfo.InvariantCulture)}"));
+
+    private static IEnumerable<Row> RunPeers(string train, string test, Dataset ds)
+    {
+        var psi = new ProcessStartInfo(Python, [$"{Shared}/peers/train_peers.py", "--train", train, "--test", test, "--target", ds.Target,
+            "--task", ds.Task.ToString().ToLowerInvariant(), "--threads", "2", "--json"])
+        { RedirectStandardOutput = true, RedirectStandardError = true };
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEnd();
+        var stderr = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        if (p.ExitCode != 0) { Console.Error.WriteLine($"   peers failed: {stderr.Trim()}"); yield break; }
+        foreach (var line in stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            using var doc = JsonDocument.Parse(line);
+            var r = doc.RootElement;
+            var q = r.GetProperty("quality").EnumerateObject().ToDictionary(x => x.Name, x => x.Value.GetDouble());
+            var row = new Row(ds.Name, "peer " + r.GetProperty("model").GetString(), r.GetProperty("train_s").GetDouble(), r.GetProperty("predict_s").GetDouble(), q,
+                r.GetProperty("n_train").GetInt32(), r.GetProperty("n_test").GetInt32());
+            Console.Error.WriteLine($"   {row.Model}: train {row.TrainSeconds:F3}s predict {row.PredictSeconds:F4}s {Fmt(q)}");
+            yield return row;
+        }
+    }
+
+    private static void Print(List<Row> rows, List<string> notes)
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine("| dataset | model | train s | predict s | quality (test) | vs best peer |");
+        sb.AppendLine("|---|---|---|---|---|---|");
+        foreach (var group in rows.GroupBy(r => r.Dataset))
+        {
+            var peers = group.Where(r => r.Model.StartsWith("peer")).ToList();
+            foreach (var r in group)
+            {
+                string cmp = "";
+                if (!r.Model.StartsWith("peer") && peers.Count > 0)
+                {
+                    if (r.Quality.ContainsKey("rmse"))
+                    {
+                        var best = peers.Min(p => p.Quality["rmse"]);
+                        cmp = $"rmse {(r.Quality["rmse"] / best - 1) * 100:+0.0;-0.0}%";
+                    }
+                    else
+                    {
+                        var key = r.Quality.ContainsKey("auc") ? "auc" : "accuracy";
+                        var best = peers.Max(p => p.Quality[key]);
+                        var bestAcc = peers.Max(p => p.Quality["accuracy"]);
+                        cmp = $"{key} {(r.Quality[key] - best) * 100:+0.00;-0.00} pt";
+                        if (key == "auc") cmp += $", acc {(r.Quality["accuracy"] - bestAcc) * 100:+0.00;-0.00} pt";
+                        var fastest = peers.Where(p => p.Model.Contains("xgboost")).Select(p => p.TrainSeconds).DefaultIfEmpty(double.NaN).First();
+                        if (!double.IsNaN(fastest)) cmp += $"; train ×{r.TrainSeconds / fastest:F2} of xgb";
+                    }
+                }
+                sb.AppendLine($"| {r.Dataset} | {r.Model} | {r.TrainSeconds:F3} | {r.PredictSeconds:F4} | {Fmt(r.Quality)} | {cmp} |");
+            }
+        }
+        Console.WriteLine(sb.ToString());
+        foreach (var n in notes) Console.WriteLine("- " + n);
+        Console.WriteLine($"- machine: {Environment.ProcessorCount} cores, .NET {Environment.Version}; peers: 2 threads");
+    }
+
+    private static string EnsureSynth(string work, int rows)
+    {
+        var path = rows == 1_000_000 && File.Exists("/tmp/synth_1m.csv") ? "/tmp/synth_1m.csv" : System.IO.Path.Combine(work, $"synth_{rows}.csv");
+        if (File.Exists(path)) return path;
+        Console.Error.WriteLine($"generating {path} …");
+        using var p = Process.Start(new ProcessStartInfo(Python, [$"{Shared}/peers/make_synth.py", rows.ToString(CultureInfo.InvariantCulture), path]))!;
+        p.WaitForExit();
+        if (p.ExitCode != 0) throw new InvalidOperationException($"make_synth.py failed for {rows} rows.");
+        return path;
+    }
+
+    private static string FindRepo()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(System.IO.Path.Combine(dir.FullName, "MlopsFunctions.sln"))) dir = dir.Parent;
+        return dir?.FullName ?? Directory.GetCurrentDirectory();
+    }
+}

@@ -1,0 +1,146 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Mlops.Data.Tabular;
+using Mlops.ML;
+using Mlops.ML.Metrics;
+using Mlops.ML.Training;
+using Spectre.Console;
+
+namespace Mlops.Cli.Commands;
+
+/// <summary><c>mlops train DATA.csv --target COL --task binary|multiclass|regression …</c>: trains, evaluates on a test set, saves the model.</summary>
+public static class TrainCommand
+{
+    public static Command Create()
+    {
+        var data = new Argument<string>("data") { Description = "Training data (CSV with a header row)." };
+        var target = new Option<string>("--target") { Description = "Column to predict.", Required = true };
+        var task = new Option<string>("--task") { Description = "binary, multiclass or regression.", Required = true };
+        task.AcceptOnlyFromAmong("binary", "multiclass", "regression");
+        var trainer = new Option<string>("--trainer") { Description = "gbdt, linear or auto (default gbdt).", DefaultValueFactory = _ => "gbdt" };
+        trainer.AcceptOnlyFromAmong("gbdt", "linear", "auto");
+        var test = new Option<string?>("--test") { Description = "Separate test data (CSV). Without it a stratified split of the data is used." };
+        var testFraction = new Option<double>("--test-fraction") { Description = "Share of rows held out for testing when --test is absent (default 0.2).", DefaultValueFactory = _ => 0.2 };
+        var seed = new Option<int>("--seed") { Description = "Seed for splits and sampling (default 42).", DefaultValueFactory = _ => 42 };
+        var output = new Option<string>("--out") { Description = "Where to write the model (default model.json).", DefaultValueFactory = _ => "model.json" };
+        var json = new Option<bool>("--json") { Description = "Print the result as JSON." };
+        var param = new Option<string[]>("--param", "-p") { Description = "Hyperparameter NAME=VALUE (repeatable), e.g. -p num_leaves=63 -p learning_rate=0.05.", AllowMultipleArgumentsPerToken = false };
+        var slice = new Option<string?>("--slice") { Description = "Also report test metrics per value of this column." };
+        var ignore = new Option<string[]>("--ignore") { Description = "Columns not to use as features (repeatable)." };
+
+        var command = new Command("train", "Train a model and report its test metrics.")
+        {
+            data, target, task, trainer, test, testFraction, seed, output, json, param, slice, ignore,
+        };
+        command.SetAction(parse => CliApp.Guard(parse, (stdout, stderr) =>
+        {
+            var sw = Stopwatch.StartNew();
+            var mlTask = MlTaskNames.ParseTask(parse.GetValue(task)!);
+            var options = ParseParams(parse.GetValue(param) ?? []);
+            var all = CsvTableReader.ReadFile(parse.GetValue(data)!);
+            double loadSeconds = sw.Elapsed.TotalSeconds;
+            var targetName = parse.GetValue(target)!;
+            var seedValue = parse.GetValue(seed);
+            DataTable train, testTable;
+            if (parse.GetValue(test) is { } testPath)
+            {
+                train = all;
+                testTable = CsvTableReader.ReadFile(testPath);
+            }
+            else (train, testTable) = DataSplit.TrainTest(all, targetName, mlTask, parse.GetValue(testFraction), seedValue);
+
+            var spec = new TrainingSpec(targetName, mlTask)
+            {
+                Trainer = MlTaskNames.ParseTrainer(parse.GetValue(trainer)!),
+                Options = options,
+                Seed = seedValue,
+                IgnoreColumns = parse.GetValue(ignore),
+            };
+            var jsonOut = parse.GetValue(json);
+            TrainingResult result;
+            var trainWatch = Stopwatch.StartNew();
+            if (!jsonOut && CliApp.CanShowProgress(stdout))
+            {
+                result = null!;
+                AnsiConsole.Progress().AutoClear(true).Start(ctx =>
+                {
+                    var bar = ctx.AddTask("training", maxValue: 1);
+                    var progress = new SyncProgress(p =>
+                    {
+                        bar.Description = $"{p.Stage} round {p.Iteration}";
+                        bar.MaxValue = p.Total;
+                        bar.Value = p.Iteration;
+                    });
+                    result = ModelTrainer.Train(train, spec, progress);
+                });
+            }
+            else result = ModelTrainer.Train(train, spec);
+            double trainSeconds = trainWatch.Elapsed.TotalSeconds;
+            var report = Evaluator.Evaluate(result.Model, testTable, parse.GetValue(slice));
+            var model = result.Model.WithMetrics(report.Metrics.ToDictionary(kv => "test_" + kv.Key, kv => kv.Value));
+            var outPath = parse.GetValue(output)!;
+            model.Save(outPath);
+            foreach (var issue in report.Issues) stderr.WriteLine($"warning: {issue.Message}");
+
+            if (jsonOut)
+            {
+                var doc = new Dictionary<string, object?>
+                {
+                    ["trainer"] = result.Trainer.ToString().ToLowerInvariant(),
+                    ["task"] = parse.GetValue(task),
+                    ["target"] = targetName,
+                    ["train_rows"] = train.RowCount,
+                    ["test_rows"] = report.RowCount,
+                    ["load_seconds"] = loadSeconds,
+                    ["train_seconds"] = trainSeconds,
+                    ["best_iteration"] = result.BestIteration,
+                    ["primary_metric"] = report.PrimaryMetric,
+                    ["metrics"] = report.Metrics.Where(kv => double.IsFinite(kv.Value)).ToDictionary(),
+                    ["candidates"] = result.CandidateScores.Count > 0 ? result.CandidateScores : null,
+                    ["confusion_matrix"] = report.Confusion is { } cm ? new { labels = cm.Labels, counts = cm.Counts } : null,
+                    ["slices"] = report.Slices.Count > 0 ? report.Slices.Select(s => new { column = s.Column, value = s.Value, rows = s.RowCount, metrics = s.Metrics.Where(kv => double.IsFinite(kv.Value)).ToDictionary() }) : null,
+                    ["model"] = outPath,
+                };
+                stdout.WriteLine(JsonSerializer.Serialize(doc, new JsonSerializerOptions { DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull }));
+            }
+            else
+            {
+                stdout.WriteLine($"trained {result.Trainer.ToString().ToLowerInvariant()} on {train.RowCount:N0} rows in {trainSeconds:F2}s ({result.BestIteration} iterations); tested on {report.RowCount:N0} rows");
+                foreach (var (name, score) in result.CandidateScores) stdout.WriteLine($"  auto candidate {name}: {result.SelectionMetric} {score:F4}");
+                foreach (var (name, value) in report.Metrics) stdout.WriteLine($"  {name,-10} {value.ToString("F4", CultureInfo.InvariantCulture)}{(name == report.PrimaryMetric ? "  (primary)" : "")}");
+                if (report.Confusion is { } cm && cm.Labels.Count <= 10)
+                {
+                    stdout.WriteLine("  confusion (rows = actual, columns = predicted): " + string.Join(" ", cm.Labels));
+                    for (int i = 0; i < cm.Labels.Count; i++) stdout.WriteLine($"    {cm.Labels[i],-10} {string.Join(" ", cm.Counts[i].Select(c => c.ToString().PadLeft(6)))}");
+                }
+                foreach (var s in report.Slices)
+                    stdout.WriteLine($"  slice {s.Column}={s.Value ?? "(missing)"} ({s.RowCount} rows): {s.Metrics[report.PrimaryMetric]:F4} {report.PrimaryMetric}");
+                stdout.WriteLine($"model written to {outPath}");
+            }
+            return 0;
+        }));
+        return command;
+    }
+
+    /// <summary>Parses NAME=VALUE pairs; numbers become doubles, anything else stays text (validated by the trainer).</summary>
+    internal static Dictionary<string, object> ParseParams(string[] pairs)
+    {
+        var d = new Dictionary<string, object>(StringComparer.Ordinal);
+        foreach (var p in pairs)
+        {
+            int eq = p.IndexOf('=');
+            if (eq <= 0) throw new ArgumentException($"Hyperparameter '{p}' must look like NAME=VALUE.");
+            var value = p[(eq + 1)..];
+            d[p[..eq]] = double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v : value;
+        }
+        return d;
+    }
+
+    /// <summary>Reports progress synchronously on the training thread (Progress&lt;T&gt; would post to the thread pool).</summary>
+    private sealed class SyncProgress(Action<TrainingProgress> report) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress value) => report(value);
+    }
+}

@@ -1,0 +1,3 @@
+global using Mlops.Durable;
+global using Mlops.Testing;
+global using Xunit;
