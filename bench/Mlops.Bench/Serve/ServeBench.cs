@@ -283,11 +283,12 @@ public static class ServeBench
             if (r.Wrk is not { } w) { sb.AppendLine($"| {r.Name} | {r.Body} | failed | | | | | | | {r.Note} |"); continue; }
             double? peer = r.Rows == 1 ? peerSingle : peerBatch;
             string xPeer = peer is > 0 && !r.Name.StartsWith("peer", StringComparison.Ordinal) ? $"{w.Rps / peer.Value:F1}×" : "";
-            string pct = ceiling is > 0 && r.Rows == 1 && !r.Name.StartsWith("bare", StringComparison.Ordinal) ? $"{100 * w.Rps / ceiling.Value:F0}%" : "";
+            string pct = ceiling is > 0 && r.Rows == 1 && !r.Name.StartsWith("bare", StringComparison.Ordinal) && !r.Name.StartsWith("peer", StringComparison.Ordinal) ? $"{100 * w.Rps / ceiling.Value:F0}%" : "";
             sb.AppendLine(FormattableString.Invariant($"| {r.Name} | {r.Body} | {w.Rps:N0} | {w.Rps * r.Rows:N0} | {w.P50:F2} | {w.P99:F2} | {w.Non2xx} / {w.Errors} | {xPeer} | {pct} | {r.Note} |"));
         }
         sb.AppendLine();
         sb.AppendLine("Targets: ≥ 10× the peer's requests/s, ≥ 50% of the bare-Kestrel ceiling, p99 < 5 ms (single row).");
+        sb.AppendLine("The peer runs with `OMP_NUM_THREADS=1` per uvicorn worker (scikit-learn's default of one OpenMP thread per core inside each worker collapsed to a few requests/s under wrk on this machine).");
         sb.AppendLine("\"discarding sink\": registry in memory and every prediction serialized into the log batches, whose appends are counted and dropped — the cost of serving itself. \"Azurite\": registry rows and log append blobs in a local Azurite (in-memory persistence), as `mlops run` deploys locally; the node process competes for the same two cores.");
         return sb.ToString();
     }
