@@ -276,15 +276,6 @@ public sealed class ModelRegistry
         return row is null ? null : ParseState(model, row);
     }
 
-    /// <summary>
-    /// The serving state row's ETag only, or null for an unknown model: what a poller compares before re-reading.
-    /// </summary>
-    public async Task<(string? ETag, ServingState? State)> PollStateAsync(string model, CancellationToken cancellationToken = default)
-    {
-        var state = await TryGetStateAsync(model, cancellationToken).ConfigureAwait(false);
-        return (state?.ETag, state);
-    }
-
     // ------------------------------------------------------------------ history
 
     /// <summary>The change history, oldest first; with <paramref name="until"/> only changes committed at or before it.</summary>

@@ -127,8 +127,10 @@ public sealed class MlServableModel : IServableModel
         {
             if (!Model.TryPredict(rows[i], out var p, out var issues) || p is null)
             {
-                // Serving validated the row already; reaching this means the two checks disagree, a server-side bug.
-                throw new InvalidOperationException($"row {i}: {string.Join("; ", issues.Where(x => x.IsError).Select(x => x.Message))}");
+                // Serving checked JSON types already; what is left is value-level (e.g. a date string that does not
+                // parse), which is still the client's to fix: a 400 naming the columns.
+                var errors = issues.Where(x => x.IsError).Select(x => new InputError(i, x.Column, "wrong_type", $"row {i}: {x.Message}")).ToList();
+                throw new ServingException("serving.invalid_input", string.Join("; ", errors.Select(e => e.Message)), 400, errors);
             }
             results[i] = regression ? Prediction.Regression(p.Value) : Prediction.Class(p.Label!, p.Probabilities!);
         }
