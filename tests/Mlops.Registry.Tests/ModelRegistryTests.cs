@@ -250,6 +250,47 @@ public sealed class ModelRegistryTests(AzuriteFixture azurite) : IClassFixture<A
         Assert.Equal(404, unknown.Status);
     }
 
+    [Fact]
+    public async Task RegisterAsync_CrashAfterClaimBeforeIndex_RetryCompletesSameVersion()
+    {
+        string model = Unique("crash");
+        var storage = AzureStorageAccount.Connect(azurite.ConnectionString);
+        var flaky = new FailOnceTableStore(storage.Tables, row => row.RowKey.StartsWith('v'));
+        var registry = new ModelRegistry(storage.Blobs, flaky);
+
+        await Assert.ThrowsAsync<IOException>(() => registry.RegisterAsync(Request(model, run: "run-X")));
+        var retried = await registry.RegisterAsync(Request(model, run: "run-X"));
+        var next = await registry.RegisterAsync(Request(model, run: "run-Y"));
+
+        Assert.Equal(1, retried.Version);
+        Assert.Equal(2, next.Version);
+        Assert.Equal([1, 2], (await registry.ListVersionsAsync(model)).Select(v => v.Version));
+    }
+
+    [Fact]
+    public void Options_Invalid_Throw()
+    {
+        Assert.Throws<ArgumentException>(() => new RegistryOptions { Container = "Bad_Name" }.Validate());
+        Assert.Throws<ArgumentException>(() => new RegistryOptions { Table = "1x" }.Validate());
+        Assert.Throws<RegistryException>(() => RegistryNames.CheckModel("a/b"));
+    }
+
+    /// <summary>Simulates a process dying at one write: the first matching insert throws, later ones pass.</summary>
+    private sealed class FailOnceTableStore(Mlops.Core.Storage.ITableStore inner, Func<Mlops.Core.Storage.TableRow, bool> match) : Mlops.Core.Storage.ITableStore
+    {
+        private int _failed;
+        public Task<Mlops.Core.Storage.TableRow?> GetAsync(string t, string p, string r, CancellationToken ct = default) => inner.GetAsync(t, p, r, ct);
+        public Task<IReadOnlyList<Mlops.Core.Storage.TableRow>> QueryAsync(string t, string p, string? f = null, string? to = null, CancellationToken ct = default) => inner.QueryAsync(t, p, f, to, ct);
+        public Task<IReadOnlyList<Mlops.Core.Storage.TableRow>> QueryAllAsync(string t, CancellationToken ct = default) => inner.QueryAllAsync(t, ct);
+        public Task<IReadOnlyList<string?>> ExecuteBatchAsync(string t, Mlops.Core.Storage.TableBatch b, CancellationToken ct = default) => inner.ExecuteBatchAsync(t, b, ct);
+        public Task<string?> ExecuteAsync(string t, Mlops.Core.Storage.TableOperation op, CancellationToken ct = default)
+        {
+            if (op.Kind == Mlops.Core.Storage.TableOperationKind.Insert && match(op.Row) && Interlocked.Exchange(ref _failed, 1) == 0)
+                throw new IOException("simulated crash");
+            return inner.ExecuteAsync(t, op, ct);
+        }
+    }
+
     private sealed class ManualClock(DateTimeOffset now) : IClock
     {
         public DateTimeOffset Now { get; set; } = now;

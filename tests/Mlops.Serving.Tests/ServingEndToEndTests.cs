@@ -270,6 +270,36 @@ public sealed class ServingEndToEndTests(ServingFixture fixture) : IClassFixture
     }
 
     [Fact]
+    public async Task Canary_SlowVersion_RolledBackOnP99Latency()
+    {
+        string model = await SetUpModelAsync(2, v => TestModelLoader.File(v, delayMs: v == 2 ? 30 : 0));
+        await OtherProcess().SetTrafficAsync(model, new TrafficConfig
+        {
+            Routes = [new(1, 70), new(2, 30)],
+            AutoRollback = new AutoRollbackPolicy { MaxP99LatencyMs = 15, MinRequests = 5, WindowSeconds = 60 },
+        });
+        await Host.Runtime.RefreshAsync(model);
+
+        await Parallel.ForEachAsync(Enumerable.Range(0, 60), new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (i, _) =>
+            Assert.Equal(200, (await Host.PredictAsync(model, Rows(1), key: $"u{i}")).Status));
+        await Host.App.Services.GetRequiredService<ServingBackgroundService>().CheckCanariesAsync();
+
+        var last = (await OtherProcess().GetHistoryAsync(model))[^1];
+        Assert.Equal(ChangeKind.AutoRollback, last.Kind);
+        Assert.Contains("p99 latency", last.Reason);
+        Assert.Equal(1, (await Host.PredictAsync(model, Rows(1), key: "u1")).Body.GetProperty("version").GetInt32());
+    }
+
+    [Fact]
+    public void AddServing_InvalidOptions_ThrowAtStartup()
+    {
+        var services = new ServiceCollection();
+        Assert.Throws<ArgumentException>(() => services.AddServing(o => o.MaxBatchRows = 0));
+        Assert.Throws<ArgumentException>(() => services.AddServing(o => o.PredictionLogSampleRate = 2));
+        Assert.Throws<ArgumentException>(() => services.AddServing(o => o.PollInterval = TimeSpan.Zero));
+    }
+
+    [Fact]
     public async Task TrafficAndRegistryHttp_ValidateAndRecordHistory()
     {
         string model = await SetUpModelAsync(2);
