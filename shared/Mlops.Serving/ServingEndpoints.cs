@@ -32,7 +32,9 @@ public static class ServingEndpoints
         endpoints.MapPost("/api/models/{model}/predict", (HttpContext context, string model) => handler.HandleAsync(context, model))
             .WithTags("Serving").WithName("Predict")
             .WithSummary("Predicts one row or a batch with the routed version (traffic split, sticky key), or ?version= / ?alias=.")
-            .Accepts<PredictRequest>("application/json")
+            // "*/*" too: routing enforces Accepts metadata, and clients such as `curl -d` send a form content type;
+            // the body is parsed as JSON whatever the header says, so bad JSON still gets a 400 naming the problem.
+            .Accepts<PredictRequest>(isOptional: true, "application/json", "*/*")
             .Produces<PredictResponse>()
             .Produces<ErrorBody>(400).Produces<ErrorBody>(404).Produces<ErrorBody>(413).Produces<ErrorBody>(503);
 

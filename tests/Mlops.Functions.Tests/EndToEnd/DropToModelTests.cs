@@ -66,6 +66,12 @@ public sealed class DropToModelTests(FunctionHostFixture host, ITestOutputHelper
 
         var malformed = await host.Http.PostAsync("/api/models/cancer/predict", new StringContent("{\"rows\": [", Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.BadRequest, malformed.StatusCode);
+        // curl -d sends a form content type: the body is still read as JSON, good or bad.
+        var asForm = await host.Http.PostAsync("/api/models/cancer/predict", new StringContent(body.ToString(), Encoding.UTF8, "application/x-www-form-urlencoded"));
+        Assert.Equal(HttpStatusCode.OK, asForm.StatusCode);
+        var malformedForm = await host.Http.PostAsync("/api/models/cancer/predict", new StringContent("{\"rows\": [", Encoding.UTF8, "application/x-www-form-urlencoded"));
+        Assert.Equal(HttpStatusCode.BadRequest, malformedForm.StatusCode);
+        Assert.Contains("JSON", await malformedForm.Content.ReadAsStringAsync());
         var wrongType = await host.Http.PostAsync("/api/models/cancer/predict", new StringContent("{\"rows\":[{\"mean radius\":\"big\"}]}", Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.BadRequest, wrongType.StatusCode);
         Assert.Contains("mean radius", await wrongType.Content.ReadAsStringAsync());
