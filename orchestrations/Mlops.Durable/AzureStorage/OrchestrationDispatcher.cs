@@ -79,6 +79,11 @@ internal sealed class OrchestrationDispatcher
                     await Task.Delay(20, cancellationToken).ConfigureAwait(false);
                     continue;
                 }
+                if (!Partitions.Owns(partition))
+                {
+                    await Task.Delay(options.MinPollingInterval, cancellationToken).ConfigureAwait(false);   // lease lapsing; pump stops soon
+                    continue;
+                }
                 var received = await storage.ReceiveAsync(queue, options.BatchSize, options.VisibilityTimeout, cancellationToken).ConfigureAwait(false);
                 if (received.Count == 0)
                 {
@@ -95,7 +100,7 @@ internal sealed class OrchestrationDispatcher
                     else Deliver(new PendingMessage(message, anchor));
                 }
             }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested) { break; }
+            catch (Exception) when (cancellationToken.IsCancellationRequested) { break; }
             catch (Exception e)
             {
                 logger.StorageUnavailable($"control-{partition:D2}", interval, e);
@@ -198,8 +203,9 @@ internal sealed class OrchestrationDispatcher
         {
             if (!Partitions.Owns(storage.PartitionOf(instanceId)))
             {
-                // Partition moved: hand the messages back to the queue for the new owner.
-                await Task.WhenAll(batch.Where(m => m.Anchor is not null).Select(m => storage.SetVisibilityAsync(m.Anchor!, TimeSpan.Zero, release: true))).ConfigureAwait(false);
+                // Partition moved (or our lease lapsed): hand the messages back for whoever owns it. Not at once, so
+                // a lapsed lease cannot turn into a receive/return loop that inflates dequeue counts.
+                await Task.WhenAll(batch.Where(m => m.Anchor is not null).Select(m => storage.SetVisibilityAsync(m.Anchor!, TimeSpan.FromSeconds(1), release: true))).ConfigureAwait(false);
                 return;
             }
             for (int attempt = 1; ; attempt++)

@@ -360,13 +360,14 @@ internal sealed class TaskHubStorage
         return result;
     }
 
-    public async Task<List<DynamicTableEntity>> QueryAllAsync(CloudTable table, TableQuery<DynamicTableEntity> query, CancellationToken cancellationToken = default)
+    public async Task<List<DynamicTableEntity>> QueryAllAsync(CloudTable table, TableQuery<DynamicTableEntity> query, CancellationToken cancellationToken = default,
+        TableRequestOptions? requestOptions = null)
     {
         var all = new List<DynamicTableEntity>();
         TableContinuationToken? token = null;
         do
         {
-            var seg = await table.ExecuteQuerySegmentedAsync(query, token, null, null, cancellationToken).ConfigureAwait(false);
+            var seg = await table.ExecuteQuerySegmentedAsync(query, token, requestOptions, null, cancellationToken).ConfigureAwait(false);
             Count();
             all.AddRange(seg.Results);
             token = seg.ContinuationToken;
