@@ -95,8 +95,8 @@ internal sealed class OrchestrationDispatcher
                 foreach (var (anchor, message, raw) in received)
                 {
                     if (message is null) await PoisonAsync(anchor, null, raw, "unreadable message", cancellationToken).ConfigureAwait(false);
-                    else if (anchor.DequeueCount > options.MaxDequeueCount)
-                        await PoisonAsync(anchor, message, raw, $"control message {message.Event.Type} was delivered {anchor.DequeueCount} times without being processed", cancellationToken).ConfigureAwait(false);
+                    else if (PoisonReason(message, anchor, $"control message {message.Event.Type}") is { } reason)
+                        await PoisonAsync(anchor, message, raw, reason, cancellationToken).ConfigureAwait(false);
                     else Deliver(new PendingMessage(message, anchor));
                 }
             }
@@ -108,6 +108,35 @@ internal sealed class OrchestrationDispatcher
                 interval = TimeSpan.FromTicks(Math.Min(interval.Ticks * 2, options.MaxPollingInterval.Ticks));
             }
         }
+    }
+
+    /// <summary>
+    /// Why a received message must be dead-lettered, or null. Failed processing attempts count against
+    /// <see cref="DurableWorkerOptions.MaxDequeueCount"/>; raw deliveries (which also grow with crashes and slow
+    /// episodes) only against four times that, which still stops a message that kills every process it reaches.
+    /// </summary>
+    internal string? PoisonReason(WireMessage message, QueueAnchor anchor, string what)
+    {
+        if (message.Failures >= options.MaxDequeueCount) return $"{what} failed {message.Failures} times";
+        if (anchor.DequeueCount > options.MaxDequeueCount * 4) return $"{what} was delivered {anchor.DequeueCount} times without being processed";
+        return null;
+    }
+
+    /// <summary>
+    /// Returns a message whose processing threw: re-sent with its failure count raised (after a back-off), or
+    /// dead-lettered when it has failed too often. If even that fails (storage down) it reappears on its own.
+    /// </summary>
+    internal async Task RetryLaterAsync(PendingMessage pm, CloudQueueLike target, TimeSpan delay, string what, CancellationToken cancellationToken)
+    {
+        var m = pm.Message with { Failures = pm.Message.Failures + 1 };
+        if (m.Failures >= options.MaxDequeueCount)
+        {
+            var anchor = pm.Anchor ?? await storage.SendAsync(target.Queue, m, TimeSpan.FromDays(1), wake: false, cancellationToken).ConfigureAwait(false);
+            await PoisonAsync(anchor, m, Json.Serialize(m), $"{what} failed {m.Failures} times", cancellationToken).ConfigureAwait(false);
+            return;
+        }
+        await storage.SendAsync(target.Queue, m, delay * m.Failures, cancellationToken: cancellationToken).ConfigureAwait(false);
+        if (pm.Anchor is not null) await storage.DeleteAsync(pm.Anchor, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Moves a message to the poison queue and fails its instance, so it is neither retried forever nor lost.</summary>
@@ -135,7 +164,7 @@ internal sealed class OrchestrationDispatcher
         var queue = storage.ControlQueueFor(message.InstanceId);
         if (Partitions.Owns(storage.PartitionOf(message.InstanceId)))
         {
-            var anchor = await storage.SendAsync(queue, message, options.VisibilityTimeout, wake: false, cancellationToken).ConfigureAwait(false);
+            var anchor = await storage.SendAsync(queue, message, options.VisibilityTimeout, wake: false, cancellationToken, hold: true).ConfigureAwait(false);
             Deliver(new PendingMessage(message, anchor));
         }
         else await storage.SendAsync(queue, message, cancellationToken: cancellationToken).ConfigureAwait(false);
@@ -225,8 +254,18 @@ internal sealed class OrchestrationDispatcher
         catch (Exception e)
         {
             cache.TryRemove(instanceId, out _);
-            if (!stopping.IsCancellationRequested) logger.EpisodeFailed(instanceId, e);
-            await AbandonAsync(batch, stopping.IsCancellationRequested ? TimeSpan.Zero : TimeSpan.FromMilliseconds(500)).ConfigureAwait(false);
+            if (stopping.IsCancellationRequested) { await AbandonAsync(batch, TimeSpan.Zero).ConfigureAwait(false); return; }
+            logger.EpisodeFailed(instanceId, e);
+            try
+            {
+                var target = new CloudQueueLike(storage.ControlQueueFor(instanceId));
+                await Task.WhenAll(batch.Select(m => RetryLaterAsync(m, target, TimeSpan.FromMilliseconds(500), $"control message {m.Message.Event.Type}", stopping))).ConfigureAwait(false);
+            }
+            catch (Exception)
+            {
+                // Storage is failing too: leave the messages to reappear after their visibility timeout.
+                foreach (var m in batch) if (m.Anchor is not null) storage.Forget(m.Anchor);
+            }
         }
     }
 
@@ -325,7 +364,12 @@ internal sealed class OrchestrationDispatcher
                 else if (!scheduled.TryGetValue(e.TaskId, out var kind) || kind != ExpectedKind(e.Type))
                 { verdict = Verdict.Defer; why = $"{e.Type} for task {e.TaskId} that is not in history"; }
                 else if (e.Type == HistoryEventType.TimerFired && e.FireAt > now.AddMilliseconds(15)) { early.Add(pm); continue; }
-                else verdict = Verdict.Apply;
+                else
+                {
+                    verdict = Verdict.Apply;
+                    // A timer fires at its due time as far as the orchestrator can tell (local clocks may be a hair early).
+                    if (e.Type == HistoryEventType.TimerFired && e.FireAt > now) now = e.FireAt.Value;
+                }
             }
             else verdict = Verdict.Apply;
 
@@ -479,6 +523,9 @@ internal sealed class OrchestrationDispatcher
 
     private enum Kind { Activity, Timer, Control }
 
+    /// <summary>Target queue of a re-sent message.</summary>
+    internal sealed record CloudQueueLike(Microsoft.WindowsAzure.Storage.Queue.CloudQueue Queue);
+
     private sealed record Outbound(Microsoft.WindowsAzure.Storage.Queue.CloudQueue Queue, WireMessage Message, Kind Kind, DateTime? FireAt = null);
 
     /// <summary>A sent message; <see cref="Anchor"/> is set only when it is also handed over in-process.</summary>
@@ -502,17 +549,18 @@ internal sealed class OrchestrationDispatcher
             case Kind.Activity:
                 // Run it here right away if we have a free slot; the queued copy stays invisible as the crash backup.
                 bool local = Activities.TryReserve();
-                var a = await storage.SendAsync(o.Queue, o.Message, local ? options.VisibilityTimeout : null, cancellationToken: cancellationToken).ConfigureAwait(false);
+                var a = await storage.SendAsync(o.Queue, o.Message, local ? options.VisibilityTimeout : null, cancellationToken: cancellationToken, hold: local).ConfigureAwait(false);
                 return new Sent(o, local ? a : null, local);
             case Kind.Timer:
                 var delay = o.FireAt!.Value - now;
                 // Queue visibility has 1 s resolution: round up so the durable copy is never early; the local copy is exact.
                 var rounded = delay <= TimeSpan.Zero ? TimeSpan.Zero : TimeSpan.FromSeconds(Math.Ceiling(delay.TotalSeconds));
+                // Not held: if the queue copy surfaces first it is processed, and the in-process copy is then a duplicate.
                 var t = await storage.SendAsync(o.Queue, o.Message, rounded, cancellationToken: cancellationToken).ConfigureAwait(false);
                 return new Sent(o, Partitions.Owns(storage.PartitionOf(o.Message.InstanceId)) ? t : null, false);
             default:
                 bool mine = Partitions.Owns(storage.PartitionOf(o.Message.InstanceId));
-                var c = await storage.SendAsync(o.Queue, o.Message, mine ? options.VisibilityTimeout : null, cancellationToken: cancellationToken).ConfigureAwait(false);
+                var c = await storage.SendAsync(o.Queue, o.Message, mine ? options.VisibilityTimeout : null, cancellationToken: cancellationToken, hold: mine).ConfigureAwait(false);
                 return new Sent(o, mine ? c : null, false);
         }
     }
