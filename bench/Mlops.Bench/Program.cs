@@ -1,13 +1,22 @@
-// Benchmarks, one subcommand per area: `dotnet run -c Release --project bench/Mlops.Bench -- ml [--quick]`.
+// Benchmarks, one subcommand per area: `dotnet run -c Release --project bench/Mlops.Bench -- <area> [options]`.
+// Each prints a table with peers measured in the same run.
 return args.Length > 0 ? args[0] switch
 {
     "ml" => Mlops.Bench.Ml.MlBench.Run(args[1..]),
+    "data" => await RunAsync(() => Mlops.Bench.Data.DataBench.RunAsync(args[1..])),
     "durable" => Mlops.Bench.Durable.DurableBench.Run(args[1..]),
+    "serve" => Mlops.Bench.Serve.ServeBench.Run(args[1..]),
     _ => Usage(),
 } : Usage();
 
+static async Task<int> RunAsync(Func<Task> bench)
+{
+    await bench();
+    return 0;
+}
+
 static int Usage()
 {
-    Console.Error.WriteLine("usage: Mlops.Bench <ml> [options]   (ml: --quick, --skip-peers, --only NAME)");
+    Console.Error.WriteLine("usage: Mlops.Bench <ml|data|durable|serve> [options]   (ml: --quick, --skip-peers, --only NAME)");
     return 2;
 }

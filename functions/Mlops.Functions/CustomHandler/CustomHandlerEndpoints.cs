@@ -18,6 +18,11 @@ public static class CustomHandlerEndpoints
 {
     public sealed record InvocationResponse(Dictionary<string, object?> Outputs, List<string> Logs, object? ReturnValue);
 
+    /// <summary>The contract's names are PascalCase (Outputs, Logs, ReturnValue), unlike our camelCase API.</summary>
+    private static readonly JsonSerializerOptions ContractJson = new() { PropertyNamingPolicy = null };
+
+    private static IResult Answer(InvocationResponse response) => Results.Json(response, ContractJson);
+
     public static IEndpointRouteBuilder MapCustomHandler(this IEndpointRouteBuilder app)
     {
         app.MapPost("/" + DataDropped.Name, async (HttpContext http, CancellationToken ct) =>
@@ -28,12 +33,12 @@ public static class CustomHandlerEndpoints
             try
             {
                 string? id = await handler.RunAsync(blob, ct);
-                return Results.Json(new InvocationResponse(new(), [$"training run {id} started for {blob.Container}/{blob.Name}"], id));
+                return Answer(new InvocationResponse(new(), [$"training run {id} started for {blob.Container}/{blob.Name}"], id));
             }
             catch (UnsupportedBlobException e)
             {
                 // Not retryable: report and complete, so the Functions host does not retry it into its poison queue.
-                return Results.Json(new InvocationResponse(new(), [e.Message], null));
+                return Answer(new InvocationResponse(new(), [e.Message], null));
             }
         });
 
@@ -42,7 +47,7 @@ public static class CustomHandlerEndpoints
             using var doc = await JsonDocument.ParseAsync(http.Request.Body, cancellationToken: ct);
             var tick = ParseTimerInvocation(doc.RootElement);
             var ids = await http.RequestServices.GetRequiredService<ScheduledRetraining>().RunAsync(tick, ct);
-            return Results.Json(new InvocationResponse(new(), [$"started {ids.Count} run(s)"], ids));
+            return Answer(new InvocationResponse(new(), [$"started {ids.Count} run(s)"], ids));
         });
         return app;
     }

@@ -8,6 +8,8 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Mlops.Core.Storage;
 using Mlops.Data.Http;
+using Mlops.Serving;
+using Mlops.Registry.Http;
 using Mlops.Data.Alerts;
 using Mlops.Durable;
 using Mlops.Functions.CustomHandler;
@@ -86,7 +88,7 @@ public static class FunctionApp
             });
         }
 
-        // SERVING-WIRE: services.AddServing(storage);
+        services.AddServing(storage);
         configure?.Invoke(builder);
 
         var app = builder.Build();
@@ -94,7 +96,8 @@ public static class FunctionApp
         if (!settings.RunsUnderFunctionsHost) app.UseMiddleware<FunctionKeyMiddleware>();
         HttpFunctions.Map(app);
         app.MapDurableManagement("/api/orchestrations");
-        // SERVING-WIRE: app.MapServing(); app.MapRegistry(includeApproval: false);
+        app.MapServing();
+        app.MapRegistry(includeApproval: false);
         app.MapDatasets();
         if (settings.RunsUnderFunctionsHost) app.MapCustomHandler();
         return app;

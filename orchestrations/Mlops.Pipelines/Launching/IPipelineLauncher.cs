@@ -18,8 +18,9 @@ public interface IPipelineLauncher
 /// <summary>Deterministic instance ids: the same trigger event always maps to the same orchestration instance.</summary>
 public static class PipelineInstanceIds
 {
+    /// <remarks>ETags are compared without their quotes: listings quote them, trigger metadata may not.</remarks>
     public static string ForDrop(string dataset, string blobName, string etag) =>
-        $"train-{dataset}-{Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(blobName + "|" + etag)))[..16]}";
+        $"train-{dataset}-{Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(blobName + "|" + etag.Trim('"'))))[..16]}";
 
     public static string ForSchedule(string dataset, DateTimeOffset tick) => $"train-{dataset}-sched-{tick.UtcDateTime:yyyyMMddTHHmmss}";
 

@@ -79,8 +79,9 @@ public sealed record ValidationOptions
     /// also the slack added to the observed missing rate when a schema is inferred.</summary>
     public double MaxMissingRateIncrease { get; init; } = 0.2;
 
-    /// <summary>Share of values outside the schema range above which <c>out_of_range</c> is an error (below: info).</summary>
-    public double MaxOutOfRangeShare { get; init; } = 0.01;
+    /// <summary>Share of values outside the schema range above which <c>out_of_range</c> is an error (below: info).
+    /// 5% because ranges inferred from a small first version are narrow: a few new extremes are normal, a block is not.</summary>
+    public double MaxOutOfRangeShare { get; init; } = 0.05;
 
     /// <summary>Share of values outside the schema's category set above which <c>unseen_categories</c> is an error (below: warning).</summary>
     public double MaxUnseenCategoryShare { get; init; } = 0.01;

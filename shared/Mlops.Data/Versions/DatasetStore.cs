@@ -155,51 +155,22 @@ public sealed class DatasetStore
         var existing = await GetVersionAsync(dataset, hash, cancellationToken).ConfigureAwait(false);
         if (existing is not null) return await ExistingResultAsync(existing, cancellationToken).ConfigureAwait(false);
 
-        await WriteOnceAsync(_options.DatasetsContainer, DataBlobName(dataset, hash), data, cancellationToken).ConfigureAwait(false);
-
         var schema = await GetSchemaAsync(dataset, cancellationToken).ConfigureAwait(false);
         var reference = await LatestUsableAsync(dataset, cancellationToken).ConfigureAwait(false);
-        DataTable? table = null;
-        DataProfile? profile = null;
-        ValidationReport report;
-        bool inferred = false;
-
-        if (PreCheck(data.Span, _options.MaxLineBytes) is { } bad)
-        {
-            report = DataValidator.Malformed(bad.Message, bad.Line);
-        }
-        else
-        {
-            try
-            {
-                table = _parser.Parse(data);
-            }
-            catch (DataException ex) when (ex.Code == "data.malformed")
-            {
-                report = DataValidator.Malformed(ex.Message, ex.Line);
-                goto validated;
-            }
-            string? label = options?.Label ?? schema?.Label;
-            profile = DataProfiler.Profile(table, label);
-            if (schema is null)
-            {
-                schema = SchemaInference.Infer(profile, vo, dataset, hash);
-                inferred = true;
-            }
-            var (refTable, refProfile) = reference is null ? (null, null) : await LoadReferenceAsync(reference, cancellationToken).ConfigureAwait(false);
-            report = DataValidator.Validate(table, profile, schema, refTable, refProfile, vo, label);
-        }
-    validated:
+        var (table, profile, report, inferredSchema) = await AnalyzeAsync(dataset, hash, data, schema, reference, options?.Label, vo, cancellationToken).ConfigureAwait(false);
         report = report with { Dataset = dataset, Hash = hash, ReferenceHash = table is null ? null : reference?.Hash, CreatedAt = _clock.UtcNow };
 
         // Artifacts first, index row last: a crash in between leaves only re-creatable blobs and no half-visible version.
         if (profile is not null)
             await _blobs.WriteAsync(_options.DatasetsContainer, ProfileBlobName(dataset, hash), Json.SerializeToUtf8(profile, indented: true), default, cancellationToken).ConfigureAwait(false);
         await _blobs.WriteAsync(_options.DatasetsContainer, ValidationBlobName(dataset, hash), Json.SerializeToUtf8(report, indented: true), default, cancellationToken).ConfigureAwait(false);
+        // The data goes after the small documents: those create the container when it is new, which a multi-block upload
+        // through the Azure adapter does not do by itself (its ContainerNotFound arrives wrapped in an AggregateException).
+        await WriteOnceAsync(_options.DatasetsContainer, DataBlobName(dataset, hash), data, cancellationToken).ConfigureAwait(false);
         if (report.IsQuarantined)
             await CopyToQuarantineAsync(dataset, hash, data, report, cancellationToken).ConfigureAwait(false);
-        else if (inferred)
-            await SaveInferredSchemaAsync(dataset, schema!, cancellationToken).ConfigureAwait(false);
+        else if (inferredSchema is not null)
+            await SaveInferredSchemaAsync(dataset, inferredSchema, cancellationToken).ConfigureAwait(false);
 
         var version = new DatasetVersion(dataset, hash, 0, table?.RowCount ?? 0, table?.Columns.Count ?? 0, data.Length, _clock.UtcNow,
             report.Outcome, sourceName, report.Errors.Count(), report.Anomalies.Count(a => a.Severity == Severity.Warning), report.ReferenceHash);
@@ -212,6 +183,28 @@ public sealed class DatasetStore
         if (report.IsQuarantined || (vo.AlertOnWarning && report.Outcome == ValidationOutcome.Warning))
             await AlertAsync(stored, report, cancellationToken).ConfigureAwait(false);
         return new IngestResult(stored, true, report, profile);
+    }
+
+    /// <summary>
+    /// Parses, profiles and validates one file. Malformed input becomes a report, never an exception. Returns the schema
+    /// it inferred when the dataset had none (to be saved only if the version is usable).
+    /// </summary>
+    private async Task<(DataTable? Table, DataProfile? Profile, ValidationReport Report, DatasetSchema? InferredSchema)> AnalyzeAsync(
+        string dataset, string hash, ReadOnlyMemory<byte> data, DatasetSchema? schema, DatasetVersion? reference, string? label,
+        ValidationOptions vo, CancellationToken ct)
+    {
+        if (PreCheck(data.Span, _options.MaxLineBytes) is { } bad)
+            return (null, null, DataValidator.Malformed(bad.Message, bad.Line), null);
+        DataTable table;
+        try { table = _parser.Parse(data); }
+        catch (DataException ex) when (ex.Code == "data.malformed") { return (null, null, DataValidator.Malformed(ex.Message, ex.Line), null); }
+
+        label ??= schema?.Label;
+        var profile = DataProfiler.Profile(table, label);
+        DatasetSchema? inferred = schema is null ? SchemaInference.Infer(profile, vo, dataset, hash) : null;
+        var (refTable, refProfile) = reference is null ? (null, null) : await LoadReferenceAsync(reference, ct).ConfigureAwait(false);
+        var report = DataValidator.Validate(table, profile, schema ?? inferred!, refTable, refProfile, vo, label);
+        return (table, profile, report, inferred);
     }
 
     private async Task<IngestResult> ExistingResultAsync(DatasetVersion v, CancellationToken ct)
@@ -280,13 +273,20 @@ public sealed class DatasetStore
         for (int attempt = 0; ; attempt++)
         {
             var counter = await _tables.GetAsync(_options.VersionsTable, v.Dataset, CounterRowKey, ct).ConfigureAwait(false);
+            if (counter is null)
+            {
+                // Create the counter with a single insert first: it also creates the table, which a batch on a missing
+                // table cannot do portably (Azurite answers a bare 404 for it). A lost race just means someone else made it.
+                try { await _tables.InsertAsync(_options.VersionsTable, new TableRow(v.Dataset, CounterRowKey, new Dictionary<string, object?> { ["Next"] = 0L }), ct).ConfigureAwait(false); }
+                catch (StorageConflictException) { }
+                continue;
+            }
             long seq = (counter?.GetLong("Next") ?? 0) + 1;
             var withSeq = v with { Sequence = seq };
-            var counterRow = new TableRow(v.Dataset, CounterRowKey, new Dictionary<string, object?> { ["Next"] = seq }, counter?.ETag);
+            var counterRow = new TableRow(v.Dataset, CounterRowKey, new Dictionary<string, object?> { ["Next"] = seq }, counter.ETag);
             // One atomic batch: the version row (insert fails if the hash exists) and the counter (ETag-guarded), so two
             // concurrent ingests can neither both create a version nor share a sequence number.
-            var batch = new TableBatch().Insert(ToRow(withSeq));
-            if (counter is null) batch.Insert(counterRow); else batch.Replace(counterRow);
+            var batch = new TableBatch().Insert(ToRow(withSeq)).Replace(counterRow);
             try
             {
                 await _tables.ExecuteBatchAsync(_options.VersionsTable, batch, ct).ConfigureAwait(false);
@@ -327,8 +327,9 @@ public sealed class DatasetStore
 
     private async Task CopyToQuarantineAsync(string dataset, string hash, ReadOnlyMemory<byte> data, ValidationReport report, CancellationToken ct)
     {
-        await WriteOnceAsync(_options.QuarantineContainer, DataBlobName(dataset, hash), data, ct).ConfigureAwait(false);
+        // Report first (small, creates the container), then the data — see IngestAsync.
         await _blobs.WriteAsync(_options.QuarantineContainer, ValidationBlobName(dataset, hash), Json.SerializeToUtf8(report, indented: true), default, ct).ConfigureAwait(false);
+        await WriteOnceAsync(_options.QuarantineContainer, DataBlobName(dataset, hash), data, ct).ConfigureAwait(false);
     }
 
     /// <summary>

@@ -39,6 +39,43 @@ public sealed class DropToModelTests(FunctionHostFixture host, ITestOutputHelper
         Assert.Equal(1, result.GetProperty("version").GetInt32());
         Assert.True(result.GetProperty("metrics").GetProperty("auc").GetDouble() > 0.95);
 
+        // The promoted model serves: sensible classes for real rows, 400 for bad input, never 500.
+        var rows = Encoding.UTF8.GetString(BreastCancer).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var header = rows[0].Split(',');
+        var body = new StringBuilder("{\"rows\":[");
+        var expected = new List<string>();
+        for (int r = 1; r <= 40; r++)
+        {
+            var values = rows[r].Split(',');
+            body.Append(r > 1 ? "," : "").Append('{');
+            body.Append(string.Join(",", header.Select((h, i) => (h, v: values[i])).Where(x => x.h != "target").Select(x => $"\"{x.h}\":{x.v}")));
+            body.Append('}');
+            expected.Add(values[Array.IndexOf(header, "target")]);
+        }
+        body.Append("]}");
+        var predict = await host.Http.PostAsync("/api/models/cancer/predict", new StringContent(body.ToString(), Encoding.UTF8, "application/json"));
+        string predictText = await predict.Content.ReadAsStringAsync();
+        Assert.True(predict.StatusCode == HttpStatusCode.OK, predictText);
+        var answer = JsonDocument.Parse(predictText).RootElement;
+        Assert.Equal("cancer", answer.GetProperty("model").GetString());
+        Assert.Equal(1, answer.GetProperty("version").GetInt32());
+        var predictions = answer.GetProperty("predictions").EnumerateArray().ToList();
+        Assert.Equal(40, predictions.Count);
+        int correct = predictions.Zip(expected, (p, e) => p.GetProperty("label").GetString() == e ? 1 : 0).Sum();
+        Assert.True(correct >= 36, $"only {correct}/40 training rows predicted correctly: {predictText}");
+
+        var malformed = await host.Http.PostAsync("/api/models/cancer/predict", new StringContent("{\"rows\": [", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, malformed.StatusCode);
+        var wrongType = await host.Http.PostAsync("/api/models/cancer/predict", new StringContent("{\"rows\":[{\"mean radius\":\"big\"}]}", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, wrongType.StatusCode);
+        Assert.Contains("mean radius", await wrongType.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.NotFound, (await host.Http.PostAsync("/api/models/unknown-model/predict", new StringContent("{\"rows\":[{}]}", Encoding.UTF8, "application/json"))).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await host.Anonymous.PostAsync("/api/models/cancer/predict", new StringContent(body.ToString(), Encoding.UTF8, "application/json"))).StatusCode);
+
+        var listing = await host.Http.GetFromJsonAsync<JsonElement>("/api/models/cancer");
+        output.WriteLine(listing.ToString());
+        Assert.Contains("production", listing.ToString());
+
         // Same bytes under another name: no new data version, no training run.
         await host.DropAsync("cancer", "copy.csv", BreastCancer);
         var again = await host.WaitForDropRunAsync("cancer", "copy.csv", TimeSpan.FromSeconds(60));

@@ -1,0 +1,387 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Mlops.Core.Storage;
+using Mlops.Data.Tabular;
+using Mlops.ML;
+using Mlops.ML.Training;
+using Mlops.Registry;
+using Mlops.Registry.Http;
+using Mlops.Serving;
+using Mlops.Storage.Azure;
+using Mlops.Storage.InMemory;
+
+namespace Mlops.Bench.Serve;
+
+/// <summary>
+/// Serving throughput on loopback with wrk (2 threads, 32 connections, via the peers' load.sh): our predict endpoint
+/// serving the breast-cancer GBDT versus the FastAPI + uvicorn + scikit-learn peer and a bare Kestrel endpoint that
+/// returns a constant (the framework ceiling on this machine). Each server runs alone while it is measured.
+/// Writes bench/README-serve.md.
+/// </summary>
+public static class ServeBench
+{
+    private const string Key = "bench-key";
+
+    private sealed record Result(string Name, string Body, int Rows, WrkResult? Wrk, string Note = "");
+
+    private sealed record WrkResult(long Requests, double Rps, double P50, double P90, double P99, double Max, long Non2xx, long Errors);
+
+    /// <summary>Entry point: <c>serve [--seconds N] [--skip-peer] [--skip-azurite]</c>.</summary>
+    public static int Run(string[] args) => RunAsync(args).GetAwaiter().GetResult();
+
+    private static async Task<int> RunAsync(string[] args)
+    {
+        int seconds = 10;
+        for (int i = 0; i < args.Length; i++) if (args[i] == "--seconds" && i + 1 < args.Length) seconds = int.Parse(args[++i], CultureInfo.InvariantCulture);
+        bool skipPeer = args.Contains("--skip-peer"), skipAzurite = args.Contains("--skip-azurite");
+        string root = RepoRoot();
+        string peers = Environment.GetEnvironmentVariable("MLOPS_PEERS_DIR") ?? "/work/shared/peers";
+        string csv = Path.Combine(root, "tests", "data", "sk_breast_cancer.csv");
+        string work = Directory.CreateTempSubdirectory("mlops-serve-bench").FullName;
+
+        Console.WriteLine($"serve bench: wrk 2 threads / 32 connections, {seconds} s per run after a 3 s warm-up, {Environment.ProcessorCount} cores");
+        var data = CsvTableReader.ReadFile(csv);
+        var sw = Stopwatch.StartNew();
+        var trained = ModelTrainer.Train(data, new TrainingSpec("target", MlTask.Binary) { Options = new Dictionary<string, object> { ["num_rounds"] = 100 } });
+        byte[] modelFile = Encoding.UTF8.GetBytes(trained.Model.ToJson());
+        Console.WriteLine($"trained GBDT (100 rounds) in {sw.Elapsed.TotalSeconds:F1} s, model file {modelFile.Length / 1024} KiB");
+
+        if (args.Contains("--micro")) { Micro(trained.Model, modelFile, Body(data, 1000), data); return 0; }
+        string single = Path.Combine(work, "single.json"), batch = Path.Combine(work, "batch1000.json");
+        File.WriteAllText(single, Body(data, 1));
+        File.WriteAllText(batch, Body(data, 1000));
+        string wrkLoad = Path.Combine(peers, "load.sh");
+
+        var results = new List<Result>();
+
+        // 1. Framework ceiling: Kestrel minimal API reading the body and returning constant JSON.
+        await using (var bare = await StartBareAsync())
+        {
+            results.Add(new("bare Kestrel, constant JSON (ceiling)", "1 row", 1, await WrkAsync(wrkLoad, bare.Url + "/api/models/bc/predict", single, seconds, null)));
+        }
+
+        // 2. Ours, registry in memory, prediction log serialized and handed to a discarding sink (isolates serving cost).
+        {
+            var sink = new DiscardingAppendBlobStore(new InMemoryBlobStore());
+            var storage = new StorageServices(sink, new InMemoryQueueStore(), new InMemoryTableStore());
+            await using var ours = await StartOursAsync(storage, modelFile);
+            results.Add(new("ours: GBDT, log on → discarding sink", "1 row", 1, await WrkAsync(wrkLoad, ours.Url + "/api/models/bc/predict", single, seconds, Key), ours.Stats()));
+            results.Add(new("ours: GBDT, log on → discarding sink", "1000 rows", 1000, await WrkAsync(wrkLoad, ours.Url + "/api/models/bc/predict", batch, seconds, Key), ours.Stats()));
+        }
+
+        // 3. Ours as deployed locally: registry and prediction log in Azurite (node process shares the 2 cores).
+        if (!skipAzurite && File.Exists(Path.Combine(root, "node_modules", ".bin", "azurite")))
+        {
+            await using var azurite = await Azurite.StartAsync(root);
+            var storage = AzureStorageAccount.Connect(azurite.ConnectionString);
+            await using var ours = await StartOursAsync(storage, modelFile);
+            results.Add(new("ours: GBDT, log on → Azurite append blobs", "1 row", 1, await WrkAsync(wrkLoad, ours.Url + "/api/models/bc/predict", single, seconds, Key), ours.Stats()));
+            results.Add(new("ours: GBDT, log on → Azurite append blobs", "1000 rows", 1000, await WrkAsync(wrkLoad, ours.Url + "/api/models/bc/predict", batch, seconds, Key), ours.Stats()));
+        }
+
+        // 4. The peer: FastAPI + uvicorn (2 workers) + scikit-learn HistGradientBoosting (100 iterations).
+        if (!skipPeer && File.Exists(Path.Combine(peers, "serve_peer.py")))
+        {
+            await using var peer = await Peer.StartAsync(peers, csv);
+            results.Add(new("peer: FastAPI + uvicorn ×2 + sklearn HGB", "1 row", 1, await WrkAsync(wrkLoad, peer.Url + "/api/models/bc/predict", single, seconds, null)));
+            results.Add(new("peer: FastAPI + uvicorn ×2 + sklearn HGB", "1000 rows", 1000, await WrkAsync(wrkLoad, peer.Url + "/api/models/bc/predict", batch, seconds, null)));
+        }
+
+        string table = Report(results, seconds);
+        Console.WriteLine(table);
+        File.WriteAllText(Path.Combine(root, "bench", "README-serve.md"), table);
+        Console.WriteLine($"wrote {Path.Combine(root, "bench", "README-serve.md")}");
+        return 0;
+    }
+
+    private static void Micro(Mlops.ML.Models.Model model, byte[] file, string body, DataTable data)
+    {
+        var servable = new MlModelLoader().Load(new ModelVersion { Model = "bc", Version = 1, ModelPath = "x" }, file);
+        byte[] bytes = Encoding.UTF8.GetBytes(body);
+        var preds = new Mlops.Serving.Prediction[1000];
+        for (int round = 0; round < 8; round++)
+        {
+            var sw = Stopwatch.StartNew();
+            using var doc = JsonDocument.Parse(bytes);
+            var rows = doc.RootElement.GetProperty("rows").EnumerateArray().ToArray();
+            var tParse = sw.Elapsed.TotalMilliseconds; sw.Restart();
+            var errs = typeof(ServingRuntime).Assembly.GetType("Mlops.Serving.InputValidator")!.GetMethod("Validate")!;
+            var tVal = 0.0;
+            sw.Restart();
+            servable.Predict(rows, preds);
+            var tPred = sw.Elapsed.TotalMilliseconds; sw.Restart();
+            for (int i = 0; i < 1000; i++) servable.Predict(rows.AsSpan(i, 1), preds.AsSpan(i, 1));
+            var tBatch = sw.Elapsed.TotalMilliseconds;
+            Console.WriteLine($"parse {tParse:F2} ms, validate {tVal:F2}, predict(1000 as batch) {tPred:F2} ms, 1000 single-row predicts {tBatch:F2} ms");
+        }
+    }
+
+    private static string Body(DataTable data, int rows)
+    {
+        var features = data.Columns.Where(c => c.Name != "target").ToList();
+        using var ms = new MemoryStream();
+        using (var w = new Utf8JsonWriter(ms))
+        {
+            w.WriteStartObject();
+            w.WriteStartArray("rows");
+            for (int r = 0; r < rows; r++)
+            {
+                w.WriteStartObject();
+                foreach (var c in features) w.WriteNumber(c.Name, c.Numbers![r % data.RowCount]);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(ms.ToArray());
+    }
+
+    // ------------------------------------------------------------------ servers
+
+    private sealed class Server(WebApplication app, string url, Func<string>? stats = null) : IAsyncDisposable
+    {
+        public string Url { get; } = url;
+        public WebApplication App { get; } = app;
+        public string Stats() => stats?.Invoke() ?? "";
+        public async ValueTask DisposeAsync() { await App.StopAsync(); await App.DisposeAsync(); }
+    }
+
+    private static WebApplicationBuilder NewBuilder()
+    {
+        // Configured like the function host: slim builder, console logging at Warning for the framework.
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        return builder;
+    }
+
+    private static async Task<Server> StartBareAsync()
+    {
+        var app = NewBuilder().Build();
+        byte[] constant = """{"model":"bc","version":1,"predictions":[{"label":"1","probabilities":{"0":0.01,"1":0.99}}]}"""u8.ToArray();
+        app.MapPost("/api/models/{model}/predict", async (HttpContext ctx) =>
+        {
+            // Read the whole body, as a real handler must, then answer a constant.
+            while (true)
+            {
+                var r = await ctx.Request.BodyReader.ReadAsync();
+                ctx.Request.BodyReader.AdvanceTo(r.Buffer.End);
+                if (r.IsCompleted) break;
+            }
+            ctx.Response.ContentType = "application/json";
+            ctx.Response.ContentLength = constant.Length;
+            await ctx.Response.Body.WriteAsync(constant);
+        });
+        await app.StartAsync();
+        return new Server(app, Address(app));
+    }
+
+    private static async Task<Server> StartOursAsync(StorageServices storage, byte[] modelFile)
+    {
+        var registry = new ModelRegistry(storage.Blobs, storage.Tables);
+        var v = await registry.RegisterAsync(new RegisterModelRequest("bc", modelFile, IdempotencyKey: "bench"));
+        await registry.PromoteAsync("bc", v.Version, new ChangeContext("bench", "bench"));
+
+        var builder = NewBuilder();
+        builder.Services.AddServing(storage);
+        var app = builder.Build();
+        // The function host's key check, reduced to its essence: a header comparison on /api routes.
+        app.Use(async (ctx, next) =>
+        {
+            if (ctx.Request.Path.StartsWithSegments("/api") && !ctx.Request.Path.StartsWithSegments("/api/health")
+                && !(ctx.Request.Headers.TryGetValue("x-functions-key", out var k) && k == Key))
+            {
+                ctx.Response.StatusCode = 401;
+                return;
+            }
+            await next(ctx);
+        });
+        app.MapServing();
+        app.MapRegistry();
+        await app.StartAsync();
+        var server = new Server(app, Address(app), () =>
+        {
+            var m = app.Services.GetRequiredService<ServingRuntime>().Metrics;
+            return $"logged {m.LogWritten.Value:N0}, dropped {m.LogDropped.Value:N0}";
+        });
+        using var client = new HttpClient();
+        client.DefaultRequestHeaders.Add("x-functions-key", Key);
+        var warm = await client.PostAsync(server.Url + "/api/models/bc/predict", new StringContent("""{"rows":[{"mean radius":1}]}""", Encoding.UTF8, "application/json"));
+        if ((int)warm.StatusCode != 400) throw new InvalidOperationException($"warm-up answered {(int)warm.StatusCode}, expected 400 for a partial row");
+        return server;
+    }
+
+    private static string Address(WebApplication app) => app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+
+    // ------------------------------------------------------------------ wrk
+
+    private static async Task<WrkResult?> WrkAsync(string loadScript, string url, string bodyFile, int seconds, string? key)
+    {
+        var psi = new ProcessStartInfo("sh") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.ArgumentList.Add(loadScript); psi.ArgumentList.Add(url); psi.ArgumentList.Add(bodyFile); psi.ArgumentList.Add(seconds.ToString(CultureInfo.InvariantCulture));
+        if (key is not null) psi.Environment["FUNCTION_KEY"] = key;
+        using var p = Process.Start(psi)!;
+        string stdout = await p.StandardOutput.ReadToEndAsync();
+        string stderr = await p.StandardError.ReadToEndAsync();
+        await p.WaitForExitAsync();
+        string? line = stdout.Split('\n').FirstOrDefault(l => l.StartsWith("WRKJSON ", StringComparison.Ordinal));
+        if (line is null) { Console.Error.WriteLine($"wrk failed for {url}: {stderr}{stdout}"); return null; }
+        var j = JsonDocument.Parse(line["WRKJSON ".Length..]).RootElement;
+        var r = new WrkResult(j.GetProperty("requests").GetInt64(), j.GetProperty("rps").GetDouble(), j.GetProperty("p50_ms").GetDouble(), j.GetProperty("p90_ms").GetDouble(),
+            j.GetProperty("p99_ms").GetDouble(), j.GetProperty("max_ms").GetDouble(), j.GetProperty("non2xx").GetInt64(), j.GetProperty("errors").GetInt64());
+        Console.WriteLine($"  {url} {Path.GetFileName(bodyFile)}: {r.Rps:N0} req/s, p50 {r.P50:F2} ms, p99 {r.P99:F2} ms, non2xx {r.Non2xx}, errors {r.Errors}");
+        return r;
+    }
+
+    private static string Report(List<Result> results, int seconds)
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine("# Serving benchmark");
+        sb.AppendLine();
+        sb.AppendLine($"`dotnet run -c Release --project bench/Mlops.Bench -- serve` on {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription}.");
+        sb.AppendLine($"wrk on loopback via `/work/shared/peers/load.sh` (2 threads, 32 connections, 3 s warm-up, {seconds} s measured); each server runs alone while measured and shares the cores with wrk.");
+        sb.AppendLine("Model: breast-cancer binary GBDT, 100 rounds (peer: scikit-learn HistGradientBoosting, 100 iterations), 30 numeric inputs; requests are validated against the schema and answered with label + probabilities.");
+        sb.AppendLine();
+        double? ceiling = results.FirstOrDefault(r => r.Name.StartsWith("bare", StringComparison.Ordinal))?.Wrk?.Rps;
+        double? peerSingle = results.FirstOrDefault(r => r.Name.StartsWith("peer", StringComparison.Ordinal) && r.Rows == 1)?.Wrk?.Rps;
+        double? peerBatch = results.FirstOrDefault(r => r.Name.StartsWith("peer", StringComparison.Ordinal) && r.Rows == 1000)?.Wrk?.Rps;
+        sb.AppendLine("| server | body | requests/s | rows/s | p50 ms | p99 ms | non-2xx / errors | × peer | % of ceiling | notes |");
+        sb.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---|");
+        foreach (var r in results)
+        {
+            if (r.Wrk is not { } w) { sb.AppendLine($"| {r.Name} | {r.Body} | failed | | | | | | | {r.Note} |"); continue; }
+            double? peer = r.Rows == 1 ? peerSingle : peerBatch;
+            string xPeer = peer is > 0 && !r.Name.StartsWith("peer", StringComparison.Ordinal) ? $"{w.Rps / peer.Value:F1}×" : "";
+            string pct = ceiling is > 0 && r.Rows == 1 && !r.Name.StartsWith("bare", StringComparison.Ordinal) ? $"{100 * w.Rps / ceiling.Value:F0}%" : "";
+            sb.AppendLine(FormattableString.Invariant($"| {r.Name} | {r.Body} | {w.Rps:N0} | {w.Rps * r.Rows:N0} | {w.P50:F2} | {w.P99:F2} | {w.Non2xx} / {w.Errors} | {xPeer} | {pct} | {r.Note} |"));
+        }
+        sb.AppendLine();
+        sb.AppendLine("Targets: ≥ 10× the peer's requests/s, ≥ 50% of the bare-Kestrel ceiling, p99 < 5 ms (single row).");
+        sb.AppendLine("\"discarding sink\": registry in memory and every prediction serialized into the log batches, whose appends are counted and dropped — the cost of serving itself. \"Azurite\": registry rows and log append blobs in a local Azurite (in-memory persistence), as `mlops run` deploys locally; the node process competes for the same two cores.");
+        return sb.ToString();
+    }
+
+    private static string RepoRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "MlopsFunctions.sln"))) dir = dir.Parent;
+        dir ??= new DirectoryInfo(Directory.GetCurrentDirectory());
+        return dir.FullName;
+    }
+
+    private static int FreePort()
+    {
+        var l = new TcpListener(IPAddress.Loopback, 0);
+        l.Start();
+        int port = ((IPEndPoint)l.LocalEndpoint).Port;
+        l.Stop();
+        return port;
+    }
+
+    private static async Task WaitListeningAsync(int port, Process process, TimeSpan timeout, string what)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            try { using var c = new TcpClient(); await c.ConnectAsync(IPAddress.Loopback, port); return; }
+            catch (SocketException) { }
+            if (process.HasExited) throw new InvalidOperationException($"{what} exited with code {process.ExitCode}.");
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"{what} did not listen on {port}.");
+            await Task.Delay(200);
+        }
+    }
+
+    /// <summary>A process this benchmark started; stopped by its own handle (never by name).</summary>
+    private sealed class OwnedProcess(Process process, string url) : IAsyncDisposable
+    {
+        public string Url { get; } = url;
+        public Process Process { get; } = process;
+        public async ValueTask DisposeAsync()
+        {
+            try { if (!Process.HasExited) Process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
+            await Process.WaitForExitAsync();
+            Process.Dispose();
+        }
+    }
+
+    private static class Peer
+    {
+        public static async Task<OwnedProcess> StartAsync(string peers, string csv)
+        {
+            int port = FreePort();
+            var psi = new ProcessStartInfo("/usr/bin/python3") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (string a in new[] { "-m", "uvicorn", "serve_peer:app", "--app-dir", peers, "--host", "127.0.0.1", "--port", port.ToString(CultureInfo.InvariantCulture), "--workers", "2", "--no-access-log", "--log-level", "warning" })
+                psi.ArgumentList.Add(a);
+            psi.Environment["PEER_TRAIN"] = csv; psi.Environment["PEER_TARGET"] = "target"; psi.Environment["PEER_TASK"] = "binary";
+            var p = Process.Start(psi)!;
+            p.OutputDataReceived += (_, _) => { }; p.ErrorDataReceived += (_, _) => { };
+            p.BeginOutputReadLine(); p.BeginErrorReadLine();
+            var owned = new OwnedProcess(p, $"http://127.0.0.1:{port}");
+            await WaitListeningAsync(port, p, TimeSpan.FromSeconds(90), "uvicorn peer");
+            using var client = new HttpClient();
+            for (int i = 0; i < 100; i++) // both workers train at start-up; wait until predictions answer
+            {
+                try { if ((await client.GetAsync(owned.Url + "/api/health")).IsSuccessStatusCode) break; } catch (HttpRequestException) { }
+                await Task.Delay(300);
+            }
+            await Task.Delay(2000);
+            return owned;
+        }
+    }
+
+    private static class Azurite
+    {
+        public static async Task<AzuriteProcess> StartAsync(string root)
+        {
+            int blob = FreePort(), queue = FreePort(), table = FreePort();
+            var psi = new ProcessStartInfo(Path.Combine(root, "node_modules", ".bin", "azurite")) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (string a in new[] { "--silent", "--inMemoryPersistence", "--disableTelemetry", "--skipApiVersionCheck", "--loose",
+                "--blobHost", "127.0.0.1", "--blobPort", blob.ToString(CultureInfo.InvariantCulture), "--queueHost", "127.0.0.1", "--queuePort", queue.ToString(CultureInfo.InvariantCulture),
+                "--tableHost", "127.0.0.1", "--tablePort", table.ToString(CultureInfo.InvariantCulture) })
+                psi.ArgumentList.Add(a);
+            var p = Process.Start(psi)!;
+            p.OutputDataReceived += (_, _) => { }; p.ErrorDataReceived += (_, _) => { };
+            p.BeginOutputReadLine(); p.BeginErrorReadLine();
+            foreach (int port in new[] { blob, queue, table }) await WaitListeningAsync(port, p, TimeSpan.FromSeconds(60), "Azurite");
+            string conn = "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;" +
+                          $"BlobEndpoint=http://127.0.0.1:{blob}/devstoreaccount1;QueueEndpoint=http://127.0.0.1:{queue}/devstoreaccount1;TableEndpoint=http://127.0.0.1:{table}/devstoreaccount1;";
+            return new AzuriteProcess(new OwnedProcess(p, ""), conn);
+        }
+    }
+
+    private sealed class AzuriteProcess(OwnedProcess process, string connectionString) : IAsyncDisposable
+    {
+        public string ConnectionString { get; } = connectionString;
+        public ValueTask DisposeAsync() => process.DisposeAsync();
+    }
+
+    /// <summary>Blob store whose appends (the prediction log) are counted and discarded; everything else is delegated.</summary>
+    private sealed class DiscardingAppendBlobStore(IBlobStore inner) : IBlobStore
+    {
+        public long AppendedBytes;
+        public Task<BlobContent?> ReadAsync(string c, string n, CancellationToken ct = default) => inner.ReadAsync(c, n, ct);
+        public Task<Stream?> OpenReadAsync(string c, string n, CancellationToken ct = default) => inner.OpenReadAsync(c, n, ct);
+        public Task<string> WriteAsync(string c, string n, ReadOnlyMemory<byte> d, WriteCondition w = default, CancellationToken ct = default) => inner.WriteAsync(c, n, d, w, ct);
+        public Task<string> UploadAsync(string c, string n, Stream s, CancellationToken ct = default) => inner.UploadAsync(c, n, s, ct);
+        public Task AppendAsync(string c, string n, ReadOnlyMemory<byte> d, CancellationToken ct = default) { Interlocked.Add(ref AppendedBytes, d.Length); return Task.CompletedTask; }
+        public Task<BlobInfo?> GetInfoAsync(string c, string n, CancellationToken ct = default) => inner.GetInfoAsync(c, n, ct);
+        public IAsyncEnumerable<BlobInfo> ListAsync(string c, string p = "", CancellationToken ct = default) => inner.ListAsync(c, p, ct);
+        public Task<bool> DeleteAsync(string c, string n, CancellationToken ct = default) => inner.DeleteAsync(c, n, ct);
+        public Task<string?> TryAcquireLeaseAsync(string c, string n, TimeSpan d, CancellationToken ct = default) => inner.TryAcquireLeaseAsync(c, n, d, ct);
+        public Task<bool> RenewLeaseAsync(string c, string n, string l, CancellationToken ct = default) => inner.RenewLeaseAsync(c, n, l, ct);
+        public Task ReleaseLeaseAsync(string c, string n, string l, CancellationToken ct = default) => inner.ReleaseLeaseAsync(c, n, l, ct);
+    }
+}

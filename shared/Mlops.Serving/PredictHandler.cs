@@ -1,0 +1,317 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.IO.Pipelines;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Logging;
+using Mlops.Core.Errors;
+using Mlops.Core.Storage;
+using Mlops.Registry;
+
+namespace Mlops.Serving;
+
+/// <summary>Writes predictions in the response/log shape: <c>{"label": "...", "probabilities": {...}}</c> or <c>{"value": x}</c>.</summary>
+internal static class PredictionJson
+{
+    private static readonly JsonEncodedText Label = JsonEncodedText.Encode("label");
+    private static readonly JsonEncodedText Probabilities = JsonEncodedText.Encode("probabilities");
+    private static readonly JsonEncodedText Value = JsonEncodedText.Encode("value");
+
+    public static void WritePredictions(Utf8JsonWriter w, ModelSignature signature, ReadOnlySpan<Prediction> predictions)
+    {
+        w.WriteStartArray();
+        var classes = signature.EncodedClasses;
+        foreach (ref readonly var p in predictions)
+        {
+            w.WriteStartObject();
+            if (signature.Task == PredictionTask.Regression)
+            {
+                WriteNumber(w, Value, p.Value);
+            }
+            else
+            {
+                w.WriteString(Label, p.Label);
+                w.WriteStartObject(Probabilities);
+                var probs = p.Probabilities ?? [];
+                for (int c = 0; c < classes.Length && c < probs.Length; c++) WriteNumber(w, classes[c], probs[c]);
+                w.WriteEndObject();
+            }
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+    }
+
+    // JSON has no NaN/Infinity: a model that produces one answers null rather than breaking the response.
+    private static void WriteNumber(Utf8JsonWriter w, JsonEncodedText name, double v)
+    {
+        if (double.IsFinite(v)) w.WriteNumber(name, v); else w.WriteNull(name);
+    }
+}
+
+/// <summary>
+/// The prediction hot path: read the body within the size limit, parse once, pick the version from one snapshot read,
+/// validate against that version's schema, predict, answer, and hand the log entry to the background logger.
+/// Every user error is a 4xx with a JSON <c>{"error":{code,message,details}}</c> body.
+/// </summary>
+internal sealed class PredictHandler(ServingRuntime runtime, PredictionLogger log, ServingOptions options, ILogger<PredictHandler> logger)
+{
+    private static readonly JsonEncodedText ModelProp = JsonEncodedText.Encode("model");
+    private static readonly JsonEncodedText VersionProp = JsonEncodedText.Encode("version");
+    private static readonly JsonEncodedText PredictionsProp = JsonEncodedText.Encode("predictions");
+    private readonly ServingMetrics _metrics = runtime.Metrics;
+    private readonly bool _logging = options.PredictionLogEnabled;
+
+    public async Task HandleAsync(HttpContext context, string model)
+    {
+        long start = Stopwatch.GetTimestamp();
+        _metrics.Requests.Increment();
+        var ct = context.RequestAborted;
+        byte[]? body = null;
+        int length = 0;
+        LoadedVersion? answered = null;
+        try
+        {
+            if (!RegistryNames.IsValid(model)) throw UnknownModel(model);
+            var router = await runtime.GetRouterAsync(model, ct).ConfigureAwait(false) ?? throw UnknownModel(model);
+
+            (body, length) = await ReadBodyAsync(context, ct).ConfigureAwait(false);
+            JsonDocument doc;
+            try
+            {
+                doc = JsonDocument.Parse(body.AsMemory(0, length));
+            }
+            catch (JsonException e)
+            {
+                throw new ServingException("serving.malformed_json", $"The request body is not valid JSON: {e.Message}");
+            }
+            using (doc)
+            {
+                var root = doc.RootElement;
+                if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("rows", out var rowsElement) || rowsElement.ValueKind != JsonValueKind.Array)
+                    throw new ServingException("serving.missing_rows", "The body must be an object with a \"rows\" array: {\"rows\":[{\"column\": value, ...}]}.");
+                int count = rowsElement.GetArrayLength();
+                if (count == 0) throw new ServingException("serving.empty_batch", "\"rows\" is empty; send at least one row.");
+                if (count > options.MaxBatchRows)
+                    throw new ServingException("serving.batch_too_large", $"\"rows\" has {count} rows; at most {options.MaxBatchRows} are accepted per request.", 413);
+
+                string? requestKey = RequestKey(context, root);
+                var snapshot = router.Snapshot!;
+                var target = await ChooseAsync(router, snapshot, context.Request.Query, requestKey, ct).ConfigureAwait(false);
+                answered = target;
+                var signature = target.Servable.Signature;
+
+                var rows = ArrayPool<JsonElement>.Shared.Rent(count);
+                try
+                {
+                    int i = 0;
+                    foreach (var row in rowsElement.EnumerateArray()) rows[i++] = row;
+                    var span = rows.AsSpan(0, count);
+                    var errors = InputValidator.Validate(signature, span, options.AllowNullValues, options.MaxReportedErrors);
+                    if (errors is not null)
+                    {
+                        answered = null; // the client's mistake says nothing about the version's health
+                        throw new ServingException("serving.invalid_input",
+                            $"{errors.Count}{(errors.Count >= options.MaxReportedErrors ? "+" : "")} input problem(s) for {model} v{target.Version}: " +
+                            string.Join("; ", errors.Take(10).Select(e => e.Message)) + (errors.Count > 10 ? "; …" : ""), 400, errors);
+                    }
+
+                    var predictions = new Prediction[count];
+                    try
+                    {
+                        target.Servable.Predict(span, predictions);
+                    }
+                    catch (Exception e) when (e is not MlopsException)
+                    {
+                        throw new ServingException("serving.model_failed", $"{model} v{target.Version} failed to predict: {e.Message}", 500, inner: e);
+                    }
+
+                    double ms = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+                    target.Stats.Record(ms, failed: false);
+                    await WriteResponseAsync(context, model, target.Version, signature, predictions).ConfigureAwait(false);
+                    _metrics.Succeeded.Increment();
+
+                    bool sample = _logging && (options.PredictionLogSampleRate >= 1 || Random.Shared.NextDouble() < options.PredictionLogSampleRate);
+                    var shadows = snapshot.Shadows;
+                    if (sample || shadows.Length > 0)
+                    {
+                        log.Enqueue(new PredictionLogEntry
+                        {
+                            Model = model, Version = target.Version, Signature = signature, RequestKey = requestKey,
+                            At = DateTimeOffset.UtcNow, LatencyMs = ms, Body = body.AsSpan(0, length).ToArray(),
+                            Outputs = predictions, Shadows = shadows.Length > 0 ? shadows : null, Log = sample,
+                        });
+                    }
+                }
+                finally
+                {
+                    ArrayPool<JsonElement>.Shared.Return(rows, clearArray: true);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // Client went away: nothing to answer.
+        }
+        catch (MlopsException e)
+        {
+            if (e.Status >= 500)
+            {
+                _metrics.ServerErrors.Increment();
+                answered?.Stats.Record(Stopwatch.GetElapsedTime(start).TotalMilliseconds, failed: true);
+                logger.LogError(e.InnerException ?? e, "Prediction for {Model} failed: {Message}", model, e.Message);
+            }
+            else
+            {
+                _metrics.BadRequests.Increment();
+            }
+            await WriteErrorAsync(context, e).ConfigureAwait(false);
+        }
+        catch (StorageUnavailableException e)
+        {
+            _metrics.ServerErrors.Increment();
+            logger.LogWarning(e, "Storage unavailable while serving {Model}.", model);
+            await WriteErrorAsync(context, new ServingException("serving.storage_unavailable", "Model storage is unavailable; retry shortly.", 503)).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (body is not null) ArrayPool<byte>.Shared.Return(body);
+        }
+    }
+
+    private static ServingException UnknownModel(string model) => new("serving.unknown_model", $"Model '{model}' is not registered.", 404);
+
+    private string? RequestKey(HttpContext context, JsonElement root)
+    {
+        if (context.Request.Headers.TryGetValue(options.RequestKeyHeader, out var header) && header.Count > 0 && !string.IsNullOrEmpty(header[0])) return header[0];
+        if (root.TryGetProperty(options.RequestKeyField, out var field))
+        {
+            if (field.ValueKind == JsonValueKind.String) return field.GetString();
+            if (field.ValueKind == JsonValueKind.Number) return field.GetRawText();
+        }
+        return null;
+    }
+
+    private async ValueTask<LoadedVersion> ChooseAsync(ModelRouter router, RoutingSnapshot snapshot, IQueryCollection query, string? key, CancellationToken ct)
+    {
+        if (query.Count > 0)
+        {
+            if (query.TryGetValue("version", out var vs) && vs.Count > 0 && !string.IsNullOrEmpty(vs[0]))
+            {
+                if (!int.TryParse(vs[0], out int v) || v < 1) throw new ServingException("serving.invalid_version", $"?version= must be a positive integer, got '{vs[0]}'.");
+                return await Explicit(v).ConfigureAwait(false);
+            }
+            if (query.TryGetValue("alias", out var al) && al.Count > 0 && !string.IsNullOrEmpty(al[0]))
+            {
+                if (!snapshot.State.Aliases.TryGetValue(al[0]!, out int v))
+                    throw new ServingException("serving.unknown_alias", $"Model '{router.Model}' has no alias '{al[0]}' (aliases: {string.Join(", ", snapshot.State.Aliases.Keys.Order())}).", 404);
+                return await Explicit(v).ConfigureAwait(false);
+            }
+        }
+        if (snapshot.RouteModels.Length == 0)
+            throw new ServingException("serving.nothing_to_serve", $"Model '{router.Model}' has no production version and no traffic routes; promote a version first.", 404);
+        if (snapshot.RouteModels.Length == 1) return snapshot.RouteModels[0];
+        int bucket = key is null ? Random.Shared.Next(100) : ServingRuntime.Bucket(key);
+        return snapshot.Route(bucket)!;
+
+        async ValueTask<LoadedVersion> Explicit(int v)
+        {
+            if (snapshot.Loaded.TryGetValue(v, out var lv)) return lv;
+            return await runtime.GetVersionAsync(router, v, ct).ConfigureAwait(false)
+                   ?? throw new ServingException("serving.unknown_version", $"Model '{router.Model}' has no servable version {v} (missing or archived).", 404);
+        }
+    }
+
+    private async ValueTask<(byte[] Buffer, int Length)> ReadBodyAsync(HttpContext context, CancellationToken ct)
+    {
+        long limit = options.MaxBodyBytes;
+        if (context.Request.ContentLength is long declared && declared > limit) throw TooLarge(limit);
+        var sizeFeature = context.Features.Get<IHttpMaxRequestBodySizeFeature>();
+        if (sizeFeature is { IsReadOnly: false } && (sizeFeature.MaxRequestBodySize is null || sizeFeature.MaxRequestBodySize > limit + 1))
+            sizeFeature.MaxRequestBodySize = limit + 1;
+
+        PipeReader reader = context.Request.BodyReader;
+        while (true)
+        {
+            ReadResult result;
+            try
+            {
+                result = await reader.ReadAsync(ct).ConfigureAwait(false);
+            }
+            catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+            {
+                throw TooLarge(limit);
+            }
+            var buffer = result.Buffer;
+            if (buffer.Length > limit)
+            {
+                reader.AdvanceTo(buffer.Start, buffer.End);
+                throw TooLarge(limit);
+            }
+            if (result.IsCompleted)
+            {
+                int length = (int)buffer.Length;
+                byte[] array = ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
+                buffer.CopyTo(array);
+                reader.AdvanceTo(buffer.End);
+                return (array, length);
+            }
+            reader.AdvanceTo(buffer.Start, buffer.End); // keep everything, wait for more
+        }
+    }
+
+    private static ServingException TooLarge(long limit) =>
+        new("serving.body_too_large", $"The request body exceeds the limit of {limit} bytes; split the batch.", 413);
+
+    private static async Task WriteResponseAsync(HttpContext context, string model, int version, ModelSignature signature, Prediction[] predictions)
+    {
+        var buffer = new ArrayBufferWriter<byte>(64 + predictions.Length * (signature.Task == PredictionTask.Regression ? 24 : 40 + 24 * signature.Classes.Count));
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            w.WriteString(ModelProp, model);
+            w.WriteNumber(VersionProp, version);
+            w.WritePropertyName(PredictionsProp);
+            PredictionJson.WritePredictions(w, signature, predictions);
+            w.WriteEndObject();
+        }
+        var response = context.Response;
+        response.StatusCode = StatusCodes.Status200OK;
+        response.ContentType = "application/json; charset=utf-8";
+        response.ContentLength = buffer.WrittenCount;
+        await response.Body.WriteAsync(buffer.WrittenMemory, context.RequestAborted).ConfigureAwait(false);
+    }
+
+    internal static async Task WriteErrorAsync(HttpContext context, MlopsException e)
+    {
+        if (context.Response.HasStarted) return;
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            w.WriteStartObject("error");
+            w.WriteString("code", e.Code);
+            w.WriteString("message", e.Message);
+            if (e is ServingException { Details.Count: > 0 } se)
+            {
+                w.WriteStartArray("details");
+                foreach (var d in se.Details)
+                {
+                    w.WriteStartObject();
+                    w.WriteNumber("row", d.Row);
+                    if (d.Column is not null) w.WriteString("column", d.Column);
+                    w.WriteString("problem", d.Problem);
+                    w.WriteString("message", d.Message);
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+            }
+            w.WriteEndObject();
+            w.WriteEndObject();
+        }
+        context.Response.StatusCode = e.Status;
+        context.Response.ContentType = "application/json; charset=utf-8";
+        context.Response.ContentLength = buffer.WrittenCount;
+        await context.Response.Body.WriteAsync(buffer.WrittenMemory, context.RequestAborted).ConfigureAwait(false);
+    }
+}

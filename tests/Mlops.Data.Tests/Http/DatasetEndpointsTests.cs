@@ -1,0 +1,74 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+using Mlops.Data.Http;
+using Mlops.Data.Versions;
+using Mlops.Storage.InMemory;
+using Xunit;
+
+namespace Mlops.Data.Tests.Http;
+
+public class DatasetEndpointsTests : IAsyncLifetime
+{
+    private readonly DatasetStore _store = new(new InMemoryBlobStore(), new InMemoryTableStore());
+    private WebApplication _app = null!;
+    private HttpClient _client = null!;
+
+    public async Task InitializeAsync()
+    {
+        var builder = WebApplication.CreateBuilder();
+        builder.WebHost.UseTestServer();
+        builder.Services.AddSingleton(_store);
+        _app = builder.Build();
+        _app.MapDatasets();
+        await _app.StartAsync();
+        _client = _app.GetTestClient();
+    }
+
+    public async Task DisposeAsync() => await _app.DisposeAsync();
+
+    [Fact]
+    public async Task GetVersions_And_Details_ReturnJson()
+    {
+        var r = await _store.IngestAsync("churn", TestData.Csv(100), "a.csv", new IngestOptions("target"));
+
+        using var list = JsonDocument.Parse(await _client.GetStringAsync("/api/datasets/churn"));
+        using var details = JsonDocument.Parse(await _client.GetStringAsync($"/api/datasets/churn/versions/{r.Hash}"));
+
+        Assert.Equal(r.Hash, list.RootElement[0].GetProperty("hash").GetString());
+        Assert.Equal("accepted", list.RootElement[0].GetProperty("outcome").GetString());
+        Assert.Equal(100, details.RootElement.GetProperty("profile").GetProperty("rowCount").GetInt64());
+        Assert.Equal("accepted", details.RootElement.GetProperty("validation").GetProperty("outcome").GetString());
+    }
+
+    [Fact]
+    public async Task UnknownVersion_404_BadName_400()
+    {
+        var missing = await _client.GetAsync($"/api/datasets/churn/versions/{new string('0', 64)}");
+        var badHash = await _client.GetAsync("/api/datasets/churn/versions/xyz");
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, badHash.StatusCode);
+        Assert.Contains("data.invalid_hash", await badHash.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task PutSchema_ValidEdit_Saved_InvalidEdit_400()
+    {
+        await _store.IngestAsync("churn2", TestData.Csv(100), "a.csv", new IngestOptions("target"));
+        string schema = await _client.GetStringAsync("/api/datasets/churn2/schema");
+        string relaxed = schema.Replace("\"allowExtraColumns\":false", "\"allowExtraColumns\":true");
+        Assert.NotEqual(schema, relaxed);
+
+        var ok = await _client.PutAsync("/api/datasets/churn2/schema", new StringContent(relaxed, Encoding.UTF8, "application/json"));
+        var bad = await _client.PutAsync("/api/datasets/churn2/schema", new StringContent("""{"columns":[]}""", Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+        Assert.True((await _store.GetSchemaAsync("churn2"))!.AllowExtraColumns);
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.Contains("data.schema", await bad.Content.ReadAsStringAsync());
+    }
+}
