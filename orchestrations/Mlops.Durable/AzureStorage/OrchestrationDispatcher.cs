@@ -381,7 +381,18 @@ internal sealed class OrchestrationDispatcher
             }
         }
 
-        foreach (var pm in early) HoldUntil(pm, pm.Message.Event.FireAt!.Value);
+        foreach (var pm in early)
+        {
+            // Short waits are held in memory; long ones (timers beyond the 6-day queue limit, or clock skew) go back
+            // to the queue with the remaining delay, so a restart never turns them into repeated early deliveries.
+            var remaining = pm.Message.Event.FireAt!.Value - DateTime.UtcNow;
+            if (remaining < TimeSpan.FromSeconds(30) || pm.Anchor is null) HoldUntil(pm, pm.Message.Event.FireAt.Value);
+            else
+            {
+                await storage.SendAsync(storage.ControlQueueFor(instanceId), pm.Message, TimeSpan.FromSeconds(Math.Ceiling(remaining.TotalSeconds)), cancellationToken: cancellationToken).ConfigureAwait(false);
+                await storage.DeleteAsync(pm.Anchor, cancellationToken).ConfigureAwait(false);
+            }
+        }
 
         if (accepted.Count == 0 || record is null)
         {
