@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Mlops.Durable.Core;
 
@@ -100,7 +101,9 @@ internal sealed class ActivityDispatcher
         {
             var scheduled = message.Event;
             string name = scheduled.Name ?? "";
-            if (!registry.TryCreateActivity(name, services, out var activity))
+            // One DI scope per call, so activities may depend on scoped services (disposed when the call ends).
+            await using var scope = (services?.GetService(typeof(IServiceScopeFactory)) as IServiceScopeFactory)?.CreateAsyncScope();
+            if (!registry.TryCreateActivity(name, scope?.ServiceProvider ?? services, out var activity))
             {
                 // Another worker (e.g. a newer deployment) may know it; after MaxDequeueCount deliveries it is poisoned.
                 logger.LogWarning("Activity '{Activity}' is not registered in this worker; returning the work item.", name);
