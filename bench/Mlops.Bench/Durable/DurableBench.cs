@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
@@ -48,7 +49,8 @@ public static class DurableBench
                 await Task.WhenAll(Enumerable.Range(0, n).Select(_ => ctx.CallActivityAsync("Noop")));
                 return n;
             });
-        await using var worker = new DurableWorker(options, registry);
+        using var logs = Microsoft.Extensions.Logging.LoggerFactory.Create(b => b.AddSimpleConsole().SetMinimumLevel(Microsoft.Extensions.Logging.LogLevel.Warning));
+        await using var worker = new DurableWorker(options, registry, null, logs);
         await worker.StartAsync();
         var client = worker.CreateClient();
         await WaitForPartitionsAsync(worker, 4);
