@@ -287,6 +287,7 @@ internal sealed class OrchestrationDispatcher
     private async Task<bool> RunEpisodeAsync(string instanceId, List<PendingMessage> batch, CancellationToken cancellationToken)
     {
         InstanceState? state = cache.TryGetValue(instanceId, out var cached) ? cached : null;
+        bool fromStorage = state is null;
         if (state is null)
         {
             int hint = batch.Select(m => m.Message.Execution).DefaultIfEmpty(-1).Max();
@@ -306,6 +307,7 @@ internal sealed class OrchestrationDispatcher
         var deferred = new List<(PendingMessage, string)>();
         var early = new List<PendingMessage>();
         bool startedNow = false;
+        bool redelivered = false;   // a message this instance already applied came back: an episode may have died mid-way
 
         // ExecutionStarted first so events that arrived in the same batch apply to the new execution.
         foreach (var pm in batch.OrderBy(m => m.Message.Event.Type == HistoryEventType.ExecutionStarted ? 0 : 1))
@@ -360,7 +362,7 @@ internal sealed class OrchestrationDispatcher
             else if (e.Type is HistoryEventType.TaskCompleted or HistoryEventType.TaskFailed or HistoryEventType.TimerFired
                      or HistoryEventType.SubOrchestrationCompleted or HistoryEventType.SubOrchestrationFailed)
             {
-                if (completed.Contains(e.TaskId)) verdict = Verdict.Drop;
+                if (completed.Contains(e.TaskId)) { verdict = Verdict.Drop; redelivered = true; }
                 else if (!scheduled.TryGetValue(e.TaskId, out var kind) || kind != ExpectedKind(e.Type))
                 { verdict = Verdict.Defer; why = $"{e.Type} for task {e.TaskId} that is not in history"; }
                 else if (e.Type == HistoryEventType.TimerFired && e.FireAt > now.AddMilliseconds(15)) { early.Add(pm); continue; }
@@ -380,6 +382,9 @@ internal sealed class OrchestrationDispatcher
                 case Verdict.Defer: deferred.Add((pm, why)); break;
             }
         }
+
+        if (fromStorage && redelivered && record is { IsTerminal: false })
+            await ResendOutstandingActivitiesAsync(instanceId, record.Execution, history, completed, cancellationToken).ConfigureAwait(false);
 
         foreach (var pm in early)
         {
@@ -482,10 +487,22 @@ internal sealed class OrchestrationDispatcher
         record.UpdatedAt = now;
 
         // (1) outbound first: a crash after this replays the episode and re-sends the same (deduplicated) messages.
-        var sent = await Task.WhenAll(outbound.Select(o => SendOutboundAsync(o, now, cancellationToken))).ConfigureAwait(false);
+        // When everything outbound is activity work items (the common hop), sends and checkpoint overlap, saving a
+        // round trip: if the process dies after the checkpoint but before a send landed, the triggering messages
+        // (deleted only after both) come back, are recognised as already applied, and that makes the next worker
+        // re-send the outstanding work items (ResendOutstandingActivitiesAsync).
+        var sending = Task.WhenAll(outbound.Select(o => SendOutboundAsync(o, now, cancellationToken)));
+        if (!outbound.All(o => o.Kind == Kind.Activity)) await sending.ConfigureAwait(false);
 
         // (2) the checkpoint: history + instance row, atomically, under the ETag we read.
-        bool ok = await storage.CheckpointAsync(record, newEvents, cancellationToken).ConfigureAwait(false);
+        bool ok;
+        try { ok = await storage.CheckpointAsync(record, newEvents, cancellationToken).ConfigureAwait(false); }
+        catch
+        {
+            try { await sending.ConfigureAwait(false); } catch (Exception) { }
+            throw;
+        }
+        var sent = await sending.ConfigureAwait(false);
         if (!ok)
         {
             // Another writer won. Messages handed over in-process must not wait for their visibility timeout.
@@ -523,6 +540,19 @@ internal sealed class OrchestrationDispatcher
             else if (e.Type is HistoryEventType.TaskCompleted or HistoryEventType.TaskFailed or HistoryEventType.TimerFired
                      or HistoryEventType.SubOrchestrationCompleted or HistoryEventType.SubOrchestrationFailed) completed.Add(e.TaskId);
         }
+    }
+
+    /// <summary>
+    /// Recovery for the overlapped send/checkpoint: re-sends a work item for every scheduled, uncompleted activity.
+    /// Runs only when the instance was loaded from storage and a message it had already applied came back, i.e. when
+    /// a previous episode may have died between its checkpoint and its sends. Extra copies are harmless: activities
+    /// run at least once and duplicate results are dropped by event id.
+    /// </summary>
+    private async Task ResendOutstandingActivitiesAsync(string instanceId, int execution, List<HistoryEvent> history, HashSet<int> completed, CancellationToken cancellationToken)
+    {
+        var outstanding = history.Where(e => e.Type == HistoryEventType.TaskScheduled && !completed.Contains(e.EventId)).ToList();
+        await Task.WhenAll(outstanding.Select(e => storage.SendAsync(storage.WorkItems,
+            new WireMessage { InstanceId = instanceId, Execution = execution, Event = e }, cancellationToken: cancellationToken))).ConfigureAwait(false);
     }
 
     private static HistoryEventType ExpectedKind(HistoryEventType completion) => completion switch
