@@ -145,3 +145,17 @@ public sealed class AzuriteStorageContractTests(AzuriteFixture azurite) : Storag
 {
     protected override StorageServices Storage { get; } = AzureStorageAccount.Connect(azurite.ConnectionString);
 }
+
+public sealed class AzureBlobStoreLargeUploadTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>
+{
+    [Fact]
+    public async Task Upload_MultiBlockIntoMissingContainer_CreatesContainer()
+    {
+        var blobs = AzureStorageAccount.Connect(azurite.ConnectionString).Blobs;
+        var data = new byte[70 * 1024 * 1024]; // above the SDK's single-put threshold, so it goes in blocks
+        new Random(1).NextBytes(data);
+        string container = "big" + Guid.NewGuid().ToString("N")[..8];
+        await blobs.UploadAsync(container, "x.bin", new MemoryStream(data));
+        Assert.Equal(data.Length, (await blobs.GetInfoAsync(container, "x.bin"))!.Length);
+    }
+}

@@ -139,7 +139,8 @@ public sealed class AzuriteInstance : IAsyncDisposable
         finally { InstallLock.Release(); }
     }
 
-    private static int FreePort()
+    /// <summary>A loopback port nothing listens on right now (for hosts and emulators started by tests and benchmarks).</summary>
+    public static int FreePort()
     {
         var l = new TcpListener(IPAddress.Loopback, 0);
         l.Start();

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Mlops.Core;
+using Mlops.Data;
 using Mlops.Data.Validation;
 using Mlops.Data.Versions;
 using Mlops.Durable;
@@ -26,7 +27,10 @@ public sealed class IngestData(PipelineServices services) : Activity<TrainingReq
 
         ValidationOptions? validation;
         try { validation = ParseValidation(config.Validation); }
-        catch (JsonException e) { return Failed(dataset, $"{PipelineConfigLoader.IncomingContainer}/{PipelineConfigLoader.ConfigBlobName(dataset)}: the \"validation\" section is invalid ({e.Message})."); }
+        catch (Exception e) when (e is JsonException or DataException)
+        {
+            return Failed(dataset, $"{PipelineConfigLoader.IncomingContainer}/{PipelineConfigLoader.ConfigBlobName(dataset)}: the \"validation\" section is invalid ({e.Message}).");
+        }
 
         string hash;
         bool isNew;
@@ -59,6 +63,7 @@ public sealed class IngestData(PipelineServices services) : Activity<TrainingReq
 
     private static IngestResult Failed(string dataset, string error) => new(dataset, "", false, 0, new PipelineConfig(), [], error);
 
+    /// <summary>Parses and range-checks the validation section now, so a bad value fails the run with its name.</summary>
     internal static ValidationOptions? ParseValidation(JsonElement? section) =>
-        section is { ValueKind: JsonValueKind.Object } s ? s.Deserialize<ValidationOptions>(Json.Options) : null;
+        section is { ValueKind: JsonValueKind.Object } s ? ValidationOptionsJson.FromElement(s) : null;
 }

@@ -118,3 +118,26 @@ public sealed class NullAlertSink : IAlertSink
     /// <inheritdoc />
     public Task SendAsync(DataAlert alert, CancellationToken cancellationToken = default) => Task.CompletedTask;
 }
+
+/// <summary>Builds the alert sink a host should use from configuration.</summary>
+public static class AlertSinks
+{
+    /// <summary>
+    /// Log sink, plus a <see cref="WebhookAlertSink"/> when <paramref name="alertWebhook"/> (the <c>alertWebhook</c>
+    /// setting) is set.
+    /// </summary>
+    /// <exception cref="DataException">The webhook URL is invalid (<c>data.options</c>).</exception>
+    public static IAlertSink Create(string? alertWebhook, HttpClient http, ILoggerFactory loggers, TimeSpan? timeout = null)
+    {
+        ArgumentNullException.ThrowIfNull(http);
+        ArgumentNullException.ThrowIfNull(loggers);
+        var sinks = new List<IAlertSink> { new LogAlertSink(loggers.CreateLogger<LogAlertSink>()) };
+        if (!string.IsNullOrWhiteSpace(alertWebhook))
+        {
+            if (!Uri.TryCreate(alertWebhook, UriKind.Absolute, out var url))
+                throw new DataException("data.options", $"alertWebhook '{alertWebhook}' is not an absolute URL.");
+            sinks.Add(new WebhookAlertSink(http, url, loggers.CreateLogger<WebhookAlertSink>(), timeout));
+        }
+        return sinks.Count == 1 ? sinks[0] : new CompositeAlertSink(sinks, loggers.CreateLogger<CompositeAlertSink>());
+    }
+}

@@ -26,9 +26,52 @@ internal static class ColumnData
         foreach (var v in src)
             if (!double.IsNaN(v)) dst[n++] = v;
         Array.Resize(ref dst, n);
-        Array.Sort(dst);
+        SortDoubles(dst);
         return dst;
     });
+
+    /// <summary>
+    /// Sorts NaN-free doubles ascending. Large arrays use an LSD radix sort on the order-preserving bit pattern
+    /// (sign bit flipped for positives, all bits flipped for negatives): profiling sorts every numeric column, and on
+    /// 1M-row columns this is about three times faster than the comparison sort.
+    /// </summary>
+    internal static void SortDoubles(double[] a)
+    {
+        int n = a.Length;
+        if (n < 16_384) { Array.Sort(a); return; }
+        var keys = new ulong[n];
+        var tmp = new ulong[n];
+        var counts = new int[8 * 256];
+        for (int i = 0; i < n; i++)
+        {
+            ulong b = (ulong)BitConverter.DoubleToInt64Bits(a[i]);
+            ulong k = (b & 0x8000_0000_0000_0000UL) != 0 ? ~b : b | 0x8000_0000_0000_0000UL;
+            keys[i] = k;
+            // All eight byte histograms in the same pass, so each scatter pass reads the keys once.
+            for (int d = 0; d < 8; d++) counts[d * 256 + (int)((k >> (d * 8)) & 0xFF)]++;
+        }
+        for (int d = 0; d < 8; d++)
+        {
+            var c = counts.AsSpan(d * 256, 256);
+            int shift = d * 8;
+            // A byte position where every key has the same value would be a no-op pass: skip it.
+            if (c[(int)((keys[0] >> shift) & 0xFF)] == n) continue;
+            int sum = 0;
+            for (int v = 0; v < 256; v++) { int t = c[v]; c[v] = sum; sum += t; }
+            for (int i = 0; i < n; i++)
+            {
+                ulong k = keys[i];
+                tmp[c[(int)((k >> shift) & 0xFF)]++] = k;
+            }
+            (keys, tmp) = (tmp, keys);
+        }
+        for (int i = 0; i < n; i++)
+        {
+            ulong k = keys[i];
+            ulong b = (k & 0x8000_0000_0000_0000UL) != 0 ? k & 0x7FFF_FFFF_FFFF_FFFFUL : ~k;
+            a[i] = BitConverter.Int64BitsToDouble((long)b);
+        }
+    }
 
     /// <summary>Stable text form of a numeric value, used as a category key ("1", "0.5").</summary>
     public static string Key(double v) => v.ToString("R", CultureInfo.InvariantCulture);

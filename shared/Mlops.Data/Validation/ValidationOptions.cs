@@ -8,8 +8,11 @@ namespace Mlops.Data.Validation;
 /// lets it continue but is reported and alerted; <see cref="Info"/> is recorded only.</summary>
 public enum Severity
 {
+    /// <summary>Recorded in the report only.</summary>
     [JsonStringEnumMemberName("info")] Info,
+    /// <summary>Reported; the version stays usable.</summary>
     [JsonStringEnumMemberName("warning")] Warning,
+    /// <summary>Quarantines the version; the pipeline stops.</summary>
     [JsonStringEnumMemberName("error")] Error,
     /// <summary>Only in option overrides: drop the anomaly entirely.</summary>
     [JsonStringEnumMemberName("off")] Off,
@@ -18,6 +21,7 @@ public enum Severity
 /// <summary>Drift test. <see cref="Auto"/> picks by reference size and column type as Evidently does.</summary>
 public enum DriftMethod
 {
+    /// <summary>Choose by reference size and column type (see <see cref="Drift.DriftDetector"/>).</summary>
     [JsonStringEnumMemberName("auto")] Auto,
     /// <summary>Two-sample Kolmogorov–Smirnov (p-value).</summary>
     [JsonStringEnumMemberName("ks")] KolmogorovSmirnov,
@@ -44,9 +48,11 @@ public enum DriftMethod
 /// psi, linf) drift means statistic ≥ threshold. Null uses the method's default: 0.05 for p-values, 0.1 for distances.
 /// </param>
 /// <param name="Severity">Severity of the <c>feature_drift</c> anomaly when the column drifts.</param>
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
 public sealed record DriftColumnOptions(DriftMethod Method = DriftMethod.Auto, double? Threshold = null, Severity Severity = Severity.Warning);
 
 /// <summary>Drift settings: a default plus per-column overrides.</summary>
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
 public sealed record DriftOptions
 {
     /// <summary>Applies to every column without an entry in <see cref="Columns"/>.</summary>
@@ -64,6 +70,8 @@ public sealed record DriftOptions
 /// so <c>{}</c> (or no section) is valid. Call <see cref="Validate"/> (done by <see cref="FromMlopsJson"/> and by
 /// <see cref="Versions.DatasetStore"/>) before use.
 /// </summary>
+/// <remarks>Unknown property names are rejected (a misspelt threshold must not silently fall back to its default).</remarks>
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
 public sealed record ValidationOptions
 {
     /// <summary>L∞ distance between label class shares (previous accepted → current) that raises <c>label_shift</c>. 50/50 → 70/30 is 0.2.</summary>

@@ -18,23 +18,41 @@ public enum ValidationOutcome
 /// <summary>Stable anomaly codes. Alerts, dashboards and severity overrides key on these strings; never rename one.</summary>
 public static class AnomalyCodes
 {
+    /// <summary>The file is not a readable CSV table (empty, binary, bad UTF-8, ragged rows, huge lines); names the line.</summary>
     public const string Malformed = "malformed";
+    /// <summary>The table has a header but no rows.</summary>
     public const string Empty = "empty";
+    /// <summary>A schema column is absent (error when required).</summary>
     public const string ColumnMissing = "column_missing";
+    /// <summary>A column not in the schema appeared.</summary>
     public const string ColumnExtra = "column_extra";
+    /// <summary>A column is read as an incompatible type (e.g. text in a numeric column).</summary>
     public const string TypeChanged = "type_changed";
+    /// <summary>Share of numeric values outside the schema range.</summary>
     public const string OutOfRange = "out_of_range";
+    /// <summary>Share of values outside the schema's category set.</summary>
     public const string UnseenCategories = "unseen_categories";
+    /// <summary>Missing rate above the schema's maximum.</summary>
     public const string MissingRateExceeded = "missing_rate_exceeded";
+    /// <summary>Missing rate rose sharply since the previous accepted version.</summary>
     public const string MissingRateJump = "missing_rate_jump";
+    /// <summary>Share of exact duplicate rows above the limit.</summary>
     public const string DuplicateRows = "duplicate_rows";
+    /// <summary>A column that varied now holds a single value.</summary>
     public const string ConstantColumn = "constant_column";
+    /// <summary>The label column is absent.</summary>
     public const string LabelMissing = "label_missing";
+    /// <summary>Some rows have no label.</summary>
     public const string LabelValuesMissing = "label_values_missing";
+    /// <summary>The label has a class the schema does not know.</summary>
     public const string LabelUnseenClass = "label_unseen_class";
+    /// <summary>Label class balance moved more than the L∞ threshold.</summary>
     public const string LabelShift = "label_shift";
+    /// <summary>A feature's distribution drifted from the previous accepted version.</summary>
     public const string FeatureDrift = "feature_drift";
+    /// <summary>At least the configured share of features drifted.</summary>
     public const string DatasetDrift = "dataset_drift";
+    /// <summary>Too few values to judge drift; recorded, never treated as drift.</summary>
     public const string InsufficientData = "insufficient_data";
 }
 

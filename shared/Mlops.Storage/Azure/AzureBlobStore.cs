@@ -156,17 +156,27 @@ public sealed class AzureBlobStore : IBlobStore
         catch (StorageException) { /* best effort: the lease expires by itself */ }
     }
 
-    /// <summary>Runs a write; on ContainerNotFound creates the container once and retries (saves a round trip per write).</summary>
+    /// <summary>
+    /// Runs a write; on ContainerNotFound creates the container once and retries (saves a round trip per write).
+    /// Multi-block uploads report the SDK's StorageException wrapped in an AggregateException, so unwrap first.
+    /// </summary>
     private async Task<T> WithContainer<T>(string container, string what, Func<Task<T>> write)
     {
         try { return await write(); }
-        catch (StorageException e) when (AzureErrors.IsNotFound(e) && AzureErrors.Code(e) == "ContainerNotFound")
+        catch (Exception e) when (Unwrap(e) is { } se && AzureErrors.IsNotFound(se) && AzureErrors.Code(se) == "ContainerNotFound")
         {
             try { await Container(container).CreateIfNotExistsAsync(); }
             catch (StorageException c) when (AzureErrors.Status(c) == 409) { }
             try { return await write(); }
-            catch (StorageException e2) { throw AzureErrors.Translate(e2, what); }
+            catch (Exception e2) when (Unwrap(e2) is { } se2) { throw AzureErrors.Translate(se2, what); }
         }
-        catch (StorageException e) { throw AzureErrors.Translate(e, what); }
+        catch (Exception e) when (Unwrap(e) is { } se) { throw AzureErrors.Translate(se, what); }
     }
+
+    private static StorageException? Unwrap(Exception e) => e switch
+    {
+        StorageException s => s,
+        AggregateException a => a.Flatten().InnerExceptions.OfType<StorageException>().FirstOrDefault(),
+        _ => e.InnerException is StorageException inner ? inner : null,
+    };
 }

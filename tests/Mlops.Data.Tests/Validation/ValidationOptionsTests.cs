@@ -33,6 +33,7 @@ public class ValidationOptionsTests
     [InlineData("""{"minRowsForDrift": 0}""", "minRowsForDrift")]
     [InlineData("""{"drift":{"columns":{"age":{"method":"ks","threshold":3}}}}""", "drift.columns.age.threshold")]
     [InlineData("""{"drift":{"default":{"method":"banana"}}}""", "validation section is invalid")]
+    [InlineData("""{"labelShiftTreshold": 0.2}""", "labelShiftTreshold")]
     public void FromJson_InvalidValue_DataExceptionNamesSetting(string json, string expected)
     {
         var ex = Assert.Throws<DataException>(() => ValidationOptions.FromJson(json));

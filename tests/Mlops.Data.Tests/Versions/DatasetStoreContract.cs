@@ -215,6 +215,28 @@ public abstract class DatasetStoreContract
     }
 
     [Fact]
+    public async Task Ingest_ConcurrentSameAndDifferentFiles_OneVersionPerHashDistinctSequences()
+    {
+        string ds = NewDataset();
+        var seed = Store();
+        await seed.IngestAsync(ds, TestData.Csv(200, seed: 1), "first.csv", WithLabel);
+        var same = TestData.Csv(200, seed: 2);
+        var other = TestData.Csv(200, seed: 3);
+
+        // Separate store instances: as two function hosts would be.
+        var results = await Task.WhenAll(
+            Store().IngestAsync(ds, same, "a.csv", WithLabel),
+            Store().IngestAsync(ds, same, "b.csv", WithLabel),
+            Store().IngestAsync(ds, other, "c.csv", WithLabel));
+
+        Assert.Single(results.Take(2), r => r.IsNew);
+        Assert.Equal(results[0].Version.Sequence, results[1].Version.Sequence);
+        var versions = await seed.ListVersionsAsync(ds);
+        Assert.Equal(3, versions.Count);
+        Assert.Equal([3L, 2L, 1L], versions.Select(v => v.Sequence));
+    }
+
+    [Fact]
     public async Task Ingest_InvalidDatasetName_DataException()
     {
         var ex = await Assert.ThrowsAsync<DataException>(() => Store().IngestAsync("bad/name", new byte[] { 1 }));

@@ -68,7 +68,7 @@ public sealed class CustomHandlerContractTests(AzuriteFixture azurite) : IClassF
     [Fact]
     public async Task PostBlobInvocation_UnderFunctionsHost_StartsTheSameRunAsTheLocalTrigger()
     {
-        int port = FreePort();
+        int port = AzuriteInstance.FreePort();
         var settings = new HostSettings { StorageConnectionString = azurite.ConnectionString, CustomHandlerPort = port, HostId = "ch" };
         await using var app = await FunctionApp.BuildAsync(settings);
         await app.StartAsync();
@@ -105,12 +105,4 @@ public sealed class CustomHandlerContractTests(AzuriteFixture azurite) : IClassF
         await app.StopAsync();
     }
 
-    private static int FreePort()
-    {
-        var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        int port = ((IPEndPoint)l.LocalEndpoint).Port;
-        l.Stop();
-        return port;
-    }
 }

@@ -25,7 +25,7 @@ public sealed class FunctionHostFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Azurite = await AzuriteInstance.StartAsync();
-        int port = FreePort();
+        int port = AzuriteInstance.FreePort();
         var settings = new HostSettings { StorageConnectionString = Azurite.ConnectionString, HttpPort = port, FunctionKey = Key, BlobScanSeconds = 0.3, HostId = "e2e" };
         App = await FunctionApp.BuildAsync(settings);
         await App.StartAsync();
@@ -90,12 +90,4 @@ public sealed class FunctionHostFixture : IAsyncLifetime
         return e.ValueKind == JsonValueKind.String ? JsonDocument.Parse(e.GetString()!).RootElement : e;
     }
 
-    private static int FreePort()
-    {
-        var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        int port = ((IPEndPoint)l.LocalEndpoint).Port;
-        l.Stop();
-        return port;
-    }
 }
