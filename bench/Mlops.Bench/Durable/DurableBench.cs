@@ -159,8 +159,8 @@ public static class DurableBench
         sb.AppendLine("How a hop is spent: an activity scheduled by a local episode runs in-process at once, its work item is enqueued");
         sb.AppendLine("invisible as the crash backup (1 put), the result goes straight to the instance's in-memory session, the next");
         sb.AppendLine("episode replays from the cached history (no read) and commits history + instance row in one ETag-guarded table");
-        sb.AppendLine("batch (1 call), then deletes the finished work item (1 delete): about 3 storage calls per hop, 2 of them on the");
-        sb.AppendLine("critical path, and no queue polling. Durable Functions' Azure Storage provider needs about 6 calls per hop plus");
+        sb.AppendLine("batch (1 call, overlapped with the put), then deletes the finished work item (1 delete): about 3 storage calls per");
+        sb.AppendLine("hop, one overlapped pair on the critical path, no queue polling. Durable Functions' Azure Storage provider needs about 6 calls per hop plus");
         sb.AppendLine("polling delays. The idle figure counts back-off polling of 5 queues (to 10 s) and lease upkeep (2 calls per");
         sb.AppendLine("renewal); work enqueued by the same process wakes the pollers at once instead of waiting.");
         return sb.ToString();
