@@ -94,7 +94,13 @@ public sealed class DurableWorker : IHostedService, IAsyncDisposable
         await cts.CancelAsync().ConfigureAwait(false);
         try { await Task.WhenAll(loops).WaitAsync(TimeSpan.FromSeconds(5), cancellationToken).ConfigureAwait(false); }
         catch (Exception e) when (e is OperationCanceledException or TimeoutException) { }
-        if (activities is not null) await activities.DrainAsync(cancellationToken).ConfigureAwait(false);
+        if (activities is not null)
+        {
+            // Activities saw the stop token; give them a bounded grace period (their work items reappear anyway).
+            using var grace = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            grace.CancelAfter(TimeSpan.FromSeconds(30));
+            await activities.DrainAsync(grace.Token).ConfigureAwait(false);
+        }
         if (partitions is not null) await partitions.ReleaseAllAsync(CancellationToken.None).ConfigureAwait(false);
         cts.Dispose();
         cts = null;

@@ -43,8 +43,14 @@ public static class TestFunctions
             {
                 Properties = { ["Value"] = new EntityProperty((long)input.Value), ["Worker"] = new EntityProperty(workerTag), ["At"] = new EntityProperty(DateTime.UtcNow) },
             };
-            try { await effects.ExecuteAsync(TableOperation.Insert(row)); }
-            catch (StorageException e) when (e.RequestInformation?.HttpStatusCode == 409) { }
+            // Keep trying through storage outages: a failed attempt whose insert did land would otherwise be retried
+            // by the orchestrator as a new call (new key) and record a second effect.
+            for (var deadline = DateTime.UtcNow.AddSeconds(60); ; )
+            {
+                try { await effects.ExecuteAsync(TableOperation.Insert(row)); break; }
+                catch (StorageException e) when (e.RequestInformation?.HttpStatusCode == 409) { break; }
+                catch (StorageException) when (DateTime.UtcNow < deadline) { await Task.Delay(500, ctx.CancellationToken); }
+            }
             return (object?)(long)input.Value;
         });
         return registry;

@@ -17,7 +17,7 @@ public sealed class PoisonTests(AzuriteFixture azurite) : IClassFixture<AzuriteF
 
         Assert.Equal(OrchestrationRuntimeStatus.Failed, status.RuntimeStatus);
         Assert.Equal("Mlops.Durable.PoisonMessage", status.FailureDetails!.ErrorType);
-        Assert.Contains("delivered 6 times", status.FailureDetails.ErrorMessage);
+        Assert.Contains("failed 5 times", status.FailureDetails.ErrorMessage);
         var poison = CloudStorageAccount.Parse(azurite.ConnectionString).CreateCloudQueueClient().GetQueueReference(host.Options.TaskHubName + "-poison");
         var dead = await poison.PeekMessagesAsync(32);
         Assert.Single(dead);
@@ -34,7 +34,7 @@ public sealed class PoisonTests(AzuriteFixture azurite) : IClassFixture<AzuriteF
         var status = await host.RunAsync("CallsMissing", timeoutSeconds: 40);
 
         Assert.Equal(OrchestrationRuntimeStatus.Failed, status.RuntimeStatus);
-        Assert.Contains("activity 'Missing'", status.FailureDetails!.ErrorMessage);
+        Assert.Contains("activity 'Missing' (task 0) failed 5 times", status.FailureDetails!.ErrorMessage);
         Assert.DoesNotContain(OrchestrationRuntimeStatus.Running, (await host.Client.QueryAsync()).Select(s => s.RuntimeStatus));
     }
 }

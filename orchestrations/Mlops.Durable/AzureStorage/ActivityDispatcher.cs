@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Mlops.Durable.Core;
 
@@ -60,10 +61,9 @@ internal sealed class ActivityDispatcher
                 {
                     reserved--;
                     if (message is null) { await Orchestrations.PoisonAsync(anchor, null, raw, "unreadable work item", cancellationToken).ConfigureAwait(false); slots.Release(); }
-                    else if (anchor.DequeueCount > options.MaxDequeueCount)
+                    else if (Orchestrations.PoisonReason(message, anchor, $"activity '{message.Event.Name}' (task {message.Event.EventId})") is { } reason)
                     {
-                        await Orchestrations.PoisonAsync(anchor, message, raw,
-                            $"activity '{message.Event.Name}' (task {message.Event.EventId}) was delivered {anchor.DequeueCount} times without completing", cancellationToken).ConfigureAwait(false);
+                        await Orchestrations.PoisonAsync(anchor, message, raw, reason, cancellationToken).ConfigureAwait(false);
                         slots.Release();
                     }
                     else _ = Task.Run(() => ExecuteAsync(message, anchor), CancellationToken.None);
@@ -101,11 +101,14 @@ internal sealed class ActivityDispatcher
         {
             var scheduled = message.Event;
             string name = scheduled.Name ?? "";
-            if (!registry.TryCreateActivity(name, services, out var activity))
+            // One DI scope per call, so activities may depend on scoped services (disposed when the call ends).
+            await using var scope = (services?.GetService(typeof(IServiceScopeFactory)) as IServiceScopeFactory)?.CreateAsyncScope();
+            if (!registry.TryCreateActivity(name, scope?.ServiceProvider ?? services, out var activity))
             {
                 // Another worker (e.g. a newer deployment) may know it; after MaxDequeueCount deliveries it is poisoned.
                 logger.LogWarning("Activity '{Activity}' is not registered in this worker; returning the work item.", name);
-                await storage.SetVisibilityAsync(anchor, TimeSpan.FromMilliseconds(200 * Math.Max(1, anchor.DequeueCount)), release: true).ConfigureAwait(false);
+                await Orchestrations.RetryLaterAsync(new PendingMessage(message, anchor), new OrchestrationDispatcher.CloudQueueLike(storage.WorkItems),
+                    TimeSpan.FromMilliseconds(200), $"activity '{name}' (task {scheduled.EventId})", stopping).ConfigureAwait(false);
                 return;
             }
             _ = RenewAsync(anchor, renewal.Token);
@@ -140,6 +143,7 @@ internal sealed class ActivityDispatcher
         {
             // Storage trouble while reporting: the work item reappears after its visibility timeout and runs again.
             logger.StorageUnavailable("activity result", options.VisibilityTimeout, e);
+            storage.Forget(anchor);
         }
         finally
         {

@@ -79,6 +79,11 @@ internal sealed class OrchestrationDispatcher
                     await Task.Delay(20, cancellationToken).ConfigureAwait(false);
                     continue;
                 }
+                if (!Partitions.Owns(partition))
+                {
+                    await Task.Delay(options.MinPollingInterval, cancellationToken).ConfigureAwait(false);   // lease lapsing; pump stops soon
+                    continue;
+                }
                 var received = await storage.ReceiveAsync(queue, options.BatchSize, options.VisibilityTimeout, cancellationToken).ConfigureAwait(false);
                 if (received.Count == 0)
                 {
@@ -90,12 +95,12 @@ internal sealed class OrchestrationDispatcher
                 foreach (var (anchor, message, raw) in received)
                 {
                     if (message is null) await PoisonAsync(anchor, null, raw, "unreadable message", cancellationToken).ConfigureAwait(false);
-                    else if (anchor.DequeueCount > options.MaxDequeueCount)
-                        await PoisonAsync(anchor, message, raw, $"control message {message.Event.Type} was delivered {anchor.DequeueCount} times without being processed", cancellationToken).ConfigureAwait(false);
+                    else if (PoisonReason(message, anchor, $"control message {message.Event.Type}") is { } reason)
+                        await PoisonAsync(anchor, message, raw, reason, cancellationToken).ConfigureAwait(false);
                     else Deliver(new PendingMessage(message, anchor));
                 }
             }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested) { break; }
+            catch (Exception) when (cancellationToken.IsCancellationRequested) { break; }
             catch (Exception e)
             {
                 logger.StorageUnavailable($"control-{partition:D2}", interval, e);
@@ -103,6 +108,35 @@ internal sealed class OrchestrationDispatcher
                 interval = TimeSpan.FromTicks(Math.Min(interval.Ticks * 2, options.MaxPollingInterval.Ticks));
             }
         }
+    }
+
+    /// <summary>
+    /// Why a received message must be dead-lettered, or null. Failed processing attempts count against
+    /// <see cref="DurableWorkerOptions.MaxDequeueCount"/>; raw deliveries (which also grow with crashes and slow
+    /// episodes) only against four times that, which still stops a message that kills every process it reaches.
+    /// </summary>
+    internal string? PoisonReason(WireMessage message, QueueAnchor anchor, string what)
+    {
+        if (message.Failures >= options.MaxDequeueCount) return $"{what} failed {message.Failures} times";
+        if (anchor.DequeueCount > options.MaxDequeueCount * 4) return $"{what} was delivered {anchor.DequeueCount} times without being processed";
+        return null;
+    }
+
+    /// <summary>
+    /// Returns a message whose processing threw: re-sent with its failure count raised (after a back-off), or
+    /// dead-lettered when it has failed too often. If even that fails (storage down) it reappears on its own.
+    /// </summary>
+    internal async Task RetryLaterAsync(PendingMessage pm, CloudQueueLike target, TimeSpan delay, string what, CancellationToken cancellationToken)
+    {
+        var m = pm.Message with { Failures = pm.Message.Failures + 1 };
+        if (m.Failures >= options.MaxDequeueCount)
+        {
+            var anchor = pm.Anchor ?? await storage.SendAsync(target.Queue, m, TimeSpan.FromDays(1), wake: false, cancellationToken).ConfigureAwait(false);
+            await PoisonAsync(anchor, m, Json.Serialize(m), $"{what} failed {m.Failures} times", cancellationToken).ConfigureAwait(false);
+            return;
+        }
+        await storage.SendAsync(target.Queue, m, delay * m.Failures, cancellationToken: cancellationToken).ConfigureAwait(false);
+        if (pm.Anchor is not null) await storage.DeleteAsync(pm.Anchor, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Moves a message to the poison queue and fails its instance, so it is neither retried forever nor lost.</summary>
@@ -130,7 +164,7 @@ internal sealed class OrchestrationDispatcher
         var queue = storage.ControlQueueFor(message.InstanceId);
         if (Partitions.Owns(storage.PartitionOf(message.InstanceId)))
         {
-            var anchor = await storage.SendAsync(queue, message, options.VisibilityTimeout, wake: false, cancellationToken).ConfigureAwait(false);
+            var anchor = await storage.SendAsync(queue, message, options.VisibilityTimeout, wake: false, cancellationToken, hold: true).ConfigureAwait(false);
             Deliver(new PendingMessage(message, anchor));
         }
         else await storage.SendAsync(queue, message, cancellationToken: cancellationToken).ConfigureAwait(false);
@@ -198,8 +232,9 @@ internal sealed class OrchestrationDispatcher
         {
             if (!Partitions.Owns(storage.PartitionOf(instanceId)))
             {
-                // Partition moved: hand the messages back to the queue for the new owner.
-                await Task.WhenAll(batch.Where(m => m.Anchor is not null).Select(m => storage.SetVisibilityAsync(m.Anchor!, TimeSpan.Zero, release: true))).ConfigureAwait(false);
+                // Partition moved (or our lease lapsed): hand the messages back for whoever owns it. Not at once, so
+                // a lapsed lease cannot turn into a receive/return loop that inflates dequeue counts.
+                await Task.WhenAll(batch.Where(m => m.Anchor is not null).Select(m => storage.SetVisibilityAsync(m.Anchor!, TimeSpan.FromSeconds(1), release: true))).ConfigureAwait(false);
                 return;
             }
             for (int attempt = 1; ; attempt++)
@@ -219,8 +254,18 @@ internal sealed class OrchestrationDispatcher
         catch (Exception e)
         {
             cache.TryRemove(instanceId, out _);
-            if (!stopping.IsCancellationRequested) logger.EpisodeFailed(instanceId, e);
-            await AbandonAsync(batch, stopping.IsCancellationRequested ? TimeSpan.Zero : TimeSpan.FromMilliseconds(500)).ConfigureAwait(false);
+            if (stopping.IsCancellationRequested) { await AbandonAsync(batch, TimeSpan.Zero).ConfigureAwait(false); return; }
+            logger.EpisodeFailed(instanceId, e);
+            try
+            {
+                var target = new CloudQueueLike(storage.ControlQueueFor(instanceId));
+                await Task.WhenAll(batch.Select(m => RetryLaterAsync(m, target, TimeSpan.FromMilliseconds(500), $"control message {m.Message.Event.Type}", stopping))).ConfigureAwait(false);
+            }
+            catch (Exception)
+            {
+                // Storage is failing too: leave the messages to reappear after their visibility timeout.
+                foreach (var m in batch) if (m.Anchor is not null) storage.Forget(m.Anchor);
+            }
         }
     }
 
@@ -242,6 +287,7 @@ internal sealed class OrchestrationDispatcher
     private async Task<bool> RunEpisodeAsync(string instanceId, List<PendingMessage> batch, CancellationToken cancellationToken)
     {
         InstanceState? state = cache.TryGetValue(instanceId, out var cached) ? cached : null;
+        bool fromStorage = state is null;
         if (state is null)
         {
             int hint = batch.Select(m => m.Message.Execution).DefaultIfEmpty(-1).Max();
@@ -261,6 +307,7 @@ internal sealed class OrchestrationDispatcher
         var deferred = new List<(PendingMessage, string)>();
         var early = new List<PendingMessage>();
         bool startedNow = false;
+        bool redelivered = false;   // a message this instance already applied came back: an episode may have died mid-way
 
         // ExecutionStarted first so events that arrived in the same batch apply to the new execution.
         foreach (var pm in batch.OrderBy(m => m.Message.Event.Type == HistoryEventType.ExecutionStarted ? 0 : 1))
@@ -315,11 +362,16 @@ internal sealed class OrchestrationDispatcher
             else if (e.Type is HistoryEventType.TaskCompleted or HistoryEventType.TaskFailed or HistoryEventType.TimerFired
                      or HistoryEventType.SubOrchestrationCompleted or HistoryEventType.SubOrchestrationFailed)
             {
-                if (completed.Contains(e.TaskId)) verdict = Verdict.Drop;
+                if (completed.Contains(e.TaskId)) { verdict = Verdict.Drop; redelivered = true; }
                 else if (!scheduled.TryGetValue(e.TaskId, out var kind) || kind != ExpectedKind(e.Type))
                 { verdict = Verdict.Defer; why = $"{e.Type} for task {e.TaskId} that is not in history"; }
                 else if (e.Type == HistoryEventType.TimerFired && e.FireAt > now.AddMilliseconds(15)) { early.Add(pm); continue; }
-                else verdict = Verdict.Apply;
+                else
+                {
+                    verdict = Verdict.Apply;
+                    // A timer fires at its due time as far as the orchestrator can tell (local clocks may be a hair early).
+                    if (e.Type == HistoryEventType.TimerFired && e.FireAt > now) now = e.FireAt.Value;
+                }
             }
             else verdict = Verdict.Apply;
 
@@ -331,7 +383,21 @@ internal sealed class OrchestrationDispatcher
             }
         }
 
-        foreach (var pm in early) HoldUntil(pm, pm.Message.Event.FireAt!.Value);
+        if (fromStorage && redelivered && record is { IsTerminal: false })
+            await ResendOutstandingActivitiesAsync(instanceId, record.Execution, history, completed, cancellationToken).ConfigureAwait(false);
+
+        foreach (var pm in early)
+        {
+            // Short waits are held in memory; long ones (timers beyond the 6-day queue limit, or clock skew) go back
+            // to the queue with the remaining delay, so a restart never turns them into repeated early deliveries.
+            var remaining = pm.Message.Event.FireAt!.Value - DateTime.UtcNow;
+            if (remaining < TimeSpan.FromSeconds(30) || pm.Anchor is null) HoldUntil(pm, pm.Message.Event.FireAt.Value);
+            else
+            {
+                await storage.SendAsync(storage.ControlQueueFor(instanceId), pm.Message, TimeSpan.FromSeconds(Math.Ceiling(remaining.TotalSeconds)), cancellationToken: cancellationToken).ConfigureAwait(false);
+                await storage.DeleteAsync(pm.Anchor, cancellationToken).ConfigureAwait(false);
+            }
+        }
 
         if (accepted.Count == 0 || record is null)
         {
@@ -421,10 +487,22 @@ internal sealed class OrchestrationDispatcher
         record.UpdatedAt = now;
 
         // (1) outbound first: a crash after this replays the episode and re-sends the same (deduplicated) messages.
-        var sent = await Task.WhenAll(outbound.Select(o => SendOutboundAsync(o, now, cancellationToken))).ConfigureAwait(false);
+        // When everything outbound is activity work items (the common hop), sends and checkpoint overlap, saving a
+        // round trip: if the process dies after the checkpoint but before a send landed, the triggering messages
+        // (deleted only after both) come back, are recognised as already applied, and that makes the next worker
+        // re-send the outstanding work items (ResendOutstandingActivitiesAsync).
+        var sending = Task.WhenAll(outbound.Select(o => SendOutboundAsync(o, now, cancellationToken)));
+        if (!outbound.All(o => o.Kind == Kind.Activity)) await sending.ConfigureAwait(false);
 
         // (2) the checkpoint: history + instance row, atomically, under the ETag we read.
-        bool ok = await storage.CheckpointAsync(record, newEvents, cancellationToken).ConfigureAwait(false);
+        bool ok;
+        try { ok = await storage.CheckpointAsync(record, newEvents, cancellationToken).ConfigureAwait(false); }
+        catch
+        {
+            try { await sending.ConfigureAwait(false); } catch (Exception) { }
+            throw;
+        }
+        var sent = await sending.ConfigureAwait(false);
         if (!ok)
         {
             // Another writer won. Messages handed over in-process must not wait for their visibility timeout.
@@ -464,6 +542,19 @@ internal sealed class OrchestrationDispatcher
         }
     }
 
+    /// <summary>
+    /// Recovery for the overlapped send/checkpoint: re-sends a work item for every scheduled, uncompleted activity.
+    /// Runs only when the instance was loaded from storage and a message it had already applied came back, i.e. when
+    /// a previous episode may have died between its checkpoint and its sends. Extra copies are harmless: activities
+    /// run at least once and duplicate results are dropped by event id.
+    /// </summary>
+    private async Task ResendOutstandingActivitiesAsync(string instanceId, int execution, List<HistoryEvent> history, HashSet<int> completed, CancellationToken cancellationToken)
+    {
+        var outstanding = history.Where(e => e.Type == HistoryEventType.TaskScheduled && !completed.Contains(e.EventId)).ToList();
+        await Task.WhenAll(outstanding.Select(e => storage.SendAsync(storage.WorkItems,
+            new WireMessage { InstanceId = instanceId, Execution = execution, Event = e }, cancellationToken: cancellationToken))).ConfigureAwait(false);
+    }
+
     private static HistoryEventType ExpectedKind(HistoryEventType completion) => completion switch
     {
         HistoryEventType.TimerFired => HistoryEventType.TimerCreated,
@@ -472,6 +563,9 @@ internal sealed class OrchestrationDispatcher
     };
 
     private enum Kind { Activity, Timer, Control }
+
+    /// <summary>Target queue of a re-sent message.</summary>
+    internal sealed record CloudQueueLike(Microsoft.WindowsAzure.Storage.Queue.CloudQueue Queue);
 
     private sealed record Outbound(Microsoft.WindowsAzure.Storage.Queue.CloudQueue Queue, WireMessage Message, Kind Kind, DateTime? FireAt = null);
 
@@ -496,17 +590,18 @@ internal sealed class OrchestrationDispatcher
             case Kind.Activity:
                 // Run it here right away if we have a free slot; the queued copy stays invisible as the crash backup.
                 bool local = Activities.TryReserve();
-                var a = await storage.SendAsync(o.Queue, o.Message, local ? options.VisibilityTimeout : null, cancellationToken: cancellationToken).ConfigureAwait(false);
+                var a = await storage.SendAsync(o.Queue, o.Message, local ? options.VisibilityTimeout : null, cancellationToken: cancellationToken, hold: local).ConfigureAwait(false);
                 return new Sent(o, local ? a : null, local);
             case Kind.Timer:
                 var delay = o.FireAt!.Value - now;
                 // Queue visibility has 1 s resolution: round up so the durable copy is never early; the local copy is exact.
                 var rounded = delay <= TimeSpan.Zero ? TimeSpan.Zero : TimeSpan.FromSeconds(Math.Ceiling(delay.TotalSeconds));
+                // Not held: if the queue copy surfaces first it is processed, and the in-process copy is then a duplicate.
                 var t = await storage.SendAsync(o.Queue, o.Message, rounded, cancellationToken: cancellationToken).ConfigureAwait(false);
                 return new Sent(o, Partitions.Owns(storage.PartitionOf(o.Message.InstanceId)) ? t : null, false);
             default:
                 bool mine = Partitions.Owns(storage.PartitionOf(o.Message.InstanceId));
-                var c = await storage.SendAsync(o.Queue, o.Message, mine ? options.VisibilityTimeout : null, cancellationToken: cancellationToken).ConfigureAwait(false);
+                var c = await storage.SendAsync(o.Queue, o.Message, mine ? options.VisibilityTimeout : null, cancellationToken: cancellationToken, hold: mine).ConfigureAwait(false);
                 return new Sent(o, mine ? c : null, false);
         }
     }

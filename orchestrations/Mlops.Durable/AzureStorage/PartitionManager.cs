@@ -19,6 +19,13 @@ internal sealed class PartitionManager(TaskHubStorage storage, DurableWorkerOpti
     private readonly ConcurrentDictionary<int, DateTime> owned = new();   // partition → local expiry
     private readonly Dictionary<int, string> etags = new();
 
+    // Lease calls fail fast instead of retrying for many seconds: the next tick is the retry.
+    private readonly TableRequestOptions fast = new()
+    {
+        RetryPolicy = new Microsoft.WindowsAzure.Storage.RetryPolicies.NoRetry(),
+        MaximumExecutionTime = TimeSpan.FromTicks(Math.Max(options.LeaseDuration.Ticks / 3, TimeSpan.FromMilliseconds(500).Ticks)),
+    };
+
     /// <summary>True while this worker holds an unexpired lease on <paramref name="partition"/>.</summary>
     public bool Owns(int partition) => owned.TryGetValue(partition, out var until) && until > DateTime.UtcNow;
 
@@ -28,6 +35,17 @@ internal sealed class PartitionManager(TaskHubStorage storage, DurableWorkerOpti
     {
         var renew = TimeSpan.FromTicks(options.LeaseDuration.Ticks / 3);
         bool rowsExist = false;
+        // Expiry is enforced by its own loop: a tick stuck on an unreachable store must not keep pumps running on
+        // partitions whose leases others may already hold.
+        _ = Task.Run(async () =>
+        {
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                ExpireLocally();
+                try { await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(250, renew.TotalMilliseconds / 2)), cancellationToken).ConfigureAwait(false); }
+                catch (OperationCanceledException) { break; }
+            }
+        }, CancellationToken.None);
         while (!cancellationToken.IsCancellationRequested)
         {
             TimeSpan next = renew;
@@ -38,7 +56,7 @@ internal sealed class PartitionManager(TaskHubStorage storage, DurableWorkerOpti
                     var create = new TableBatchOperation();
                     for (int p = 0; p < storage.PartitionCount; p++)
                         create.InsertOrMerge(new DynamicTableEntity(Pk, RowKey(p)) { Properties = { ["P"] = new EntityProperty(p) } });
-                    await storage.Leases.ExecuteBatchAsync(create, null, null, cancellationToken).ConfigureAwait(false);
+                    await storage.Leases.ExecuteBatchAsync(create, fast, null, cancellationToken).ConfigureAwait(false);
                     storage.Count();
                     rowsExist = true;
                 }
@@ -60,7 +78,7 @@ internal sealed class PartitionManager(TaskHubStorage storage, DurableWorkerOpti
     {
         var started = DateTime.UtcNow;
         var rows = await storage.QueryAllAsync(storage.Leases, new TableQuery<DynamicTableEntity>()
-            .Where(TableQuery.GenerateFilterCondition("PartitionKey", QueryComparisons.Equal, Pk)), cancellationToken).ConfigureAwait(false);
+            .Where(TableQuery.GenerateFilterCondition("PartitionKey", QueryComparisons.Equal, Pk)), cancellationToken, fast).ConfigureAwait(false);
         var now = DateTime.UtcNow;
         int liveWorkers = 1 + rows.Count(r => r.RowKey.StartsWith("w-", StringComparison.Ordinal) && r.RowKey != "w-" + workerId && Expiry(r) > now);
         int target = (storage.PartitionCount + liveWorkers - 1) / liveWorkers;
@@ -88,7 +106,7 @@ internal sealed class PartitionManager(TaskHubStorage storage, DurableWorkerOpti
         foreach (var r in release) batch.Replace(Lease(r, "", now));
         try
         {
-            var results = await storage.Leases.ExecuteBatchAsync(batch, null, null, cancellationToken).ConfigureAwait(false);
+            var results = await storage.Leases.ExecuteBatchAsync(batch, fast, null, cancellationToken).ConfigureAwait(false);
             for (int i = 1; i < results.Count; i++) etags[Partition(((ITableEntity)batch[i].Entity).RowKey)] = results[i].Etag;
         }
         catch (StorageException e) when (TaskHubStorage.IsLostRace(e))

@@ -26,6 +26,11 @@ internal sealed class TaskHubStorage
     private const string BlobPrefix = "\u0001blob:";
 
     private static readonly ConcurrentDictionary<string, Signal> Signals = new();
+
+    // Messages this process is still working on, by queue and id. If one comes back from the queue because its
+    // visibility lapsed under load, it is not a new delivery: the holder adopts the new pop receipt and the copy is
+    // skipped, so slowness never counts towards poisoning. After 10 such returns the holder is presumed stuck.
+    private readonly ConcurrentDictionary<(string Queue, string Id), QueueAnchor> held = new();
     private long transactions;
 
     public TaskHubStorage(DurableTaskHubOptions options)
@@ -124,7 +129,8 @@ internal sealed class TaskHubStorage
     // ---- queues -----------------------------------------------------------------------------------------------
 
     /// <summary>Enqueues a message (spilling large ones to a blob); returns the anchor so the sender can delete it.</summary>
-    public async Task<QueueAnchor> SendAsync(CloudQueue queue, WireMessage message, TimeSpan? initialVisibility = null, bool wake = true, CancellationToken cancellationToken = default)
+    public async Task<QueueAnchor> SendAsync(CloudQueue queue, WireMessage message, TimeSpan? initialVisibility = null, bool wake = true, CancellationToken cancellationToken = default,
+        bool hold = false)
     {
         string json = Json.Serialize(message);
         if (Encoding.UTF8.GetByteCount(json) > MaxQueueBytes)
@@ -138,7 +144,9 @@ internal sealed class TaskHubStorage
         await queue.AddMessageAsync(msg, null, delay, null, null, cancellationToken).ConfigureAwait(false);
         Count();
         if (wake && delay is null) SignalFor(queue).Set();
-        return new QueueAnchor(queue, msg.Id, msg.PopReceipt, 0);
+        var anchor = new QueueAnchor(queue, msg.Id, msg.PopReceipt, 0);
+        if (hold) held[(queue.Name, msg.Id)] = anchor;
+        return anchor;
     }
 
     /// <summary>Receives up to <paramref name="count"/> messages; unreadable ones come back with a null message.</summary>
@@ -149,7 +157,14 @@ internal sealed class TaskHubStorage
         var result = new List<(QueueAnchor, WireMessage?, string)>();
         foreach (var m in raw)
         {
+            if (held.TryGetValue((queue.Name, m.Id), out var holder) && Volatile.Read(ref holder.Released) == 0
+                && Interlocked.Increment(ref holder.Redelivered) <= 10)
+            {
+                holder.PopReceipt = m.PopReceipt;
+                continue;
+            }
             var anchor = new QueueAnchor(queue, m.Id, m.PopReceipt, m.DequeueCount);
+            held[(queue.Name, m.Id)] = anchor;
             string text;
             try { text = m.AsString; } catch (Exception) { result.Add((anchor, null, "<binary>")); continue; }
             WireMessage? parsed = null;
@@ -165,9 +180,17 @@ internal sealed class TaskHubStorage
         return result;
     }
 
+    /// <summary>Stops tracking a message without touching the queue (it will reappear after its visibility timeout).</summary>
+    public void Forget(QueueAnchor anchor)
+    {
+        Interlocked.Exchange(ref anchor.Released, 1);
+        held.TryRemove(new KeyValuePair<(string, string), QueueAnchor>((anchor.Queue.Name, anchor.Id), anchor));
+    }
+
     public async Task DeleteAsync(QueueAnchor anchor, CancellationToken cancellationToken = default)
     {
         if (Interlocked.Exchange(ref anchor.Released, 1) == 1) return;
+        held.TryRemove(new KeyValuePair<(string, string), QueueAnchor>((anchor.Queue.Name, anchor.Id), anchor));
         try
         {
             await anchor.Queue.DeleteMessageAsync(anchor.Id, anchor.PopReceipt, null, null, cancellationToken).ConfigureAwait(false);
@@ -183,6 +206,7 @@ internal sealed class TaskHubStorage
     public async Task<bool> SetVisibilityAsync(QueueAnchor anchor, TimeSpan delay, bool release, CancellationToken cancellationToken = default)
     {
         if (release && Interlocked.Exchange(ref anchor.Released, 1) == 1) return false;
+        if (release) held.TryRemove(new KeyValuePair<(string, string), QueueAnchor>((anchor.Queue.Name, anchor.Id), anchor));
         if (!release && Volatile.Read(ref anchor.Released) == 1) return false;
         var msg = new CloudQueueMessage(anchor.Id, anchor.PopReceipt);
         try
@@ -360,13 +384,14 @@ internal sealed class TaskHubStorage
         return result;
     }
 
-    public async Task<List<DynamicTableEntity>> QueryAllAsync(CloudTable table, TableQuery<DynamicTableEntity> query, CancellationToken cancellationToken = default)
+    public async Task<List<DynamicTableEntity>> QueryAllAsync(CloudTable table, TableQuery<DynamicTableEntity> query, CancellationToken cancellationToken = default,
+        TableRequestOptions? requestOptions = null)
     {
         var all = new List<DynamicTableEntity>();
         TableContinuationToken? token = null;
         do
         {
-            var seg = await table.ExecuteQuerySegmentedAsync(query, token, null, null, cancellationToken).ConfigureAwait(false);
+            var seg = await table.ExecuteQuerySegmentedAsync(query, token, requestOptions, null, cancellationToken).ConfigureAwait(false);
             Count();
             all.AddRange(seg.Results);
             token = seg.ContinuationToken;

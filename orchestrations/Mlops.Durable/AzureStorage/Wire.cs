@@ -14,6 +14,11 @@ internal sealed record WireMessage
     [JsonPropertyName("e")] public HistoryEvent Event { get; init; } = null!;
     /// <summary>How often this message was re-sent because its instance was not ready for it.</summary>
     [JsonPropertyName("d")] public int Defers { get; init; }
+    /// <summary>
+    /// Times processing this message threw (carried from copy to copy). Poisoning counts these, not raw dequeues:
+    /// a dequeue also happens after a crash or a slow episode, which says nothing about the message itself.
+    /// </summary>
+    [JsonPropertyName("f")] public int Failures { get; init; }
     /// <summary>Set on the queue copy of a message too large for a queue; the full message is in this blob.</summary>
     [JsonPropertyName("b")] public string? BlobRef { get; init; }
 }
@@ -29,6 +34,8 @@ internal sealed class QueueAnchor(CloudQueue queue, string id, string popReceipt
     public string PopReceipt { get; set; } = popReceipt;
     public int DequeueCount { get; } = dequeueCount;
     public int Released;
+    /// <summary>Times this message came back from the queue while still being worked on here (visibility lapsed).</summary>
+    public int Redelivered;
 }
 
 /// <summary>A message waiting to be applied to an instance, with the queue message to delete afterwards.</summary>
