@@ -36,10 +36,13 @@ public sealed record OrchestrationStatus
     /// <summary>When the state was last written.</summary>
     public DateTime LastUpdatedAt { get; init; }
     /// <summary>Input as JSON.</summary>
+    [System.Text.Json.Serialization.JsonConverter(typeof(RawJsonConverter))]
     public string? Input { get; init; }
     /// <summary>Output as JSON (terminate reason for terminated instances).</summary>
+    [System.Text.Json.Serialization.JsonConverter(typeof(RawJsonConverter))]
     public string? Output { get; init; }
     /// <summary>Custom status as JSON.</summary>
+    [System.Text.Json.Serialization.JsonConverter(typeof(RawJsonConverter))]
     public string? CustomStatus { get; init; }
     /// <summary>Why the instance failed.</summary>
     public FailureDetails? FailureDetails { get; init; }
@@ -109,8 +112,10 @@ public sealed record HistoryEvent
     /// <summary>Activity, orchestrator or event name.</summary>
     public string? Name { get; init; }
     /// <summary>Input JSON (execution, activity, sub-orchestration, event payload, terminate reason).</summary>
+    [System.Text.Json.Serialization.JsonConverter(typeof(RawJsonConverter))]
     public string? Input { get; init; }
     /// <summary>Result JSON of a completion or of the execution.</summary>
+    [System.Text.Json.Serialization.JsonConverter(typeof(RawJsonConverter))]
     public string? Result { get; init; }
     /// <summary>Failure of a task or of the execution.</summary>
     public FailureDetails? Failure { get; init; }
