@@ -51,11 +51,13 @@ public static class GbdtTrainer
         for (int round = 0; round < options.NumRounds; round++)
         {
             cancellationToken.ThrowIfCancellationRequested();
+            long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
             for (int c = 0; c < k; c++)
             {
                 int cc = c;
                 ForBlocks(n, parallel, (from, to) => objective.Gradients(scores, labels, cc, from, to, grad[cc], hess[cc]));
             }
+            GradTicks += System.Diagnostics.Stopwatch.GetTimestamp() - t0;
             int bagCount = n;
             if (bag is not null)
             {
@@ -78,8 +80,11 @@ public static class GbdtTrainer
                     features = shuffled.AsSpan(0, m).ToArray();
                     Array.Sort(features);
                 }
+                long t1 = System.Diagnostics.Stopwatch.GetTimestamp();
                 var tree = learner.Train(grad[c], hess[c], bag, bagCount, features, c);
                 trees.Add(tree);
+                long t2 = System.Diagnostics.Stopwatch.GetTimestamp();
+                TreeTicks += t2 - t1;
                 // In-bag rows already sit in their leaves' segments; only out-of-bag rows need a tree walk.
                 for (int leaf = 0; leaf < learner.LeafCount; leaf++)
                 {
@@ -91,7 +96,7 @@ public static class GbdtTrainer
                     int cc = c;
                     ForBlocks(n, parallel, (from, to) =>
                     {
-                        for (int i = from; i < to; i++) if (!inBag[i]) scores[i * k + cc] += tree.LeafValue[tree.GetLeafBinned(train.Bins, i)];
+                        for (int i = from; i < to; i++) if (!inBag[i]) scores[i * k + cc] += tree.LeafValue[tree.GetLeafBinned(train, i)];
                     });
                 }
                 if (valid is not null)
@@ -99,12 +104,14 @@ public static class GbdtTrainer
                     int cc = c;
                     ForBlocks(valid.RowCount, parallel, (from, to) =>
                     {
-                        for (int i = from; i < to; i++) vScores![i * k + cc] += tree.LeafValue[tree.GetLeafBinned(valid.Bins, i)];
+                        for (int i = from; i < to; i++) vScores![i * k + cc] += tree.LeafValue[tree.GetLeafBinned(valid, i)];
                     });
                 }
             }
+            long t3 = System.Diagnostics.Stopwatch.GetTimestamp();
             double trainMetric = CurveValue(objective, SumLoss(objective, scores, labels, n, parallel), n);
             double? validMetric = valid is null ? null : CurveValue(objective, SumLoss(objective, vScores!, validLabels!, valid.RowCount, parallel), valid.RowCount);
+            LossTicks += System.Diagnostics.Stopwatch.GetTimestamp() - t3;
             curve.Add(new RoundMetrics(round + 1, trainMetric, validMetric));
             progress?.Report(new TrainingProgress(stage, round + 1, options.NumRounds, trainMetric, validMetric));
             if (validMetric is double vm)
@@ -118,6 +125,15 @@ public static class GbdtTrainer
             trees.RemoveRange(bestRound * k, trees.Count - bestRound * k);
         if (valid is null || options.EarlyStoppingRounds == 0) bestRound = trees.Count / k;
         return new GbdtTrainingOutput(new GbdtEnsemble(k, f, init, trees), curve, objective.CurveMetric, bestRound);
+    }
+
+    internal static long GradTicks, TreeTicks, UpdateTicks, LossTicks;
+
+    /// <summary>Cumulative phase timings (for the benchmark's profiling mode).</summary>
+    public static string ProfileSummary()
+    {
+        static string S(long t) => $"{t / (double)System.Diagnostics.Stopwatch.Frequency:F2}s";
+        return $"gradients {S(GradTicks)} trees {S(TreeTicks)} (hist {S(TreeLearner.HistTicks)}, partition {S(TreeLearner.PartitionTicks)}) score-update {S(UpdateTicks)} loss {S(LossTicks)}";
     }
 
     private static double CurveValue(IObjective objective, double sum, int n)
