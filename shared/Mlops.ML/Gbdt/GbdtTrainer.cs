@@ -85,6 +85,10 @@ public static class GbdtTrainer
                 trees.Add(tree);
                 long t2 = System.Diagnostics.Stopwatch.GetTimestamp();
                 TreeTicks += t2 - t1;
+                if (k == 1)
+                    for (int leaf = 0; leaf < learner.LeafCount; leaf++)
+                        if (objective.RenewLeaf(learner.LeafRows(leaf), scores, labels) is double renewed)
+                            tree.LeafValue[leaf] = renewed * options.LearningRate;
                 // In-bag rows already sit in their leaves' segments; only out-of-bag rows need a tree walk.
                 for (int leaf = 0; leaf < learner.LeafCount; leaf++)
                 {

@@ -24,6 +24,12 @@ public interface IObjective
 
     /// <summary>Name of the curve metric: <c>logloss</c> or, for regression, <c>rmse</c> (the square root is taken of the mean L2 loss).</summary>
     string CurveMetric { get; }
+
+    /// <summary>
+    /// For losses whose Newton step is poor (L1: the hessian is not informative), the best constant for a leaf's rows,
+    /// replacing the Newton leaf value; null keeps the Newton value.
+    /// </summary>
+    double? RenewLeaf(ReadOnlySpan<int> rows, ReadOnlySpan<double> scores, ReadOnlySpan<double> labels) => null;
 }
 
 /// <summary>Creates objectives by name.</summary>
@@ -183,6 +189,16 @@ public sealed class L1Loss : IObjective
     public void Gradients(ReadOnlySpan<double> scores, ReadOnlySpan<double> labels, int k, int from, int to, Span<float> grad, Span<float> hess)
     {
         for (int i = from; i < to; i++) { grad[i] = Math.Sign(scores[i] - labels[i]); hess[i] = 1f; }
+    }
+
+    /// <summary>The median residual minimizes absolute error within a leaf (as LightGBM's leaf renewal does).</summary>
+    public double? RenewLeaf(ReadOnlySpan<int> rows, ReadOnlySpan<double> scores, ReadOnlySpan<double> labels)
+    {
+        if (rows.Length == 0) return null;
+        var r = new double[rows.Length];
+        for (int i = 0; i < rows.Length; i++) r[i] = labels[rows[i]] - scores[rows[i]];
+        Array.Sort(r);
+        return r.Length % 2 == 1 ? r[r.Length / 2] : (r[r.Length / 2 - 1] + r[r.Length / 2]) / 2;
     }
 
     public double Loss(ReadOnlySpan<double> scores, ReadOnlySpan<double> labels, int from, int to)
