@@ -51,13 +51,7 @@ public static class GbdtTrainer
         for (int round = 0; round < options.NumRounds; round++)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
-            for (int c = 0; c < k; c++)
-            {
-                int cc = c;
-                ForBlocks(n, parallel, (from, to) => objective.Gradients(scores, labels, cc, from, to, grad[cc], hess[cc]));
-            }
-            GradTicks += System.Diagnostics.Stopwatch.GetTimestamp() - t0;
+            if (round == 0) ComputeGradients(objective, scores, labels, grad, hess, n, k, parallel);
             int bagCount = n;
             if (bag is not null)
             {
@@ -113,7 +107,8 @@ public static class GbdtTrainer
                 }
             }
             long t3 = System.Diagnostics.Stopwatch.GetTimestamp();
-            double trainMetric = CurveValue(objective, SumLoss(objective, scores, labels, n, parallel), n);
+            // Gradients for the next round come with this round's training loss in the same pass.
+            double trainMetric = CurveValue(objective, ComputeGradients(objective, scores, labels, grad, hess, n, k, parallel), n);
             double? validMetric = valid is null ? null : CurveValue(objective, SumLoss(objective, vScores!, validLabels!, valid.RowCount, parallel), valid.RowCount);
             LossTicks += System.Diagnostics.Stopwatch.GetTimestamp() - t3;
             curve.Add(new RoundMetrics(round + 1, trainMetric, validMetric));
@@ -138,6 +133,28 @@ public static class GbdtTrainer
     {
         static string S(long t) => $"{t / (double)System.Diagnostics.Stopwatch.Frequency:F2}s";
         return $"gradients {S(GradTicks)} trees {S(TreeTicks)} (hist {S(TreeLearner.HistTicks)}, partition {S(TreeLearner.PartitionTicks)}) score-update {S(UpdateTicks)} loss {S(LossTicks)}";
+    }
+
+    /// <summary>Fills gradients of every output; returns the summed loss (block sums added in block order: deterministic).</summary>
+    private static double ComputeGradients(IObjective objective, double[] scores, double[] labels, float[][] grad, float[][] hess, int n, int k, ParallelOptions parallel)
+    {
+        long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+        int blocks = (n + Block - 1) / Block;
+        var partial = new double[blocks];
+        for (int c = 0; c < k; c++)
+        {
+            int cc = c;
+            Parallel.For(0, blocks, parallel, b =>
+            {
+                int from = b * Block, to = Math.Min(n, from + Block);
+                double l = objective.GradientsAndLoss(scores, labels, cc, from, to, grad[cc], hess[cc]);
+                if (cc == 0) partial[b] = l;
+            });
+        }
+        GradTicks += System.Diagnostics.Stopwatch.GetTimestamp() - t0;
+        double s = 0;
+        foreach (var p in partial) s += p;
+        return s;
     }
 
     private static double CurveValue(IObjective objective, double sum, int n)

@@ -21,6 +21,7 @@ internal sealed class TreeLearner
     private readonly int _totalBins;
     private readonly int[] _indices;
     private readonly int[] _temp;
+    private readonly bool[] _goLeft;
     private readonly LeafStats[] _leaves;
     private readonly Stack<double[]> _pool = new();
     private int _leafCount;
@@ -37,6 +38,7 @@ internal sealed class TreeLearner
         _binOffset4 = _binOffset.Select(o => o * 4).ToArray();
         _indices = new int[data.RowCount];
         _temp = new int[data.RowCount];
+        _goLeft = new bool[data.RowCount];
         _leaves = new LeafStats[options.NumLeaves];
     }
 
@@ -282,19 +284,74 @@ internal sealed class TreeLearner
 
     private unsafe int PartitionCore(int begin, int count, int feature, int bin, bool defaultLeft)
     {
+        if (count >= 2 * PartitionChunk) return PartitionParallel(begin, count, feature, bin, defaultLeft);
         var bins = _data.Bins;
         int fc = _data.FeatureCount;
         int w = begin, rc = 0;
-        for (int i = begin; i < begin + count; i++)
+        fixed (byte* pb = bins)
+        fixed (int* idx = _indices)
         {
-            int r = _indices[i];
-            if (Sse.IsSupported && i + 32 < begin + count)
-                fixed (byte* pb = bins) Sse.Prefetch0(pb + (long)_indices[i + 32] * fc + feature);
-            byte b = bins[(long)r * fc + feature];
-            bool goLeft = b == 0 ? defaultLeft : b <= bin;
-            if (goLeft) _indices[w++] = r; else _temp[rc++] = r;
+            for (int i = begin; i < begin + count; i++)
+            {
+                int r = idx[i];
+                if (Sse.IsSupported && i + 32 < begin + count) Sse.Prefetch0(pb + (long)idx[i + 32] * fc + feature);
+                byte b = pb[(long)r * fc + feature];
+                bool goLeft = b == 0 ? defaultLeft : b <= bin;
+                if (goLeft) idx[w++] = r; else _temp[rc++] = r;
+            }
         }
         Array.Copy(_temp, 0, _indices, w, rc);
         return w - begin;
+    }
+
+    private const int PartitionChunk = 32_768;
+
+    /// <summary>
+    /// Stable partition of a large leaf in two parallel passes over fixed chunks: count each chunk's left rows, then
+    /// write every chunk's rows to its precomputed place in the scratch array. Same result as the sequential version.
+    /// </summary>
+    private unsafe int PartitionParallel(int begin, int count, int feature, int bin, bool defaultLeft)
+    {
+        int chunks = (count + PartitionChunk - 1) / PartitionChunk;
+        var lefts = new int[chunks];
+        int fc = _data.FeatureCount;
+        var flags = _goLeft;
+        Parallel.For(0, chunks, _parallel, c =>
+        {
+            int from = begin + c * PartitionChunk, to = Math.Min(begin + count, from + PartitionChunk);
+            int n = 0;
+            fixed (byte* pb = _data.Bins)
+            fixed (int* idx = _indices)
+            {
+                for (int i = from; i < to; i++)
+                {
+                    if (Sse.IsSupported && i + 32 < to) Sse.Prefetch0(pb + (long)idx[i + 32] * fc + feature);
+                    byte b = pb[(long)idx[i] * fc + feature];
+                    bool goLeft = b == 0 ? defaultLeft : b <= bin;
+                    flags[i] = goLeft;
+                    if (goLeft) n++;
+                }
+            }
+            lefts[c] = n;
+        });
+        int totalLeft = lefts.Sum();
+        var leftStart = new int[chunks];
+        var rightStart = new int[chunks];
+        for (int c = 1; c < chunks; c++)
+        {
+            leftStart[c] = leftStart[c - 1] + lefts[c - 1];
+            rightStart[c] = rightStart[c - 1] + (PartitionChunk - lefts[c - 1]);
+        }
+        Parallel.For(0, chunks, _parallel, c =>
+        {
+            int from = begin + c * PartitionChunk, to = Math.Min(begin + count, from + PartitionChunk);
+            int l = begin + leftStart[c], r = begin + totalLeft + rightStart[c];
+            for (int i = from; i < to; i++)
+            {
+                if (flags[i]) _temp[l++] = _indices[i]; else _temp[r++] = _indices[i];
+            }
+        });
+        Array.Copy(_temp, begin, _indices, begin, count);
+        return totalLeft;
     }
 }
