@@ -80,6 +80,8 @@ public sealed class GbdtEnsemble : Models.IPredictor
         int k = OutputCount, f = FeatureCount;
         if (features.Length < rows * f || raw.Length < rows * k) throw new ArgumentException("Buffers are smaller than rows × width.");
         for (int r = 0; r < rows; r++) for (int c = 0; c < k; c++) raw[r * k + c] = InitialScores[c];
+        // Most blocks have no missing values; they take a shorter step without the NaN test.
+        bool anyMissing = HasNaN(features[..(rows * f)]);
         fixed (Node* nodes = _nodes)
         fixed (double* values = _nodeValue)
         fixed (float* x = features)
@@ -94,16 +96,33 @@ public sealed class GbdtEnsemble : Models.IPredictor
                 {
                     float* x0 = x + r * f;
                     int n0 = root, n1 = root, n2 = root, n3 = root, n4 = root, n5 = root, n6 = root, n7 = root;
-                    for (int d = 0; d < depth; d++)
+                    if (anyMissing)
                     {
-                        n0 = Step(nodes, n0, x0);
-                        n1 = Step(nodes, n1, x0 + f);
-                        n2 = Step(nodes, n2, x0 + 2 * f);
-                        n3 = Step(nodes, n3, x0 + 3 * f);
-                        n4 = Step(nodes, n4, x0 + 4 * f);
-                        n5 = Step(nodes, n5, x0 + 5 * f);
-                        n6 = Step(nodes, n6, x0 + 6 * f);
-                        n7 = Step(nodes, n7, x0 + 7 * f);
+                        for (int d = 0; d < depth; d++)
+                        {
+                            n0 = Step(nodes, n0, x0);
+                            n1 = Step(nodes, n1, x0 + f);
+                            n2 = Step(nodes, n2, x0 + 2 * f);
+                            n3 = Step(nodes, n3, x0 + 3 * f);
+                            n4 = Step(nodes, n4, x0 + 4 * f);
+                            n5 = Step(nodes, n5, x0 + 5 * f);
+                            n6 = Step(nodes, n6, x0 + 6 * f);
+                            n7 = Step(nodes, n7, x0 + 7 * f);
+                        }
+                    }
+                    else
+                    {
+                        for (int d = 0; d < depth; d++)
+                        {
+                            n0 = StepNoMissing(nodes, n0, x0);
+                            n1 = StepNoMissing(nodes, n1, x0 + f);
+                            n2 = StepNoMissing(nodes, n2, x0 + 2 * f);
+                            n3 = StepNoMissing(nodes, n3, x0 + 3 * f);
+                            n4 = StepNoMissing(nodes, n4, x0 + 4 * f);
+                            n5 = StepNoMissing(nodes, n5, x0 + 5 * f);
+                            n6 = StepNoMissing(nodes, n6, x0 + 6 * f);
+                            n7 = StepNoMissing(nodes, n7, x0 + 7 * f);
+                        }
                     }
                     double* o = outp + r * k + c;
                     o[0] += values[n0]; o[k] += values[n1]; o[2 * k] += values[n2]; o[3 * k] += values[n3];
@@ -117,6 +136,21 @@ public sealed class GbdtEnsemble : Models.IPredictor
                 }
             }
         }
+    }
+
+    private static bool HasNaN(ReadOnlySpan<float> values)
+    {
+        foreach (var v in values) if (float.IsNaN(v)) return true;
+        return false;
+    }
+
+    /// <summary>The step for rows known to have no missing values.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static unsafe int StepNoMissing(Node* nodes, int n, float* x)
+    {
+        Node* nd = nodes + n;
+        float v = x[nd->Feature & int.MaxValue];
+        return (&nd->Left)[v <= nd->Threshold ? 0 : 1];
     }
 
     /// <summary>One branch-free step: left when value ≤ threshold, or when missing and the node sends missing left.</summary>
