@@ -31,7 +31,7 @@ public static class MlBench
         Directory.CreateDirectory(work);
         var repo = FindRepo();
         // The large synthetic set uses options tuned to match XGBoost's AUC (see README-ml.md); everything else uses defaults.
-        var synthOptions = new Dictionary<string, object> { ["num_rounds"] = 100, ["num_leaves"] = 63, ["learning_rate"] = 0.3, ["min_data_in_leaf"] = 100 };
+        var synthOptions = new Dictionary<string, object> { ["num_rounds"] = 100, ["num_leaves"] = 63, ["max_depth"] = 6, ["learning_rate"] = 0.3, ["min_data_in_leaf"] = 100 };
         var datasets = new List<Dataset>
         {
             new("sk_iris", System.IO.Path.Combine(repo, "tests/data/sk_iris.csv"), "target", MlTask.Multiclass),

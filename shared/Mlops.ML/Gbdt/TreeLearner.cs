@@ -288,16 +288,22 @@ internal sealed class TreeLearner
         var bins = _data.Bins;
         int fc = _data.FeatureCount;
         int w = begin, rc = 0;
+        int dl = defaultLeft ? 1 : 0;
         fixed (byte* pb = bins)
         fixed (int* idx = _indices)
+        fixed (int* tmp = _temp)
         {
             for (int i = begin; i < begin + count; i++)
             {
                 int r = idx[i];
                 if (Sse.IsSupported && i + 32 < begin + count) Sse.Prefetch0(pb + (long)idx[i + 32] * fc + feature);
                 byte b = pb[(long)r * fc + feature];
-                bool goLeft = b == 0 ? defaultLeft : b <= bin;
-                if (goLeft) idx[w++] = r; else _temp[rc++] = r;
+                // Branch-free: write to both sides, advance one (split directions are unpredictable).
+                int goLeft = (b <= bin ? 1 : 0) & (b != 0 ? 1 : 0) | (b == 0 ? dl : 0);
+                idx[w] = r;
+                tmp[rc] = r;
+                w += goLeft;
+                rc += 1 - goLeft;
             }
         }
         Array.Copy(_temp, 0, _indices, w, rc);
@@ -329,7 +335,7 @@ internal sealed class TreeLearner
                     byte b = pb[(long)idx[i] * fc + feature];
                     bool goLeft = b == 0 ? defaultLeft : b <= bin;
                     flags[i] = goLeft;
-                    if (goLeft) n++;
+                    n += goLeft ? 1 : 0;
                 }
             }
             lefts[c] = n;
@@ -346,9 +352,18 @@ internal sealed class TreeLearner
         {
             int from = begin + c * PartitionChunk, to = Math.Min(begin + count, from + PartitionChunk);
             int l = begin + leftStart[c], r = begin + totalLeft + rightStart[c];
-            for (int i = from; i < to; i++)
+            fixed (int* tmp = _temp)
+            fixed (int* idx = _indices)
+            fixed (bool* fl = flags)
             {
-                if (flags[i]) _temp[l++] = _indices[i]; else _temp[r++] = _indices[i];
+                for (int i = from; i < to; i++)
+                {
+                    // Only the chosen slot is written: neighbouring chunks own the slots just past this chunk's ranges.
+                    int v = idx[i], go = *(byte*)(fl + i);
+                    tmp[go != 0 ? l : r] = v;
+                    l += go;
+                    r += 1 - go;
+                }
             }
         });
         Array.Copy(_temp, begin, _indices, begin, count);
