@@ -3,6 +3,7 @@ return args.Length > 0 ? args[0] switch
 {
     "ml" => Mlops.Bench.Ml.MlBench.Run(args[1..]),
     "ml-profile" => Mlops.Bench.Ml.MlProfile.Run(args[1..]),
+    "ml-memory" => Mlops.Bench.Ml.MlMemory.Run(args[1..]),
     _ => Usage(),
 } : Usage();
 
