@@ -107,7 +107,6 @@ public static class CsvTableReader
 
     private static long ReadRows(CsvRecordReader reader, string[] header, ColumnBuilder[] builders, CsvReaderOptions options, long maxRows, long totalLength = 0)
     {
-        long sizedAt = 0;
         var missing = options.MissingTokens;
         bool onlyEmptyIsMissing = missing.Count == 1 && missing[0].Length == 0;
         long rows = 0;
@@ -132,8 +131,7 @@ public static class CsvTableReader
             if (rows == 4096 && totalLength > 0)
             {
                 // Size every column once from the bytes per row seen so far (+3%), instead of doubling repeatedly.
-                sizedAt = reader.CharsConsumed;
-                double perRow = (double)(sizedAt - 0) / (rows + 1);
+                double perRow = (double)reader.CharsConsumed / (rows + 1); // + 1 for the header
                 long expected = (long)(totalLength / perRow * 1.03) + 16;
                 if (expected < int.MaxValue / 2) foreach (var b in builders) b.EnsureCapacity((int)expected);
             }
