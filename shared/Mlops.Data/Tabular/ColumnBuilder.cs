@@ -40,6 +40,13 @@ internal sealed class ColumnBuilder
 
     public string Name => _name;
 
+    /// <summary>Grows storage once to the expected row count (avoids repeated doubling on large files).</summary>
+    public void EnsureCapacity(int rows)
+    {
+        if (_strings is null) { if (_numbers.Length < rows) Array.Resize(ref _numbers, rows); }
+        else if (_strings.Length < rows) Array.Resize(ref _strings, rows);
+    }
+
     /// <summary>Values added so far.</summary>
     public int Count => _count;
 
@@ -90,7 +97,10 @@ internal sealed class ColumnBuilder
         var kind = lockedKind ?? _forced;
         if (_strings is null)
         {
-            var values = _numbers.AsSpan(0, _count).ToArray();
+            // Trim in place and drop the builder's reference so a wide file never holds two copies of every column.
+            var values = _numbers;
+            if (values.Length != _count) Array.Resize(ref values, _count);
+            _numbers = [];
             if (kind is ColumnKind.Categorical or ColumnKind.Text)
                 return new Column(_name, kind.Value, null, values.Select(v => double.IsNaN(v) ? null : v.ToString("R", CultureInfo.InvariantCulture)).ToArray());
             return new Column(_name, kind == ColumnKind.Boolean ? ColumnKind.Boolean : ColumnKind.Numeric, values, null);

@@ -19,6 +19,7 @@ public sealed class CsvRecordReader : IDisposable
     private int _start;      // first unread char
     private int _end;        // one past last valid char
     private bool _eof;
+    private long _consumedBefore;
     private long _nextLine = 1;
     // Per record: field boundaries in _buffer; escaped fields are unescaped into _scratch on demand.
     private int[] _fieldStart = new int[64];
@@ -43,6 +44,9 @@ public sealed class CsvRecordReader : IDisposable
 
     /// <summary>1-based physical line on which the current record starts.</summary>
     public long Line { get; private set; }
+
+    /// <summary>Characters consumed so far (≈ bytes for ASCII files; used to estimate the row count of large files).</summary>
+    public long CharsConsumed => _consumedBefore + _start;
 
     /// <summary>Records read so far (including a header).</summary>
     public long RecordsRead { get; private set; }
@@ -218,6 +222,7 @@ public sealed class CsvRecordReader : IDisposable
         int remaining = _end - _start;
         if (_start > 0)
         {
+            _consumedBefore += _start;
             Array.Copy(_buffer, _start, _buffer, 0, remaining);
             _start = 0;
             _end = remaining;

@@ -163,15 +163,14 @@ public sealed class Featurizer
 
     private static bool TryParseScalar(ColumnKind kind, ReadOnlySpan<char> s, out double value)
     {
-        if (kind == ColumnKind.DateTime) return ColumnBuilderAccess.TryParseDateTime(s, out value);
+        if (kind == ColumnKind.DateTime) return TabularValues.TryParseDateTime(s, out value);
         if (kind == ColumnKind.Boolean)
         {
-            if (s.Equals("true", StringComparison.OrdinalIgnoreCase) || s is "1") { value = 1; return true; }
-            if (s.Equals("false", StringComparison.OrdinalIgnoreCase) || s is "0") { value = 0; return true; }
-            value = double.NaN;
-            return false;
+            bool ok = TabularValues.TryParseBoolean(s, out var b);
+            value = ok ? (b ? 1 : 0) : double.NaN;
+            return ok;
         }
-        return double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out value);
+        return TabularValues.TryParseNumber(s, out value);
     }
 
     /// <summary>Writes feature <paramref name="feature"/> for every row (column-major; used to bin training data).</summary>
@@ -284,7 +283,7 @@ public sealed class Featurizer
                     else { ok = false; (issues ??= []).Add(WrongType(input, v)); }
                     break;
                 case ColumnKind.DateTime:
-                    if (v.ValueKind == JsonValueKind.String && ColumnBuilderAccess.TryParseDateTime(v.GetString(), out var t)) values[i] = t;
+                    if (v.ValueKind == JsonValueKind.String && TabularValues.TryParseDateTime(v.GetString(), out var t)) values[i] = t;
                     else { ok = false; (issues ??= []).Add(WrongType(input, v)); }
                     break;
                 default:
@@ -350,17 +349,4 @@ public sealed class BoundTable
 
     /// <summary>Missing columns, unseen categories and unparsable values found while binding (warnings; prediction proceeds).</summary>
     public IReadOnlyList<InputIssue> Issues { get; }
-}
-
-/// <summary>Shares the CSV reader's date parsing so JSON and CSV inputs give the same timestamps.</summary>
-internal static class ColumnBuilderAccess
-{
-    public static bool TryParseDateTime(ReadOnlySpan<char> s, out double unixSeconds)
-    {
-        unixSeconds = double.NaN;
-        if (s.Length < 10 || s[4] != '-' || s[7] != '-') return false;
-        if (!DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var dto)) return false;
-        unixSeconds = (dto.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / (double)TimeSpan.TicksPerSecond;
-        return true;
-    }
 }

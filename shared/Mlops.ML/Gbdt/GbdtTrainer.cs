@@ -51,11 +51,7 @@ public static class GbdtTrainer
         for (int round = 0; round < options.NumRounds; round++)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            for (int c = 0; c < k; c++)
-            {
-                int cc = c;
-                ForBlocks(n, parallel, (from, to) => objective.Gradients(scores, labels, cc, from, to, grad[cc], hess[cc]));
-            }
+            if (round == 0) ComputeGradients(objective, scores, labels, grad, hess, n, k, parallel);
             int bagCount = n;
             if (bag is not null)
             {
@@ -78,8 +74,15 @@ public static class GbdtTrainer
                     features = shuffled.AsSpan(0, m).ToArray();
                     Array.Sort(features);
                 }
+                long t1 = System.Diagnostics.Stopwatch.GetTimestamp();
                 var tree = learner.Train(grad[c], hess[c], bag, bagCount, features, c);
                 trees.Add(tree);
+                long t2 = System.Diagnostics.Stopwatch.GetTimestamp();
+                TreeTicks += t2 - t1;
+                if (k == 1)
+                    for (int leaf = 0; leaf < learner.LeafCount; leaf++)
+                        if (objective.RenewLeaf(learner.LeafRows(leaf), scores, labels) is double renewed)
+                            tree.LeafValue[leaf] = renewed * options.LearningRate;
                 // In-bag rows already sit in their leaves' segments; only out-of-bag rows need a tree walk.
                 for (int leaf = 0; leaf < learner.LeafCount; leaf++)
                 {
@@ -91,7 +94,7 @@ public static class GbdtTrainer
                     int cc = c;
                     ForBlocks(n, parallel, (from, to) =>
                     {
-                        for (int i = from; i < to; i++) if (!inBag[i]) scores[i * k + cc] += tree.LeafValue[tree.GetLeafBinned(train.Bins, i)];
+                        for (int i = from; i < to; i++) if (!inBag[i]) scores[i * k + cc] += tree.LeafValue[tree.GetLeafBinned(train, i)];
                     });
                 }
                 if (valid is not null)
@@ -99,12 +102,15 @@ public static class GbdtTrainer
                     int cc = c;
                     ForBlocks(valid.RowCount, parallel, (from, to) =>
                     {
-                        for (int i = from; i < to; i++) vScores![i * k + cc] += tree.LeafValue[tree.GetLeafBinned(valid.Bins, i)];
+                        for (int i = from; i < to; i++) vScores![i * k + cc] += tree.LeafValue[tree.GetLeafBinned(valid, i)];
                     });
                 }
             }
-            double trainMetric = CurveValue(objective, SumLoss(objective, scores, labels, n, parallel), n);
+            long t3 = System.Diagnostics.Stopwatch.GetTimestamp();
+            // Gradients for the next round come with this round's training loss in the same pass.
+            double trainMetric = CurveValue(objective, ComputeGradients(objective, scores, labels, grad, hess, n, k, parallel), n);
             double? validMetric = valid is null ? null : CurveValue(objective, SumLoss(objective, vScores!, validLabels!, valid.RowCount, parallel), valid.RowCount);
+            LossTicks += System.Diagnostics.Stopwatch.GetTimestamp() - t3;
             curve.Add(new RoundMetrics(round + 1, trainMetric, validMetric));
             progress?.Report(new TrainingProgress(stage, round + 1, options.NumRounds, trainMetric, validMetric));
             if (validMetric is double vm)
@@ -118,6 +124,37 @@ public static class GbdtTrainer
             trees.RemoveRange(bestRound * k, trees.Count - bestRound * k);
         if (valid is null || options.EarlyStoppingRounds == 0) bestRound = trees.Count / k;
         return new GbdtTrainingOutput(new GbdtEnsemble(k, f, init, trees), curve, objective.CurveMetric, bestRound);
+    }
+
+    internal static long GradTicks, TreeTicks, UpdateTicks, LossTicks;
+
+    /// <summary>Cumulative phase timings (for the benchmark's profiling mode).</summary>
+    public static string ProfileSummary()
+    {
+        static string S(long t) => $"{t / (double)System.Diagnostics.Stopwatch.Frequency:F2}s";
+        return $"gradients {S(GradTicks)} trees {S(TreeTicks)} (hist {S(TreeLearner.HistTicks)}, partition {S(TreeLearner.PartitionTicks)}) score-update {S(UpdateTicks)} loss {S(LossTicks)}";
+    }
+
+    /// <summary>Fills gradients of every output; returns the summed loss (block sums added in block order: deterministic).</summary>
+    private static double ComputeGradients(IObjective objective, double[] scores, double[] labels, float[][] grad, float[][] hess, int n, int k, ParallelOptions parallel)
+    {
+        long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+        int blocks = (n + Block - 1) / Block;
+        var partial = new double[blocks];
+        for (int c = 0; c < k; c++)
+        {
+            int cc = c;
+            Parallel.For(0, blocks, parallel, b =>
+            {
+                int from = b * Block, to = Math.Min(n, from + Block);
+                double l = objective.GradientsAndLoss(scores, labels, cc, from, to, grad[cc], hess[cc]);
+                if (cc == 0) partial[b] = l;
+            });
+        }
+        GradTicks += System.Diagnostics.Stopwatch.GetTimestamp() - t0;
+        double s = 0;
+        foreach (var p in partial) s += p;
+        return s;
     }
 
     private static double CurveValue(IObjective objective, double sum, int n)

@@ -50,14 +50,16 @@ public sealed class RegressionTree
     }
 
     /// <summary>Leaf reached by a binned row (training and validation data).</summary>
-    internal int GetLeafBinned(byte[][] bins, int row)
+    internal int GetLeafBinned(BinnedDataset data, int row)
     {
         if (Feature.Length == 0) return 0;
         int node = 0;
         var tb = ThresholdBin!;
+        var bins = data.Bins;
+        long rowOffset = (long)row * data.FeatureCount;
         while (node >= 0)
         {
-            byte b = bins[Feature[node]][row];
+            byte b = bins[rowOffset + Feature[node]];
             node = b == 0 ? (DefaultLeft[node] ? Left[node] : Right[node]) : (b <= tb[node] ? Left[node] : Right[node]);
         }
         return ~node;

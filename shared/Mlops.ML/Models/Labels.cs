@@ -10,7 +10,22 @@ public static class Labels
     {
         if (column.Strings is not null && !column.IsNumericLike) return column.Strings;
         if (column.Kind == ColumnKind.Boolean) return column.Numbers!.Select(v => double.IsNaN(v) ? null : v != 0 ? "true" : "false").ToArray();
-        return column.Numbers!.Select(v => double.IsNaN(v) ? null : v.ToString("R", CultureInfo.InvariantCulture)).ToArray();
+        // Labels repeat: format each distinct value once so 10M rows do not allocate 10M strings.
+        var cache = new Dictionary<double, string>();
+        var nums = column.Numbers!;
+        var result = new string?[nums.Length];
+        for (int i = 0; i < nums.Length; i++)
+        {
+            double v = nums[i];
+            if (double.IsNaN(v)) continue;
+            if (!cache.TryGetValue(v, out var s))
+            {
+                s = v.ToString("R", CultureInfo.InvariantCulture);
+                if (cache.Count < 10_000) cache[v] = s;
+            }
+            result[i] = s;
+        }
+        return result;
     }
 
     /// <summary>Sorted classes: numerically when every label is a number, otherwise ordinally (like scikit-learn's LabelEncoder).</summary>

@@ -199,3 +199,31 @@ public class CsvTableReaderTests
         Assert.Equal(1.0, t["column1"].Numbers![0]);
     }
 }
+
+public class CsvTableWriterTests
+{
+    [Fact]
+    public void Write_ThenRead_SameValuesAndKinds()
+    {
+        var original = CsvTableReader.Parse("x,name,flag,when\n1.25,\"a,b\",true,2024-02-03\n,\"q\"\"x\",false,\n-3e-5,c,,2024-02-04T10:00:00Z\n");
+        var sw = new StringWriter();
+        CsvTableWriter.Write(original, sw);
+        var back = CsvTableReader.Parse(sw.ToString());
+        Assert.Equal(original["x"].Numbers, back["x"].Numbers);
+        Assert.Equal(original["name"].Strings, back["name"].Strings);
+        Assert.Equal(original["flag"].Numbers, back["flag"].Numbers);
+        Assert.Equal(original["when"].Numbers, back["when"].Numbers);
+        Assert.Equal(original.Columns.Select(c => c.Kind), back.Columns.Select(c => c.Kind));
+    }
+
+    [Fact]
+    public void TabularValues_SharedParsing_MatchesReader()
+    {
+        Assert.True(TabularValues.TryParseDateTime("2024-01-01", out var t));
+        Assert.Equal(1704067200, t);
+        Assert.False(TabularValues.TryParseDateTime("01/02/2024", out _));
+        Assert.True(TabularValues.TryParseNumber("1e3", out var n));
+        Assert.Equal(1000, n);
+        Assert.False(TabularValues.TryParseNumber("1,000", out _));
+    }
+}

@@ -1,0 +1,91 @@
+using System.Text.Json;
+using Mlops.Cli;
+using Xunit;
+
+namespace Mlops.ML.Tests.Cli;
+
+public class CliTests
+{
+    private static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var o = new StringWriter();
+        var e = new StringWriter();
+        int code = CliApp.Run(args, o, e);
+        return (code, o.ToString(), e.ToString());
+    }
+
+    [Fact]
+    public void Train_Json_PrintsMetricsAndWritesModel_ThenPredictWritesCsv()
+    {
+        var dir = Directory.CreateTempSubdirectory("mlops-cli-").FullName;
+        var model = Path.Combine(dir, "m.json");
+        var (code, stdout, stderr) = Run("train", TestData.PathOf("sk_breast_cancer"), "--target", "target", "--task", "binary", "--out", model, "--json", "--seed", "1");
+        Assert.True(code == 0, stderr);
+        using var doc = JsonDocument.Parse(stdout);
+        Assert.True(doc.RootElement.GetProperty("metrics").GetProperty("auc").GetDouble() > 0.97);
+        Assert.Equal("auc", doc.RootElement.GetProperty("primary_metric").GetString());
+        Assert.True(File.Exists(model));
+
+        var preds = Path.Combine(dir, "p.csv");
+        (code, _, stderr) = Run("predict", "--model", model, TestData.PathOf("sk_breast_cancer"), "--out", preds);
+        Assert.True(code == 0, stderr);
+        var lines = File.ReadAllLines(preds);
+        Assert.Equal("prediction,probability_0,probability_1", lines[0]);
+        Assert.Equal(570, lines.Length);
+    }
+
+    [Fact]
+    public void Train_TextOutputWithTestFileAndParams_ShowsPrimaryMetric()
+    {
+        var dir = Directory.CreateTempSubdirectory("mlops-cli-").FullName;
+        var (code, stdout, stderr) = Run("train", TestData.PathOf("sk_diabetes"), "--target", "target", "--task", "regression",
+            "--test", TestData.PathOf("sk_diabetes"), "-p", "num_rounds=20", "--out", Path.Combine(dir, "m.json"));
+        Assert.True(code == 0, stderr);
+        Assert.Contains("rmse", stdout);
+        Assert.Contains("(primary)", stdout);
+    }
+
+    [Fact]
+    public void Train_MissingFile_CleanErrorNonZeroExit()
+    {
+        var (code, _, stderr) = Run("train", "/no/such/file.csv", "--target", "y", "--task", "binary");
+        Assert.NotEqual(0, code);
+        Assert.StartsWith("error:", stderr);
+        Assert.DoesNotContain("   at ", stderr);
+    }
+
+    [Fact]
+    public void Train_MalformedCsv_ReportsLine()
+    {
+        var path = Path.Combine(Directory.CreateTempSubdirectory("mlops-cli-").FullName, "bad.csv");
+        File.WriteAllText(path, "a,b,y\n1,2,0\n3,4\n");
+        var (code, _, stderr) = Run("train", path, "--target", "y", "--task", "binary");
+        Assert.Equal(CliApp.InputError, code);
+        Assert.Contains("Line 3", stderr);
+    }
+
+    [Fact]
+    public void Train_BadParam_CleanError()
+    {
+        var (code, _, stderr) = Run("train", TestData.PathOf("sk_iris"), "--target", "target", "--task", "multiclass", "-p", "num_leaves=1", "--out", Path.GetTempFileName());
+        Assert.Equal(CliApp.InputError, code);
+        Assert.Contains("num_leaves", stderr);
+    }
+
+    [Fact]
+    public void Predict_FutureModelVersion_CleanError()
+    {
+        var path = Path.GetTempFileName();
+        File.WriteAllText(path, "{\"format\":\"mlops-model\",\"formatVersion\":42}");
+        var (code, _, stderr) = Run("predict", "--model", path, TestData.PathOf("sk_iris"));
+        Assert.Equal(CliApp.InputError, code);
+        Assert.Contains("version 42", stderr);
+    }
+
+    [Fact]
+    public void Train_UnknownTask_ParseErrorNonZero()
+    {
+        var (code, _, _) = Run("train", TestData.PathOf("sk_iris"), "--target", "target", "--task", "ranking");
+        Assert.NotEqual(0, code);
+    }
+}
