@@ -95,6 +95,20 @@ public sealed class DropToModelTests(FunctionHostFixture host, ITestOutputHelper
         var manual = await host.WaitForInstanceAsync(id, TimeSpan.FromSeconds(90));
         Assert.Equal("completed", manual.GetProperty("runtimeStatus").GetString());
         Assert.Equal(2, FunctionHostFixture.Embedded(manual, "output").GetProperty("version").GetInt32());
+
+        // The CLI sees the same registry; a rollback there is picked up by the running host without a restart.
+        var err = new StringWriter();
+        Assert.True(Mlops.Cli.CliApp.Run(["models", "rollback", "cancer", "--connection", host.Azurite.ConnectionString, "--reason", "e2e"], new StringWriter(), err) == 0, err.ToString());
+        var swapDeadline = DateTime.UtcNow.AddSeconds(15);
+        int served = 0;
+        while (DateTime.UtcNow < swapDeadline)
+        {
+            var p = await host.Http.PostAsync("/api/models/cancer/predict", new StringContent(body.ToString(), Encoding.UTF8, "application/json"));
+            served = (await p.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("version").GetInt32();
+            if (served == 1) break;
+            await Task.Delay(200);
+        }
+        Assert.Equal(1, served);
     }
 
     [Fact]
