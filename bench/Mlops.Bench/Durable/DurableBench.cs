@@ -24,7 +24,7 @@ public static class DurableBench
         bool quick = args.Contains("--quick");
         int outIndex = Array.IndexOf(args, "--out");
         string outFile = outIndex >= 0 && outIndex + 1 < args.Length ? args[outIndex + 1] : Path.Combine(FindRepoRoot(), "bench", "README-durable.md");
-        await using var azurite = await LocalAzurite.StartAsync();
+        await using var azurite = await Mlops.Testing.AzuriteInstance.StartAsync();
         var account = CloudStorageAccount.Parse(azurite.ConnectionString);
         var rows = new List<(string Metric, string Value, string Note)>();
 
@@ -174,57 +174,3 @@ public static class DurableBench
     }
 }
 
-/// <summary>An in-memory Azurite on free ports, from the repo's node_modules (run <c>npm install</c> once).</summary>
-internal sealed class LocalAzurite : IAsyncDisposable
-{
-    private Process? process;
-    public string ConnectionString { get; private set; } = "";
-
-    public static async Task<LocalAzurite> StartAsync()
-    {
-        string root = DurableBench.FindRepoRoot();
-        string exe = Path.Combine(root, "node_modules", ".bin", "azurite");
-        if (!File.Exists(exe))
-        {
-            using var npm = Process.Start(new ProcessStartInfo("npm", "install --no-audit --no-fund --loglevel=error") { WorkingDirectory = root })!;
-            await npm.WaitForExitAsync();
-        }
-        int b = FreePort(), q = FreePort(), t = FreePort();
-        var psi = new ProcessStartInfo(exe) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (string a in new[] { "--silent", "--inMemoryPersistence", "--disableTelemetry", "--skipApiVersionCheck", "--loose",
-                     "--blobHost", "127.0.0.1", "--blobPort", b.ToString(), "--queueHost", "127.0.0.1", "--queuePort", q.ToString(),
-                     "--tableHost", "127.0.0.1", "--tablePort", t.ToString() }) psi.ArgumentList.Add(a);
-        var az = new LocalAzurite { process = Process.Start(psi)! };
-        az.process.OutputDataReceived += (_, _) => { };
-        az.process.ErrorDataReceived += (_, _) => { };
-        az.process.BeginOutputReadLine();
-        az.process.BeginErrorReadLine();
-        foreach (int port in new[] { b, q, t })
-            for (int i = 0; i < 600 && !Listening(port); i++) await Task.Delay(100);
-        az.ConnectionString = "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;" +
-            "AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;" +
-            $"BlobEndpoint=http://127.0.0.1:{b}/devstoreaccount1;QueueEndpoint=http://127.0.0.1:{q}/devstoreaccount1;TableEndpoint=http://127.0.0.1:{t}/devstoreaccount1;";
-        return az;
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        if (process is { HasExited: false }) { process.Kill(true); await process.WaitForExitAsync(); }
-        process?.Dispose();
-    }
-
-    private static int FreePort()
-    {
-        var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        int port = ((IPEndPoint)l.LocalEndpoint).Port;
-        l.Stop();
-        return port;
-    }
-
-    private static bool Listening(int port)
-    {
-        try { using var c = new TcpClient(); c.Connect(IPAddress.Loopback, port); return true; }
-        catch (SocketException) { return false; }
-    }
-}

@@ -91,7 +91,7 @@ public static class ServeBench
         // 3. Ours as deployed locally: registry and prediction log in Azurite (node process shares the 2 cores).
         if (!skipAzurite && File.Exists(Path.Combine(root, "node_modules", ".bin", "azurite")))
         {
-            await using var azurite = await Azurite.StartAsync(root);
+            await using var azurite = await Mlops.Testing.AzuriteInstance.StartAsync();
             var storage = AzureStorageAccount.Connect(azurite.ConnectionString);
             await using var ours = await StartOursAsync(storage, modelFile);
             results.Add(new("ours: GBDT, log on → Azurite append blobs", "1 row", 1, await WrkAsync(wrkLoad, ours.Url + "/api/models/bc/predict", single, seconds, Key), ours.Stats()));
@@ -309,14 +309,6 @@ public static class ServeBench
         return dir.FullName;
     }
 
-    private static int FreePort()
-    {
-        var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        int port = ((IPEndPoint)l.LocalEndpoint).Port;
-        l.Stop();
-        return port;
-    }
 
     private static async Task WaitListeningAsync(int port, Process process, TimeSpan timeout, string what)
     {
@@ -348,7 +340,7 @@ public static class ServeBench
     {
         public static async Task<OwnedProcess> StartAsync(string peers, string csv)
         {
-            int port = FreePort();
+            int port = Mlops.Testing.AzuriteInstance.FreePort();
             var psi = new ProcessStartInfo("/usr/bin/python3") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
             foreach (string a in new[] { "-m", "uvicorn", "serve_peer:app", "--app-dir", peers, "--host", "127.0.0.1", "--port", port.ToString(CultureInfo.InvariantCulture), "--workers", "2", "--no-access-log", "--log-level", "warning" })
                 psi.ArgumentList.Add(a);
@@ -384,31 +376,7 @@ public static class ServeBench
 
     private static string BodyOf(string csv) => Body(CsvTableReader.ReadFile(csv), 1);
 
-    private static class Azurite
-    {
-        public static async Task<AzuriteProcess> StartAsync(string root)
-        {
-            int blob = FreePort(), queue = FreePort(), table = FreePort();
-            var psi = new ProcessStartInfo(Path.Combine(root, "node_modules", ".bin", "azurite")) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-            foreach (string a in new[] { "--silent", "--inMemoryPersistence", "--disableTelemetry", "--skipApiVersionCheck", "--loose",
-                "--blobHost", "127.0.0.1", "--blobPort", blob.ToString(CultureInfo.InvariantCulture), "--queueHost", "127.0.0.1", "--queuePort", queue.ToString(CultureInfo.InvariantCulture),
-                "--tableHost", "127.0.0.1", "--tablePort", table.ToString(CultureInfo.InvariantCulture) })
-                psi.ArgumentList.Add(a);
-            var p = Process.Start(psi)!;
-            p.OutputDataReceived += (_, _) => { }; p.ErrorDataReceived += (_, _) => { };
-            p.BeginOutputReadLine(); p.BeginErrorReadLine();
-            foreach (int port in new[] { blob, queue, table }) await WaitListeningAsync(port, p, TimeSpan.FromSeconds(60), "Azurite");
-            string conn = "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;" +
-                          $"BlobEndpoint=http://127.0.0.1:{blob}/devstoreaccount1;QueueEndpoint=http://127.0.0.1:{queue}/devstoreaccount1;TableEndpoint=http://127.0.0.1:{table}/devstoreaccount1;";
-            return new AzuriteProcess(new OwnedProcess(p, ""), conn);
-        }
-    }
 
-    private sealed class AzuriteProcess(OwnedProcess process, string connectionString) : IAsyncDisposable
-    {
-        public string ConnectionString { get; } = connectionString;
-        public ValueTask DisposeAsync() => process.DisposeAsync();
-    }
 
     /// <summary>Blob store whose appends (the prediction log) are counted and discarded; everything else is delegated.</summary>
     private sealed class DiscardingAppendBlobStore(IBlobStore inner) : IBlobStore
