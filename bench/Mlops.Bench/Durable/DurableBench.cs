@@ -23,7 +23,7 @@ public static class DurableBench
     {
         bool quick = args.Contains("--quick");
         int outIndex = Array.IndexOf(args, "--out");
-        string outFile = outIndex >= 0 && outIndex + 1 < args.Length ? args[outIndex + 1] : Path.Combine(FindRepoRoot(), "bench", "README-durable.md");
+        string outFile = outIndex >= 0 && outIndex + 1 < args.Length ? args[outIndex + 1] : Path.Combine(FindRepoRoot(), "bench", "out", "durable.md");
         await using var azurite = await Mlops.Testing.AzuriteInstance.StartAsync();
         var account = CloudStorageAccount.Parse(azurite.ConnectionString);
         var rows = new List<(string Metric, string Value, string Note)>();
@@ -104,6 +104,7 @@ public static class DurableBench
         await worker.StopAsync();
         string table = Render(rows, quick);
         Console.WriteLine(table);
+        Directory.CreateDirectory(Path.GetDirectoryName(outFile)!);
         await File.WriteAllTextAsync(outFile, table);
         Console.WriteLine($"written to {outFile}");
         return 0;

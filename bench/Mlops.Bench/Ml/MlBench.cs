@@ -36,7 +36,7 @@ public static class MlBench
         var work = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "mlbench");
         Directory.CreateDirectory(work);
         var repo = FindRepo();
-        // The large synthetic set uses options tuned to match XGBoost's AUC (see README-ml.md); everything else uses defaults.
+        // The large synthetic set uses options tuned to match XGBoost's AUC (see the README, Performance); everything else uses defaults.
         var synthOptions = new Dictionary<string, object> { ["num_rounds"] = 100, ["num_leaves"] = 63, ["max_depth"] = 6, ["learning_rate"] = 0.3, ["min_data_in_leaf"] = 100 };
         var datasets = new List<Dataset>
         {

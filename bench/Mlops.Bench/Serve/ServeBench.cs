@@ -27,7 +27,7 @@ namespace Mlops.Bench.Serve;
 /// Serving throughput on loopback with wrk (2 threads, 32 connections, via the peers' load.sh): our predict endpoint
 /// serving the breast-cancer GBDT versus the FastAPI + uvicorn + scikit-learn peer and a bare Kestrel endpoint that
 /// returns a constant (the framework ceiling on this machine). Each server runs alone while it is measured.
-/// Writes bench/README-serve.md.
+/// Prints the table and writes it to bench/out/serve.md (copied into the README by hand).
 /// </summary>
 public static class ServeBench
 {
@@ -108,8 +108,9 @@ public static class ServeBench
 
         string table = Report(results, seconds);
         Console.WriteLine(table);
-        File.WriteAllText(Path.Combine(root, "bench", "README-serve.md"), table);
-        Console.WriteLine($"wrote {Path.Combine(root, "bench", "README-serve.md")}");
+        Directory.CreateDirectory(Path.Combine(root, "bench", "out"));
+        File.WriteAllText(Path.Combine(root, "bench", "out", "serve.md"), table);
+        Console.WriteLine($"wrote {Path.Combine(root, "bench", "out", "serve.md")}");
         return 0;
     }
 
