@@ -62,8 +62,10 @@ public static class FunctionApp
         var hub = new DurableWorkerOptions { ConnectionString = settings.StorageConnectionString, TaskHubName = "mlops" };
         services.AddSingleton(hub);
         services.AddSingleton(new DurableRegistry().AddPipelines());
-        services.AddSingleton(sp => new DurableClient(hub));
         services.AddSingleton<DurableWorker>(sp => new DurableWorker(hub, sp.GetRequiredService<DurableRegistry>(), sp, sp.GetRequiredService<ILoggerFactory>()));
+        // The worker's own client: a run started by a trigger or HTTP call in this process wakes the local dispatcher
+        // at once instead of waiting for the next (backed-off) queue poll.
+        services.AddSingleton(sp => sp.GetRequiredService<DurableWorker>().CreateClient());
         services.AddHostedService(sp => sp.GetRequiredService<DurableWorker>());
         services.AddSingleton<IPipelineLauncher, DurablePipelineLauncher>();
 

@@ -47,7 +47,8 @@ public static class LocalHost
             if (demo) _ = Task.Run(() => RunDemoAsync(app, baseUrl, keys.Key, stopping.Token));
             try { await Task.Delay(Timeout.Infinite, stopping.Token); } catch (OperationCanceledException) { }
             Console.WriteLine("Stopping...");
-            await app.StopAsync(TimeSpan.FromSeconds(10) is var t ? new CancellationTokenSource(t).Token : default);
+            using var stopTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            await app.StopAsync(stopTimeout.Token);
             await app.DisposeAsync();
             return 0;
         }
