@@ -43,7 +43,7 @@ public static class RegistryCommands
             var t = new Table().AddColumns("model", "latest", "production", "aliases", "updated");
             foreach (var m in models)
                 t.AddRow(Esc(m.Model), m.LatestVersion.ToString(), m.Production?.ToString() ?? "-", Esc(string.Join(", ", m.Aliases.Select(a => $"{a.Key}→v{a.Value}"))), m.UpdatedAt?.ToString("u") ?? "");
-            AnsiConsole.Write(t);
+            Out(pr).Write(t);
         }));
 
         var show = new Command("show", "Versions of a model with metrics and aliases.") { model };
@@ -56,8 +56,8 @@ public static class RegistryCommands
                 t.AddRow(v.Version.ToString(), v.Status.ToString(), Esc(string.Join(",", v.Aliases)), Esc(Metrics(v.Metrics)),
                     v.Gate is null ? "-" : v.Gate.Passed ? "[green]passed[/]" : "[red]failed[/]", v.Approval.ToString(),
                     Esc(Short(v.DataHash)), Esc(Short(v.CodeVersion)), v.CreatedAt.ToString("u"));
-            AnsiConsole.Write(t);
-            AnsiConsole.MarkupLine($"traffic: {Esc(Traffic(d.State))}   revision {d.State.Revision}");
+            Out(pr).Write(t);
+            Out(pr).MarkupLine($"traffic: {Esc(Traffic(d.State))}   revision {d.State.Revision}");
         }));
 
         var get = new Command("version", "One version in detail (metrics, gate, lineage).") { model, version };
@@ -66,7 +66,7 @@ public static class RegistryCommands
             string m = pr.GetValue(model)!; int n = pr.GetValue(version);
             var v = await r.GetVersionAsync(m, n, ct);
             var lineage = await r.ReadLineageAsync(m, n, ct);
-            Console.WriteLine(Mlops.Core.Json.Serialize(new { version = v, lineage }, indented: true));
+            pr.InvocationConfiguration.Output.WriteLine(Mlops.Core.Json.Serialize(new { version = v, lineage }, indented: true));
         }));
 
         var aliasName = new Argument<string>("alias") { Description = "Alias name (production, candidate, …)." };
@@ -84,7 +84,7 @@ public static class RegistryCommands
         archive.SetAction((pr, ct) => Run(pr, async r =>
         {
             var v = await r.ArchiveAsync(pr.GetValue(model)!, pr.GetValue(version), Ctx(pr), ct);
-            if (!Json(pr, v)) AnsiConsole.MarkupLine($"archived {Esc(v.Model)} v{v.Version}");
+            if (!Json(pr, v)) Out(pr).MarkupLine($"archived {Esc(v.Model)} v{v.Version}");
         }));
 
         var a = new Argument<int>("a") { Description = "First version." };
@@ -96,8 +96,8 @@ public static class RegistryCommands
             if (Json(pr, c)) return;
             var t = new Table().AddColumns("metric", $"v{c.A}", $"v{c.B}", "delta", "better");
             foreach (var d in c.Metrics) t.AddRow(Esc(d.Metric), Num(d.A), Num(d.B), Num(d.Delta), d.Better is null ? "" : d.Better == "equal" ? "=" : $"v{(d.Better == "a" ? c.A : c.B)}");
-            AnsiConsole.Write(t);
-            AnsiConsole.MarkupLine($"data: {Esc(Short(c.DataHashA))} vs {Esc(Short(c.DataHashB))}; code: {Esc(Short(c.CodeVersionA))} vs {Esc(Short(c.CodeVersionB))}");
+            Out(pr).Write(t);
+            Out(pr).MarkupLine($"data: {Esc(Short(c.DataHashA))} vs {Esc(Short(c.DataHashB))}; code: {Esc(Short(c.CodeVersionA))} vs {Esc(Short(c.CodeVersionB))}");
         }));
 
         var at = new Option<DateTimeOffset?>("--at") { Description = "Show what was in force at this time (ISO 8601)." };
@@ -109,7 +109,7 @@ public static class RegistryCommands
             {
                 var e = await r.GetStateAtAsync(m, when, ct);
                 if (Json(pr, e)) return;
-                AnsiConsole.MarkupLine($"at {when:u}: aliases {Esc(string.Join(", ", e.Aliases.Select(x => $"{x.Key}→v{x.Value}")))}; traffic {Esc(TrafficText(e.Traffic, e.Aliases))} (revision {e.Revision})");
+                Out(pr).MarkupLine($"at {when:u}: aliases {Esc(string.Join(", ", e.Aliases.Select(x => $"{x.Key}→v{x.Value}")))}; traffic {Esc(TrafficText(e.Traffic, e.Aliases))} (revision {e.Revision})");
                 return;
             }
             var entries = await r.GetHistoryAsync(m, null, ct);
@@ -117,7 +117,7 @@ public static class RegistryCommands
             var t = new Table().AddColumns("rev", "at", "change", "from", "to", "actor", "reason");
             foreach (var e in entries)
                 t.AddRow(e.Revision.ToString(), e.At.ToString("u"), Esc($"{e.Kind}{(e.Alias is null ? "" : " " + e.Alias)}"), e.FromVersion?.ToString() ?? "", e.ToVersion?.ToString() ?? "", Esc(e.Actor ?? ""), Esc(e.Reason ?? ""));
-            AnsiConsole.Write(t);
+            Out(pr).Write(t);
         }));
 
         var route = new Option<string[]>("--route") { Description = "VERSION=WEIGHT, repeatable; weights sum to 100.", AllowMultipleArgumentsPerToken = true };
@@ -163,15 +163,20 @@ public static class RegistryCommands
         catch (MlopsException e)
         {
             // 4xx-style errors are the user's to fix: a clear message and exit code 1 (2 for conflicts, worth a retry).
-            AnsiConsole.MarkupLine($"[red]error[/] {Esc(e.Code)}: {Esc(e.Message)}");
+            Err(pr).MarkupLine($"[red]error[/] {Esc(e.Code)}: {Esc(e.Message)}");
             return e.Status == 409 ? 2 : 1;
         }
         catch (Exception e) when (e is Mlops.Core.Storage.StorageUnavailableException or Microsoft.WindowsAzure.Storage.StorageException)
         {
-            AnsiConsole.MarkupLine($"[red]error[/] storage unavailable: {Esc(e.Message)}");
+            Err(pr).MarkupLine($"[red]error[/] storage unavailable: {Esc(e.Message)}");
             return 3;
         }
     }
+
+    /// <summary>Output goes to the invocation's writers (the console normally, a buffer in tests), errors to stderr.</summary>
+    private static IAnsiConsole Out(ParseResult pr) => Console(pr.InvocationConfiguration.Output);
+    private static IAnsiConsole Err(ParseResult pr) => Console(pr.InvocationConfiguration.Error);
+    private static IAnsiConsole Console(TextWriter writer) => AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(writer) });
 
     private static ChangeContext Ctx(ParseResult pr) =>
         new(pr.GetValue(Reason), pr.GetValue(Actor) ?? $"cli:{Environment.UserName}");
@@ -179,20 +184,20 @@ public static class RegistryCommands
     private static void Changed(ParseResult pr, HistoryEntry e)
     {
         if (Json(pr, e)) return;
-        AnsiConsole.MarkupLine(e.Reason == "unchanged"
+        Out(pr).MarkupLine(e.Reason == "unchanged"
             ? $"unchanged (revision {e.Revision})"
             : $"revision {e.Revision}: {Esc(e.Kind.ToString())}{(e.FromVersion is null && e.ToVersion is null ? "" : $" v{e.FromVersion?.ToString() ?? "-"} → v{e.ToVersion?.ToString() ?? "-"}")}; aliases {Esc(string.Join(", ", e.Aliases.Select(x => $"{x.Key}→v{x.Value}")))}; traffic {Esc(TrafficText(e.Traffic, e.Aliases))}");
     }
 
     private static void Print<T>(ParseResult pr, T value)
     {
-        if (!Json(pr, value)) Console.WriteLine(Mlops.Core.Json.Serialize(value, indented: true));
+        if (!Json(pr, value)) pr.InvocationConfiguration.Output.WriteLine(Mlops.Core.Json.Serialize(value, indented: true));
     }
 
     private static bool Json<T>(ParseResult pr, T value)
     {
         if (!pr.GetValue(JsonOutput)) return false;
-        Console.WriteLine(Mlops.Core.Json.Serialize(value, indented: true));
+        pr.InvocationConfiguration.Output.WriteLine(Mlops.Core.Json.Serialize(value, indented: true));
         return true;
     }
 

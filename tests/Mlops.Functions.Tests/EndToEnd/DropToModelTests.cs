@@ -97,6 +97,13 @@ public sealed class DropToModelTests(FunctionHostFixture host, ITestOutputHelper
         Assert.Equal(2, FunctionHostFixture.Embedded(manual, "output").GetProperty("version").GetInt32());
 
         // The CLI sees the same registry; a rollback there is picked up by the running host without a restart.
+        var cliOut = new StringWriter();
+        Assert.Equal(0, Mlops.Cli.CliApp.Run(["models", "show", "cancer", "--connection", host.Azurite.ConnectionString, "--json"], cliOut, new StringWriter()));
+        var shown = JsonDocument.Parse(cliOut.ToString()).RootElement;
+        Assert.Equal(2, shown.GetProperty("state").GetProperty("aliases").GetProperty("production").GetInt32());
+        var missing = new StringWriter();
+        Assert.NotEqual(0, Mlops.Cli.CliApp.Run(["models", "show", "no-such-model", "--connection", host.Azurite.ConnectionString], new StringWriter(), missing));
+        Assert.Contains("no-such-model", missing.ToString());
         var err = new StringWriter();
         Assert.True(Mlops.Cli.CliApp.Run(["models", "rollback", "cancer", "--connection", host.Azurite.ConnectionString, "--reason", "e2e"], new StringWriter(), err) == 0, err.ToString());
         var swapDeadline = DateTime.UtcNow.AddSeconds(15);
