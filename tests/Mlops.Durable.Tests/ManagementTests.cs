@@ -169,7 +169,7 @@ public sealed class ManagementTests(AzuriteFixture azurite) : IClassFixture<Azur
         {
             Assert.Equal(code, r.StatusCode);
             var err = await r.Content.ReadFromJsonAsync<JsonElement>();
-            Assert.False(string.IsNullOrEmpty(err.GetProperty("error").GetString()));
+            Assert.False(string.IsNullOrEmpty(err.GetProperty("error").GetProperty("message").GetString()));
         }
         await Expect(await http.GetAsync("/api/orchestrations/http-1"), HttpStatusCode.NotFound);
         await Expect(await http.DeleteAsync("/api/orchestrations/nope"), HttpStatusCode.NotFound);

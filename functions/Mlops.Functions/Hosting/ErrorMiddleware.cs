@@ -16,19 +16,20 @@ public sealed class ErrorMiddleware(RequestDelegate next, ILogger<ErrorMiddlewar
         try { await next(context); }
         catch (Exception e) when (!context.Response.HasStarted)
         {
-            (int status, string message) = e switch
+            (int status, string code, string message) = e switch
             {
-                MlopsException m => (m.Status, m.Message),
-                JsonException j => (400, $"The request body is not valid JSON: {j.Message}"),
-                BadHttpRequestException b when b.StatusCode == 413 => (413, "The request body is too large."),
-                BadHttpRequestException b => (b.StatusCode, b.Message),
-                OperationCanceledException when context.RequestAborted.IsCancellationRequested => (499, "The request was cancelled."),
-                _ => (500, $"Internal error ({e.GetType().Name}); see the host log."),
+                MlopsException m => (m.Status, m.Code, m.Message),
+                JsonException j => (400, "http.invalid_json", $"The request body is not valid JSON: {j.Message}"),
+                BadHttpRequestException b when b.StatusCode == 413 => (413, "http.too_large", "The request body is too large."),
+                BadHttpRequestException b => (b.StatusCode, "http.bad_request", b.Message),
+                OperationCanceledException when context.RequestAborted.IsCancellationRequested => (499, "http.cancelled", "The request was cancelled."),
+                _ => (500, "internal", $"Internal error ({e.GetType().Name}); see the host log."),
             };
             if (status >= 500) log.LogError(e, "Unhandled error on {Method} {Path}", context.Request.Method, context.Request.Path);
             context.Response.Clear();
             context.Response.StatusCode = status;
-            await context.Response.WriteAsJsonAsync(new { error = message });
+            // Same shape as the serving and registry endpoints: {"error": {"code", "message"}}.
+            await context.Response.WriteAsJsonAsync(new { error = new { code, message } });
         }
     }
 }

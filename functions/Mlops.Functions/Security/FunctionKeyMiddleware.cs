@@ -21,8 +21,8 @@ public sealed class FunctionKeyMiddleware(RequestDelegate next, FunctionKeys key
         return context.Response.WriteAsJsonAsync(new
         {
             error = presented is null
-                ? "Missing function key: send it in the x-functions-key header or the ?code= query parameter."
-                : "Invalid function key.",
+                ? new { code = "auth.missing_key", message = "Missing function key: send it in the x-functions-key header or the ?code= query parameter." }
+                : new { code = "auth.invalid_key", message = "Invalid function key." },
         });
     }
 }

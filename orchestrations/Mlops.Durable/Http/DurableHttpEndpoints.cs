@@ -97,7 +97,15 @@ public static class DurableHttpEndpoints
 
     private static IResult Accepted(string location, object body) => new LocationResult(location, Results.Json(body, Json.Options, statusCode: 202));
 
-    private static IResult Error(int status, string message) => Results.Json(new { error = message }, Json.Options, statusCode: status);
+    /// <summary>Same shape as the host's other endpoints: <c>{"error": {"code", "message"}}</c>.</summary>
+    private static IResult Error(int status, string message) => Results.Json(new
+    {
+        error = new
+        {
+            code = status switch { 404 => "orchestration.not_found", 409 => "orchestration.conflict", 503 => "storage.unavailable", >= 500 => "internal", _ => "orchestration.bad_request" },
+            message,
+        },
+    }, Json.Options, statusCode: status);
 
     /// <summary>Reads the body as JSON text (null when empty); malformed JSON becomes a 400.</summary>
     private static async Task<string?> ReadJsonAsync(HttpContext http)

@@ -134,7 +134,9 @@ public sealed class DropToModelTests(FunctionHostFixture host, ITestOutputHelper
     {
         var response = await host.Http.PostAsync("/api/pipelines/nothing-here/run", null);
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.Contains("mlops.json", await response.Content.ReadAsStringAsync());
+        var error = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error");
+        Assert.Equal("config.missing", error.GetProperty("code").GetString());
+        Assert.Contains("mlops.json", error.GetProperty("message").GetString());
         var bad = await host.Http.PostAsync("/api/pipelines/bad%20name/run", null);
         Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
     }
