@@ -17,7 +17,7 @@ public sealed class DataDropped(IPipelineLauncher launcher, ILogger<DataDropped>
 
     /// <summary>Which blobs fire the trigger: anything under a dataset folder except the dataset's own config file.</summary>
     public static bool Matches(string blobName) =>
-        blobName.Contains('/') && !blobName.EndsWith("/" + PipelineConfigLoader.ConfigFileName, StringComparison.OrdinalIgnoreCase);
+        blobName.Contains('/') && !PipelineConfigLoader.IsConfigBlob(blobName, out _);
 
     public async Task<string?> RunAsync(BlobTriggerEvent blob, CancellationToken cancellationToken = default)
     {

@@ -37,10 +37,7 @@ public sealed class ScheduledRetraining(StorageServices storage, IPipelineLaunch
     {
         var list = new List<string>();
         await foreach (var b in blobs.ListAsync(PipelineConfigLoader.IncomingContainer, "", cancellationToken))
-        {
-            int slash = b.Name.IndexOf('/');
-            if (slash > 0 && b.Name[(slash + 1)..] == PipelineConfigLoader.ConfigFileName) list.Add(b.Name[..slash]);
-        }
+            if (PipelineConfigLoader.IsConfigBlob(b.Name, out string dataset)) list.Add(dataset);
         return list;
     }
 }

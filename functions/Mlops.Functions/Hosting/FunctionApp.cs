@@ -114,11 +114,9 @@ public static class DatasetScheduleWatcher
         var seen = new System.Collections.Concurrent.ConcurrentDictionary<string, string>();
         return blob =>
         {
-            int slash = blob.Name.IndexOf('/');
-            if (slash <= 0 || blob.Name[(slash + 1)..] != PipelineConfigLoader.ConfigFileName) return;
+            if (!PipelineConfigLoader.IsConfigBlob(blob.Name, out string dataset)) return;
             if (seen.TryGetValue(blob.Name, out var etag) && etag == blob.ETag) return;
             seen[blob.Name] = blob.ETag;
-            string dataset = blob.Name[..slash];
             _ = Task.Run(async () =>
             {
                 try

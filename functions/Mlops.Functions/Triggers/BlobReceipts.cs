@@ -71,6 +71,10 @@ public sealed class BlobReceipts(ITableStore tables, string hostId, string funct
         return poison;
     }
 
+    /// <summary>The receipt of one blob version, or null when it was never claimed.</summary>
+    public async Task<BlobReceipt?> GetAsync(string container, string blobName, string etag, CancellationToken cancellationToken = default) =>
+        await tables.GetAsync(Table, Partition, RowKey(container, blobName, etag), cancellationToken) is { } row ? ToReceipt(row) : null;
+
     public static TimeSpan DefaultBackoff(int attempts) => TimeSpan.FromSeconds(Math.Min(60, Math.Pow(2, attempts)));
 
     public async Task<IReadOnlyList<BlobReceipt>> ListAsync(string container, string blobPrefix = "", CancellationToken cancellationToken = default)

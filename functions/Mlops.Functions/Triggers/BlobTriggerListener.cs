@@ -67,7 +67,7 @@ public sealed class BlobTriggerListener(
         var claim = await _receipts.TryClaimAsync(binding.Container, blob.Name, blob.ETag, _owner, TimeSpan.FromSeconds(60), cancellationToken);
         if (claim is null)
         {
-            var receipt = (await _receipts.ListAsync(binding.Container, blob.Name, cancellationToken)).FirstOrDefault(r => r.ETag == blob.ETag);
+            var receipt = await _receipts.GetAsync(binding.Container, blob.Name, blob.ETag, cancellationToken);
             if (receipt is { IsFinal: true }) _done[blob.Name + "|" + blob.ETag] = true;
             return;
         }

@@ -54,9 +54,10 @@ public sealed class IngestData(PipelineServices services) : Activity<TrainingReq
         IReadOnlyList<string> hashes = [hash];
         if (config.Mode == "append")
         {
-            var set = await services.Datasets.GetTrainingSetAsync(dataset, new TrainingSetRequest(TrainingSetMode.Append), ct);
-            hashes = set.Manifest.Hashes.Contains(hash) ? set.Manifest.Hashes : [.. set.Manifest.Hashes, hash];
-            rows = set.Manifest.Rows;
+            // Only the version list is needed here; the trials load (and cache) the rows themselves.
+            var set = await services.Datasets.PlanTrainingSetAsync(dataset, new TrainingSetRequest(TrainingSetMode.Append), ct);
+            hashes = set.Hashes.Contains(hash) ? set.Hashes : [.. set.Hashes, hash];
+            rows = set.Rows;
         }
         return new IngestResult(dataset, hash, isNew, rows, config, hashes);
     }

@@ -24,7 +24,7 @@ public sealed class TrainingData(DatasetStore store)
         }
         var tables = new List<DataTable>();
         foreach (var h in hashes) tables.Add(await store.LoadTableAsync(dataset, h, cancellationToken));
-        var table = tables.Count == 1 ? tables[0] : Concat(tables);
+        var table = tables.Count == 1 ? tables[0] : DatasetStore.Concat(tables);
         lock (CacheGate)
         {
             Cache.AddFirst((key, table));
@@ -45,34 +45,5 @@ public sealed class TrainingData(DatasetStore store)
         Array.Sort(test);
         Array.Sort(train);
         return (table.SelectRows(train), table.SelectRows(test));
-    }
-
-    /// <summary>Union of versions by column name; a column missing from a version becomes missing values there.</summary>
-    public static DataTable Concat(IReadOnlyList<DataTable> tables)
-    {
-        var names = tables.SelectMany(t => t.ColumnNames).Distinct().ToList();
-        int total = tables.Sum(t => t.RowCount);
-        var columns = new List<Column>();
-        foreach (string name in names)
-        {
-            var template = tables.Select(t => t.Find(name)).First(c => c is not null)!;
-            bool numeric = template.Numbers is not null;
-            bool strings = template.Strings is not null;
-            double[]? nums = numeric ? new double[total] : null;
-            string?[]? strs = strings ? new string?[total] : null;
-            int offset = 0;
-            foreach (var t in tables)
-            {
-                var c = t.Find(name);
-                for (int i = 0; i < t.RowCount; i++)
-                {
-                    if (nums is not null) nums[offset + i] = c?.Numbers is { } cn ? cn[i] : c?.Strings is { } cs && double.TryParse(cs[i], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double v) ? v : double.NaN;
-                    if (strs is not null) strs[offset + i] = c?.Strings is { } cs2 ? cs2[i] : c?.Numbers is { } cn2 && !double.IsNaN(cn2[i]) ? cn2[i].ToString(System.Globalization.CultureInfo.InvariantCulture) : null;
-                }
-                offset += t.RowCount;
-            }
-            columns.Add(new Column(name, template.Kind, nums, strs));
-        }
-        return new DataTable(columns);
     }
 }

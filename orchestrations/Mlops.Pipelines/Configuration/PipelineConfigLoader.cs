@@ -18,6 +18,14 @@ public static class PipelineConfigLoader
 
     public static string ConfigBlobName(string dataset) => $"{dataset}/{ConfigFileName}";
 
+    /// <summary>True when <paramref name="blobName"/> (within the incoming container) is a dataset's config file.</summary>
+    public static bool IsConfigBlob(string blobName, out string dataset)
+    {
+        int slash = blobName.IndexOf('/');
+        dataset = slash > 0 ? blobName[..slash] : "";
+        return slash > 0 && blobName[(slash + 1)..] == ConfigFileName;
+    }
+
     private static string Example(string? target = null, string? task = null) =>
         $"{{\"target\": \"{target ?? "<label column>"}\", \"task\": \"{task ?? "binary|multiclass|regression"}\"}}";
 

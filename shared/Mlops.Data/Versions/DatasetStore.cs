@@ -418,6 +418,19 @@ public sealed class DatasetStore
     /// <exception cref="DataException"><c>data.no_usable_version</c> (409) when nothing qualifies; <c>data.version_not_found</c> for an unknown SinceHash.</exception>
     public async Task<TrainingSet> GetTrainingSetAsync(string dataset, TrainingSetRequest? request = null, CancellationToken cancellationToken = default)
     {
+        var manifest = await PlanTrainingSetAsync(dataset, request, cancellationToken).ConfigureAwait(false);
+        var tables = new List<DataTable>();
+        foreach (var h in manifest.Hashes) tables.Add(await LoadTableAsync(dataset, h, cancellationToken).ConfigureAwait(false));
+        return new TrainingSet(manifest, tables.Count == 1 ? tables[0] : Concat(tables));
+    }
+
+    /// <summary>
+    /// Chooses the versions of a training set and stores its manifest, without reading any data: callers that only
+    /// need the version list (a pipeline deciding what its trials train on) skip downloading and parsing every CSV.
+    /// </summary>
+    /// <exception cref="DataException">As <see cref="GetTrainingSetAsync"/>.</exception>
+    public async Task<TrainingSetManifest> PlanTrainingSetAsync(string dataset, TrainingSetRequest? request = null, CancellationToken cancellationToken = default)
+    {
         request ??= new TrainingSetRequest();
         var all = await ListVersionsAsync(dataset, cancellationToken).ConfigureAwait(false);
         var usable = all.Where(v => v.IsUsable).OrderBy(v => v.Sequence).ToList();
@@ -436,14 +449,11 @@ public sealed class DatasetStore
         if (chosen.Count == 0)
             throw new DataException("data.no_usable_version", $"Dataset '{dataset}' has no accepted version{(request.Mode == TrainingSetMode.Append ? " in the requested range" : "")} to train on.", 409);
 
-        var tables = new List<DataTable>();
-        foreach (var v in chosen) tables.Add(await LoadTableAsync(dataset, v.Hash, cancellationToken).ConfigureAwait(false));
-        var table = tables.Count == 1 ? tables[0] : Concat(tables);
         var hashes = chosen.Select(v => v.Hash).ToList();
         string id = request.Mode == TrainingSetMode.Replace ? hashes[0] : "set-" + ComputeHash(Encoding.UTF8.GetBytes(string.Join("\n", hashes)));
-        var manifest = new TrainingSetManifest(dataset, id, request.Mode, hashes, table.RowCount, _clock.UtcNow);
+        var manifest = new TrainingSetManifest(dataset, id, request.Mode, hashes, chosen.Sum(v => v.Rows), _clock.UtcNow);
         await WriteOnceAsync(_options.DatasetsContainer, TrainingSetBlobName(dataset, id), Json.SerializeToUtf8(manifest, indented: true), cancellationToken).ConfigureAwait(false);
-        return new TrainingSet(await GetTrainingSetManifestAsync(dataset, id, cancellationToken).ConfigureAwait(false) ?? manifest, table);
+        return await GetTrainingSetManifestAsync(dataset, id, cancellationToken).ConfigureAwait(false) ?? manifest;
     }
 
     /// <summary>A stored training-set manifest by id, or null.</summary>
@@ -453,8 +463,11 @@ public sealed class DatasetStore
         return ReadJsonAsync<TrainingSetManifest>(_options.DatasetsContainer, TrainingSetBlobName(dataset, id), cancellationToken);
     }
 
-    /// <summary>Concatenates tables by column name, taking names and kinds from the last (newest) table.</summary>
-    internal static DataTable Concat(IReadOnlyList<DataTable> tables)
+    /// <summary>
+    /// Concatenates versions by column name, taking names and kinds from the last (newest) table; a column whose kind
+    /// differs between versions is a <see cref="DataException"/> rather than a silent conversion.
+    /// </summary>
+    public static DataTable Concat(IReadOnlyList<DataTable> tables)
     {
         var newest = tables[^1];
         int total = tables.Sum(t => t.RowCount);
