@@ -1,20 +1,25 @@
-using Mlops.Durable;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Worker;
 using Mlops.Pipelines.Activities;
 using Mlops.Pipelines.Training;
 
 namespace Mlops.Pipelines;
 
-/// <summary>Registers the pipeline's orchestrators and activities with the orchestration engine.</summary>
+/// <summary>
+/// Registers the pipeline's orchestrators and activities with a durabletask-dotnet registry: the local runtime and
+/// the orchestrator tests use it; under Durable Functions the <c>[OrchestrationTrigger]</c>/<c>[ActivityTrigger]</c>
+/// functions delegate to the same classes. Task names are the class names.
+/// </summary>
 public static class PipelineRegistration
 {
-    public static DurableRegistry AddPipelines(this DurableRegistry registry) => registry
-        .AddOrchestrator<TrainingPipeline>(TrainingPipeline.Name)
-        .AddActivity<IngestData>(PipelineActivities.Ingest)
-        .AddActivity<ValidateData>(PipelineActivities.Validate)
-        .AddActivity<TrainCandidate>(PipelineActivities.Train)
-        .AddActivity<EvaluateCandidate>(PipelineActivities.Evaluate)
-        .AddActivity<RegisterModel>(PipelineActivities.Register)
-        .AddActivity<RequestApproval>(PipelineActivities.RequestApproval)
-        .AddActivity<RecordApproval>(PipelineActivities.RecordApproval)
-        .AddActivity<PromoteModel>(PipelineActivities.Promote);
+    public static DurableTaskRegistry AddPipelines(this DurableTaskRegistry registry) => registry
+        .AddOrchestrator<TrainingPipeline>()
+        .AddActivity<IngestData>()
+        .AddActivity<ValidateData>()
+        .AddActivity<TrainCandidate>()
+        .AddActivity<EvaluateCandidate>()
+        .AddActivity<RegisterModel>()
+        .AddActivity<RequestApproval>()
+        .AddActivity<RecordApproval>()
+        .AddActivity<PromoteModel>();
 }

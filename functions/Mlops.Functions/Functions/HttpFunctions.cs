@@ -4,7 +4,8 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Mlops.Core.Errors;
 using Mlops.Core.Storage;
-using Mlops.Durable;
+using Microsoft.DurableTask.Client;
+using Mlops.Functions.Durable;
 using Mlops.Functions.Hosting;
 using Mlops.Functions.Triggers;
 using Mlops.Pipelines.Activities;
@@ -31,43 +32,42 @@ public static class HttpFunctions
             await PipelineConfigLoader.LoadAsync(storage.Blobs, dataset, ct); // fail now, with the fix, rather than in the run
             string id = PipelineInstanceIds.ForManual(dataset);
             await launcher.StartTrainingAsync(dataset, PipelineTrigger.Manual(), id, ct);
-            string status = $"/api/orchestrations/{id}";
-            http.Response.Headers.Location = status;
-            return Results.Json(new { id, instanceId = id, dataset, statusQueryGetUri = status }, statusCode: 202);
+            http.Response.Headers.Location = $"{OrchestrationManagement.Prefix}/{id}";
+            return Results.Json(OrchestrationManagement.UrisFor(id), statusCode: 202);
         });
 
         // GET /api/pipelines/{dataset}/runs → each dropped file with the run it started (or why it did not).
-        app.MapGet("/api/pipelines/{dataset}/runs", async (string dataset, HostSettings settings, StorageServices storage, DurableClient client, CancellationToken ct) =>
+        app.MapGet("/api/pipelines/{dataset}/runs", async (string dataset, HostSettings settings, StorageServices storage, DurableTaskClient client, CancellationToken ct) =>
         {
             CheckDataset(dataset);
             var receipts = await new BlobReceipts(storage.Tables, settings.HostId, DataDropped.Name).ListAsync(DataDropped.Container, dataset + "/", ct);
             var runs = new List<object>();
             foreach (var r in receipts.OrderByDescending(r => r.UpdatedAt))
             {
-                var status = r.InstanceId is null ? null : await client.GetStatusAsync(r.InstanceId, cancellationToken: ct);
+                var status = r.InstanceId is null ? null : await client.GetInstanceAsync(r.InstanceId, getInputsAndOutputs: true, ct);
                 runs.Add(new
                 {
                     blob = $"{DataDropped.Container}/{r.BlobName}", etag = r.ETag, trigger = r.Status, attempts = r.Attempts, error = r.Error, instanceId = r.InstanceId,
-                    runtimeStatus = status?.RuntimeStatus.ToString(), output = status?.Output is { } o ? JsonDocument.Parse(o).RootElement : (JsonElement?)null,
+                    runtimeStatus = status?.RuntimeStatus.ToString(), output = status?.RuntimeStatus == OrchestrationRuntimeStatus.Completed ? OrchestrationManagement.Embed(status.SerializedOutput) : null,
                     failure = status?.FailureDetails?.ErrorMessage,
                 });
             }
             return Results.Ok(new { dataset, runs });
         });
 
-        app.MapPost("/api/models/{model}/versions/{version:int}/approve", (string model, int version, HttpContext http, PipelineServices services, DurableClient client, CancellationToken ct) =>
+        app.MapPost("/api/models/{model}/versions/{version:int}/approve", (string model, int version, HttpContext http, PipelineServices services, DurableTaskClient client, CancellationToken ct) =>
             DecideAsync(model, version, true, http, services, client, ct));
-        app.MapPost("/api/models/{model}/versions/{version:int}/reject", (string model, int version, HttpContext http, PipelineServices services, DurableClient client, CancellationToken ct) =>
+        app.MapPost("/api/models/{model}/versions/{version:int}/reject", (string model, int version, HttpContext http, PipelineServices services, DurableTaskClient client, CancellationToken ct) =>
             DecideAsync(model, version, false, http, services, client, ct));
     }
 
     /// <summary>Delivers the reviewer's decision to the run waiting for it (a durable external event).</summary>
-    private static async Task<IResult> DecideAsync(string model, int version, bool approved, HttpContext http, PipelineServices services, DurableClient client, CancellationToken ct)
+    private static async Task<IResult> DecideAsync(string model, int version, bool approved, HttpContext http, PipelineServices services, DurableTaskClient client, CancellationToken ct)
     {
         var row = await services.Storage.Tables.GetAsync(PipelineServices.ApprovalsTable, model, version.ToString("D10"), ct)
                   ?? throw new NotFoundException("approval.not_pending", $"Version {version} of '{model}' is not waiting for approval.");
         string instanceId = row.GetString("InstanceId")!;
-        var status = await client.GetStatusAsync(instanceId, cancellationToken: ct);
+        var status = await client.GetInstanceAsync(instanceId, ct);
         if (status is null || status.RuntimeStatus is not (OrchestrationRuntimeStatus.Running or OrchestrationRuntimeStatus.Pending))
             throw new MlopsException("approval.closed", $"The run {instanceId} that asked for approval of v{version} is {status?.RuntimeStatus.ToString() ?? "gone"}; nothing to decide.", 409);
         string? by = null, comment = null;

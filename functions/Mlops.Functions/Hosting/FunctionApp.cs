@@ -11,7 +11,11 @@ using Mlops.Data.Http;
 using Mlops.Serving;
 using Mlops.Registry.Http;
 using Mlops.Data.Alerts;
-using Mlops.Durable;
+using DurableTask.AzureStorage;
+using Microsoft.DurableTask.Converters;
+using Mlops.Core;
+using Mlops.Durable.Local;
+using Mlops.Functions.Durable;
 using Mlops.Functions.CustomHandler;
 using Mlops.Functions.Functions;
 using Mlops.Functions.Security;
@@ -58,15 +62,10 @@ public static class FunctionApp
         services.AddSingleton(sp => sp.GetRequiredService<PipelineServices>().Registry);
         services.AddSingleton(sp => sp.GetRequiredService<PipelineServices>().Datasets);
 
-        // Orchestration engine: worker and client share the task hub on the same account.
-        var hub = new DurableWorkerOptions { ConnectionString = settings.StorageConnectionString, TaskHubName = "mlops" };
-        services.AddSingleton(hub);
-        services.AddSingleton(new DurableRegistry().AddPipelines());
-        services.AddSingleton<DurableWorker>(sp => new DurableWorker(hub, sp.GetRequiredService<DurableRegistry>(), sp, sp.GetRequiredService<ILoggerFactory>()));
-        // The worker's own client: a run started by a trigger or HTTP call in this process wakes the local dispatcher
-        // at once instead of waiting for the next (backed-off) queue poll.
-        services.AddSingleton(sp => sp.GetRequiredService<DurableWorker>().CreateClient());
-        services.AddHostedService(sp => sp.GetRequiredService<DurableWorker>());
+        // Orchestrations: DTFx's Azure Storage backend in process (the engine of Durable Functions, same task hub
+        // layout), running the durabletask-dotnet classes; the client writes to the same hub.
+        services.AddLocalDurableTask(new StorageAccountClientProvider(settings.StorageConnectionString), settings.Durable,
+            registry => registry.AddPipelines(), new JsonDataConverter(Json.Options));
         services.AddSingleton<IPipelineLauncher, DurablePipelineLauncher>();
 
         // Functions: one class each, stateless over (payload, storage).
@@ -97,7 +96,7 @@ public static class FunctionApp
         app.UseMiddleware<ErrorMiddleware>();
         if (!settings.RunsUnderFunctionsHost) app.UseMiddleware<FunctionKeyMiddleware>();
         HttpFunctions.Map(app);
-        app.MapDurableManagement("/api/orchestrations");
+        OrchestrationManagement.Map(app);
         app.MapServing();
         app.MapRegistry(includeApproval: false);
         app.MapDatasets();

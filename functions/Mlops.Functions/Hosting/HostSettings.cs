@@ -30,6 +30,9 @@ public sealed record HostSettings
     /// <summary><c>MLOPS_EMBEDDED_STORAGE</c>: start Azurite in-process for the run command (default on when the connection string is the emulator).</summary>
     public bool EmbeddedStorage { get; init; }
 
+    /// <summary>Durable task hub settings (host.json's <c>extensions.durableTask</c> in Azure); <c>MLOPS_TASK_HUB</c> names the hub.</summary>
+    public Mlops.Durable.Local.LocalDurableOptions Durable { get; init; } = new();
+
     public bool RunsUnderFunctionsHost => CustomHandlerPort is not null;
 
     public static HostSettings FromConfiguration(IConfiguration c)
@@ -44,6 +47,7 @@ public sealed record HostSettings
             HostId = Get("MLOPS_HOST_ID") ?? "mlops-local",
             BlobScanSeconds = Get("MLOPS_BLOB_SCAN_SECONDS") is { } b ? double.Parse(b, System.Globalization.CultureInfo.InvariantCulture) : 2,
             MaxBlobAttempts = ParseInt(Get("MLOPS_MAX_BLOB_ATTEMPTS"), 5, "MLOPS_MAX_BLOB_ATTEMPTS", 1, 100),
+            Durable = new Mlops.Durable.Local.LocalDurableOptions { TaskHubName = Get("MLOPS_TASK_HUB") ?? "mlops" },
             CustomHandlerPort = Get("FUNCTIONS_CUSTOMHANDLER_PORT") is { } p ? ParseInt(p, 0, "FUNCTIONS_CUSTOMHANDLER_PORT", 1, 65535) : null,
         };
         bool isEmulator = s.StorageConnectionString.Contains("UseDevelopmentStorage=true", StringComparison.OrdinalIgnoreCase);

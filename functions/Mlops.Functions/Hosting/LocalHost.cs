@@ -3,7 +3,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Mlops.Core.Storage;
-using Mlops.Durable;
+using Microsoft.DurableTask.Client;
 using Mlops.Functions.Security;
 using Mlops.Pipelines.Configuration;
 
@@ -71,14 +71,14 @@ public static class LocalHost
             byte[] csv = await File.ReadAllBytesAsync(Path.Combine(dir, "breast-cancer.csv"), ct);
             await storage.Blobs.WriteAsync("incoming", $"{DemoDataset}/breast-cancer.csv", csv, cancellationToken: ct);
             Console.WriteLine($"demo: dropped incoming/{DemoDataset}/breast-cancer.csv ({csv.Length:N0} bytes) and mlops.json; waiting for the training run...");
-            var client = app.Services.GetRequiredService<DurableClient>();
+            var client = app.Services.GetRequiredService<DurableTaskClient>();
             for (int i = 0; i < 240 && !ct.IsCancellationRequested; i++)
             {
                 await Task.Delay(1000, ct);
-                var runs = await client.QueryAsync(new OrchestrationQuery { InstanceIdPrefix = $"train-{DemoDataset}-" }, ct);
-                var run = runs.FirstOrDefault();
+                OrchestrationMetadata? run = null;
+                await foreach (var r in client.GetAllInstancesAsync(new OrchestrationQuery { InstanceIdPrefix = $"train-{DemoDataset}-", FetchInputsAndOutputs = true }).WithCancellation(ct)) { run = r; break; }
                 if (run is null || run.RuntimeStatus is OrchestrationRuntimeStatus.Pending or OrchestrationRuntimeStatus.Running) continue;
-                Console.WriteLine($"demo: run {run.InstanceId} {run.RuntimeStatus}: {run.Output ?? run.FailureDetails?.ErrorMessage}");
+                Console.WriteLine($"demo: run {run.InstanceId} {run.RuntimeStatus}: {run.SerializedOutput ?? run.FailureDetails?.ErrorMessage}");
                 string firstRow = FirstRowJson(Encoding.UTF8.GetString(csv), "target");
                 Console.WriteLine("demo: try a prediction:");
                 Console.WriteLine($"  curl -s -X POST -H \"x-functions-key: {key}\" -H \"content-type: application/json\" {baseUrl}/api/models/{DemoDataset}/predict -d '{{\"rows\":[{firstRow}]}}'");

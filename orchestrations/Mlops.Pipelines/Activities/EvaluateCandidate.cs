@@ -1,6 +1,6 @@
 using System.Text.Json;
 using Mlops.Core;
-using Mlops.Durable;
+using Microsoft.DurableTask;
 using Mlops.ML.Metrics;
 using Mlops.ML.Models;
 using Mlops.Pipelines.Training;
@@ -14,11 +14,11 @@ namespace Mlops.Pipelines.Activities;
 /// promotion gate. A production model that cannot score the new data (its columns changed) does not block the
 /// candidate; the reason is recorded.
 /// </summary>
-public sealed class EvaluateCandidate(PipelineServices services) : Activity<EvaluateRequest, EvaluationResult>
+public sealed class EvaluateCandidate(PipelineServices services) : TaskActivity<EvaluateRequest, EvaluationResult>
 {
-    public override async Task<EvaluationResult> RunAsync(ActivityContext context, EvaluateRequest input)
+    public override async Task<EvaluationResult> RunAsync(TaskActivityContext context, EvaluateRequest input)
     {
-        var ct = context.CancellationToken;
+        var ct = CancellationToken.None;
         var config = input.Config;
         var table = await services.TrainingData.LoadAsync(input.Dataset, input.TrainingHashes, ct);
         var (_, test) = TrainingData.Split(table, config.TestFraction, config.Seed);

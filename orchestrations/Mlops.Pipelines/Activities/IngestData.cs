@@ -3,7 +3,7 @@ using Mlops.Core;
 using Mlops.Data;
 using Mlops.Data.Validation;
 using Mlops.Data.Versions;
-using Mlops.Durable;
+using Microsoft.DurableTask;
 using Mlops.Pipelines.Configuration;
 using Mlops.Pipelines.Training;
 using IngestResult = Mlops.Pipelines.Training.IngestResult;
@@ -15,11 +15,11 @@ namespace Mlops.Pipelines.Activities;
 /// way in). A drop ingests the dropped blob; a manual or scheduled run uses the latest accepted version. Idempotent:
 /// the same bytes always give the same version.
 /// </summary>
-public sealed class IngestData(PipelineServices services) : Activity<TrainingRequest, IngestResult>
+public sealed class IngestData(PipelineServices services) : TaskActivity<TrainingRequest, IngestResult>
 {
-    public override async Task<IngestResult> RunAsync(ActivityContext context, TrainingRequest input)
+    public override async Task<IngestResult> RunAsync(TaskActivityContext context, TrainingRequest input)
     {
-        var ct = context.CancellationToken;
+        var ct = CancellationToken.None;
         string dataset = input.Dataset;
         PipelineConfig config;
         try { config = await PipelineConfigLoader.LoadAsync(services.Storage.Blobs, dataset, ct); }

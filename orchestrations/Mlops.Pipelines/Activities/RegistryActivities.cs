@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Mlops.Core;
 using Mlops.Core.Storage;
-using Mlops.Durable;
+using Microsoft.DurableTask;
 using Mlops.Pipelines.Training;
 using Mlops.Registry;
 using Mlops.Registry.Gate;
@@ -9,11 +9,11 @@ using Mlops.Registry.Gate;
 namespace Mlops.Pipelines.Activities;
 
 /// <summary>Registers the candidate as the next version, with metrics, lineage and the gate decision. Idempotent by run id.</summary>
-public sealed class RegisterModel(PipelineServices services) : Activity<RegisterRequest, int>
+public sealed class RegisterModel(PipelineServices services) : TaskActivity<RegisterRequest, int>
 {
-    public override async Task<int> RunAsync(ActivityContext context, RegisterRequest input)
+    public override async Task<int> RunAsync(TaskActivityContext context, RegisterRequest input)
     {
-        var ct = context.CancellationToken;
+        var ct = CancellationToken.None;
         var model = await services.Storage.Blobs.ReadAsync(PipelineServices.RunsContainer, input.Trial.ModelBlob, ct)
                     ?? throw new InvalidOperationException($"Model of run {input.RunId} is missing.");
         var lineage = ModelLineage.ForCurrentEnvironment() with
@@ -39,26 +39,26 @@ public sealed class RegisterModel(PipelineServices services) : Activity<Register
 }
 
 /// <summary>Moves an alias (production) to the version. Moving it to where it already points is a no-op, so retries are safe.</summary>
-public sealed class PromoteModel(PipelineServices services) : Activity<PromoteRequest, bool>
+public sealed class PromoteModel(PipelineServices services) : TaskActivity<PromoteRequest, bool>
 {
-    public override async Task<bool> RunAsync(ActivityContext context, PromoteRequest input)
+    public override async Task<bool> RunAsync(TaskActivityContext context, PromoteRequest input)
     {
-        var state = await services.Registry.TryGetStateAsync(input.Dataset, context.CancellationToken);
+        var state = await services.Registry.TryGetStateAsync(input.Dataset, CancellationToken.None);
         if (state is not null && state.Aliases.TryGetValue(input.Alias, out int current) && current == input.Version) return true;
         if (input.Alias == "production")
-            await services.Registry.PromoteAsync(input.Dataset, input.Version, new ChangeContext(input.Reason, input.Actor), cancellationToken: context.CancellationToken);
+            await services.Registry.PromoteAsync(input.Dataset, input.Version, new ChangeContext(input.Reason, input.Actor), cancellationToken: CancellationToken.None);
         else
-            await services.Registry.SetAliasAsync(input.Dataset, input.Alias, input.Version, new ChangeContext(input.Reason, input.Actor), context.CancellationToken);
+            await services.Registry.SetAliasAsync(input.Dataset, input.Alias, input.Version, new ChangeContext(input.Reason, input.Actor), CancellationToken.None);
         return true;
     }
 }
 
 /// <summary>Marks the version as the candidate awaiting approval and remembers which run waits for the decision.</summary>
-public sealed class RequestApproval(PipelineServices services) : Activity<ApprovalRequest, bool>
+public sealed class RequestApproval(PipelineServices services) : TaskActivity<ApprovalRequest, bool>
 {
-    public override async Task<bool> RunAsync(ActivityContext context, ApprovalRequest input)
+    public override async Task<bool> RunAsync(TaskActivityContext context, ApprovalRequest input)
     {
-        var ct = context.CancellationToken;
+        var ct = CancellationToken.None;
         await services.Storage.Tables.UpsertAsync(PipelineServices.ApprovalsTable,
             new TableRow(input.Dataset, input.Version.ToString("D10")) { ["InstanceId"] = input.InstanceId, ["RequestedAt"] = DateTimeOffset.UtcNow }, ct);
         await services.Registry.SetApprovalAsync(input.Dataset, input.Version, ApprovalState.Pending, new ChangeContext("awaiting manual approval", $"pipeline:{input.InstanceId}"), ct);
@@ -70,12 +70,12 @@ public sealed class RequestApproval(PipelineServices services) : Activity<Approv
 }
 
 /// <summary>Stores the reviewer's decision on the version.</summary>
-public sealed class RecordApproval(PipelineServices services) : Activity<ApprovalRecord, bool>
+public sealed class RecordApproval(PipelineServices services) : TaskActivity<ApprovalRecord, bool>
 {
-    public override async Task<bool> RunAsync(ActivityContext context, ApprovalRecord input)
+    public override async Task<bool> RunAsync(TaskActivityContext context, ApprovalRecord input)
     {
         await services.Registry.SetApprovalAsync(input.Dataset, input.Version, input.Decision.Approved ? ApprovalState.Approved : ApprovalState.Rejected,
-            new ChangeContext(input.Decision.Comment ?? (input.Decision.Approved ? "approved" : "rejected"), input.Decision.By), context.CancellationToken);
+            new ChangeContext(input.Decision.Comment ?? (input.Decision.Approved ? "approved" : "rejected"), input.Decision.By), CancellationToken.None);
         return true;
     }
 }

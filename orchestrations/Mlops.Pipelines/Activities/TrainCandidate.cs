@@ -3,7 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Mlops.Core;
 using Mlops.Core.Storage;
-using Mlops.Durable;
+using Microsoft.DurableTask;
 using Mlops.ML;
 using Mlops.ML.Metrics;
 using Mlops.ML.Models;
@@ -18,11 +18,11 @@ namespace Mlops.Pipelines.Activities;
 /// metrics, environment and the model file. The trial is scored on a validation split carved from the training rows
 /// (never the held-out test rows the gate uses). Idempotent: a run whose result exists is returned as stored.
 /// </summary>
-public sealed class TrainCandidate(PipelineServices services) : Activity<TrialRequest, TrialResult>
+public sealed class TrainCandidate(PipelineServices services) : TaskActivity<TrialRequest, TrialResult>
 {
-    public override async Task<TrialResult> RunAsync(ActivityContext context, TrialRequest input)
+    public override async Task<TrialResult> RunAsync(TaskActivityContext context, TrialRequest input)
     {
-        var ct = context.CancellationToken;
+        var ct = CancellationToken.None;
         var blobs = services.Storage.Blobs;
         string prefix = $"{input.RunId}/";
         if (await blobs.ReadAsync(PipelineServices.RunsContainer, prefix + "result.json", ct) is { } done)

@@ -1,5 +1,5 @@
 using Mlops.Data.Validation;
-using Mlops.Durable;
+using Microsoft.DurableTask;
 using Mlops.Pipelines.Training;
 using ValidationResult = Mlops.Pipelines.Training.ValidationResult;
 
@@ -9,11 +9,11 @@ namespace Mlops.Pipelines.Activities;
 /// Reads the validation report made when the version was ingested and decides whether the run may train on it.
 /// Rejected versions are already quarantined with their report (and the alert sent) by the dataset store.
 /// </summary>
-public sealed class ValidateData(PipelineServices services) : Activity<ValidateRequest, ValidationResult>
+public sealed class ValidateData(PipelineServices services) : TaskActivity<ValidateRequest, ValidationResult>
 {
-    public override async Task<ValidationResult> RunAsync(ActivityContext context, ValidateRequest input)
+    public override async Task<ValidationResult> RunAsync(TaskActivityContext context, ValidateRequest input)
     {
-        var report = await services.Datasets.GetReportAsync(input.Dataset, input.DataHash, context.CancellationToken);
+        var report = await services.Datasets.GetReportAsync(input.Dataset, input.DataHash, CancellationToken.None);
         if (report is null) return new ValidationResult("unknown", true, "No validation report was stored for this version.", 0, 0, null);
         int errors = report.Anomalies.Count(a => a.Severity == Severity.Error);
         int warnings = report.Anomalies.Count(a => a.Severity == Severity.Warning);

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
-using Mlops.Durable;
+using Microsoft.DurableTask;
 using Mlops.Pipelines.Sweeps;
 
 namespace Mlops.Pipelines.Training;
@@ -11,15 +11,15 @@ namespace Mlops.Pipelines.Training;
 /// no clocks of its own; every step is an idempotent activity keyed by this instance, so a crash anywhere resumes
 /// without duplicating a model version.
 /// </summary>
-public sealed class TrainingPipeline : Orchestrator<TrainingRequest, PipelineResult>
+public sealed class TrainingPipeline : TaskOrchestrator<TrainingRequest, PipelineResult>
 {
     public const string Name = nameof(TrainingPipeline);
     public const string ApprovalEvent = "approval";
 
     /// <summary>Storage hiccups are retried; user errors come back as results, never as retried exceptions.</summary>
-    private static readonly TaskOptions Retry = new(new RetryPolicy(4, TimeSpan.FromSeconds(1), 2, TimeSpan.FromSeconds(30)));
+    private static readonly TaskOptions Retry = TaskOptions.FromRetryPolicy(new RetryPolicy(4, TimeSpan.FromSeconds(1), 2, TimeSpan.FromSeconds(30)));
 
-    public override async Task<PipelineResult> RunAsync(OrchestrationContext context, TrainingRequest input)
+    public override async Task<PipelineResult> RunAsync(TaskOrchestrationContext context, TrainingRequest input)
     {
         var log = context.CreateReplaySafeLogger(Name);
         string dataset = input.Dataset;
@@ -74,7 +74,7 @@ public sealed class TrainingPipeline : Orchestrator<TrainingRequest, PipelineRes
                 $"Version {version} passed the gate and waits for POST /api/models/{dataset}/versions/{version}/approve (or /reject), until {context.CurrentUtcDateTime + ingest.Config.ApprovalTimeout:u}.", ingest.DataHash, version));
             ApprovalDecision decision;
             try { decision = await context.WaitForExternalEvent<ApprovalDecision>(ApprovalEvent, ingest.Config.ApprovalTimeout); }
-            catch (TimeoutException) { decision = new ApprovalDecision(false, "timeout", $"No decision within {ingest.Config.ApprovalTimeout}."); }
+            catch (TaskCanceledException) { decision = new ApprovalDecision(false, "timeout", $"No decision within {ingest.Config.ApprovalTimeout}."); }
             await context.CallActivityAsync(PipelineActivities.RecordApproval, new ApprovalRecord(dataset, version, decision), Retry);
             if (!decision.Approved)
             {
@@ -96,7 +96,7 @@ public sealed class TrainingPipeline : Orchestrator<TrainingRequest, PipelineRes
     }
 
     /// <summary>One trial, or a sweep: grid/random fan out in batches of <c>parallelism</c>; adaptive runs successive halving.</summary>
-    private static async Task<List<TrialResult>> RunTrialsAsync(OrchestrationContext context, IngestResult ingest)
+    private static async Task<List<TrialResult>> RunTrialsAsync(TaskOrchestrationContext context, IngestResult ingest)
     {
         var config = ingest.Config;
         string runPrefix = context.InstanceId;
@@ -171,15 +171,15 @@ public sealed record EvaluateRequest(string Dataset, TrialResult Candidate, IRea
 public sealed record ApprovalRequest(string Dataset, int Version, string InstanceId);
 public sealed record ApprovalRecord(string Dataset, int Version, ApprovalDecision Decision);
 
-/// <summary>Activity names, in one place so orchestrator and registration agree.</summary>
+/// <summary>Activity names (the class names, as the registry and Durable Functions name them), in one place.</summary>
 public static class PipelineActivities
 {
-    public const string Ingest = "IngestData";
-    public const string Validate = "ValidateData";
-    public const string Train = "TrainCandidate";
-    public const string Evaluate = "EvaluateCandidate";
-    public const string Register = "RegisterModel";
-    public const string RequestApproval = "RequestApproval";
-    public const string RecordApproval = "RecordApproval";
-    public const string Promote = "PromoteModel";
+    public const string Ingest = nameof(Activities.IngestData);
+    public const string Validate = nameof(Activities.ValidateData);
+    public const string Train = nameof(Activities.TrainCandidate);
+    public const string Evaluate = nameof(Activities.EvaluateCandidate);
+    public const string Register = nameof(Activities.RegisterModel);
+    public const string RequestApproval = nameof(Activities.RequestApproval);
+    public const string RecordApproval = nameof(Activities.RecordApproval);
+    public const string Promote = nameof(Activities.PromoteModel);
 }

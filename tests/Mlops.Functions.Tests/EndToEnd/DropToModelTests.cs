@@ -33,7 +33,7 @@ public sealed class DropToModelTests(FunctionHostFixture host, ITestOutputHelper
         await host.DropAsync("cancer", "part1.csv", BreastCancer, BinaryConfig);
         var status = await host.WaitForDropRunAsync("cancer", "part1.csv", TimeSpan.FromSeconds(90));
         output.WriteLine(status.ToString());
-        Assert.Equal("completed", status.GetProperty("runtimeStatus").GetString());
+        Assert.Equal("Completed", status.GetProperty("runtimeStatus").GetString());
         var result = FunctionHostFixture.Embedded(status, "output");
         Assert.Equal("promoted", result.GetProperty("outcome").GetString());
         Assert.Equal(1, result.GetProperty("version").GetInt32());
@@ -93,7 +93,7 @@ public sealed class DropToModelTests(FunctionHostFixture host, ITestOutputHelper
         Assert.Equal(HttpStatusCode.Accepted, run.StatusCode);
         string id = (await run.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
         var manual = await host.WaitForInstanceAsync(id, TimeSpan.FromSeconds(90));
-        Assert.Equal("completed", manual.GetProperty("runtimeStatus").GetString());
+        Assert.Equal("Completed", manual.GetProperty("runtimeStatus").GetString());
         Assert.Equal(2, FunctionHostFixture.Embedded(manual, "output").GetProperty("version").GetInt32());
 
         // The CLI sees the same registry; a rollback there is picked up by the running host without a restart.
@@ -123,7 +123,7 @@ public sealed class DropToModelTests(FunctionHostFixture host, ITestOutputHelper
     {
         await host.DropAsync("noconfig", "data.csv", Encoding.UTF8.GetBytes("a,b\n1,2\n3,4\n"));
         var status = await host.WaitForDropRunAsync("noconfig", "data.csv", TimeSpan.FromSeconds(60));
-        Assert.Equal("failed", status.GetProperty("runtimeStatus").GetString());
+        Assert.Equal("Failed", status.GetProperty("runtimeStatus").GetString());
         string message = status.ToString();
         Assert.Contains("incoming/noconfig/mlops.json", message);
         Assert.Contains("target", message);

@@ -61,7 +61,7 @@ public sealed class GovernanceTests(FunctionHostFixture host, ITestOutputHelper 
         await host.DropAsync(ds, "shifted.csv", shifted);
         var rejected = await host.WaitForDropRunAsync(ds, "shifted.csv", TimeSpan.FromSeconds(90));
         output.WriteLine(rejected.ToString());
-        Assert.Equal("failed", rejected.GetProperty("runtimeStatus").GetString());
+        Assert.Equal("Failed", rejected.GetProperty("runtimeStatus").GetString());
         Assert.Contains("label", rejected.GetProperty("failureDetails").GetProperty("errorMessage").GetString(), StringComparison.OrdinalIgnoreCase);
         string hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(shifted));
         var quarantined = await host.Storage.Blobs.ReadAsync("quarantine", $"{ds}/{hash}/data.csv");
@@ -75,7 +75,7 @@ public sealed class GovernanceTests(FunctionHostFixture host, ITestOutputHelper 
         byte[] missing = Synthetic(600, 0.5, 3, dropColumn: true);
         await host.DropAsync(ds, "missing.csv", missing);
         var broken = await host.WaitForDropRunAsync(ds, "missing.csv", TimeSpan.FromSeconds(90));
-        Assert.Equal("failed", broken.GetProperty("runtimeStatus").GetString());
+        Assert.Equal("Failed", broken.GetProperty("runtimeStatus").GetString());
         string hash2 = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(missing));
         var report2 = await host.Storage.Blobs.ReadAsync("quarantine", $"{ds}/{hash2}/validation.json");
         Assert.Contains("column_missing", Encoding.UTF8.GetString(report2!.Data));
@@ -148,7 +148,7 @@ public sealed class GovernanceTests(FunctionHostFixture host, ITestOutputHelper 
                 var custom = FunctionHostFixture.Embedded(status, "customStatus");
                 if (custom.GetProperty("stage").GetString() == "awaiting-approval") return custom.GetProperty("version").GetInt32();
             }
-            Assert.NotEqual("failed", status.GetProperty("runtimeStatus").GetString());
+            Assert.NotEqual("Failed", status.GetProperty("runtimeStatus").GetString());
             await Task.Delay(250);
         }
         throw new TimeoutException($"{instanceId} never asked for approval.");

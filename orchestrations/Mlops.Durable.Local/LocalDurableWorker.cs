@@ -1,0 +1,69 @@
+using DurableTask.Core;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Worker;
+using Microsoft.DurableTask.Worker.Hosting;
+using Microsoft.DurableTask.Worker.Shims;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Mlops.Durable.Local;
+
+/// <summary>
+/// A durabletask-dotnet worker whose backend is DTFx's <see cref="TaskHubWorker"/> on the Azure Storage provider, in
+/// process. The orchestrator and activity classes are the ones Durable Functions runs in Azure; here each work item
+/// gets a fresh shim from <see cref="DurableTaskShimFactory"/> (shims are stateful, one per execution).
+/// </summary>
+public sealed class LocalDurableWorker(
+    string name,
+    IDurableTaskFactory factory,
+    LocalTaskHub hub,
+    IServiceProvider services,
+    IOptionsMonitor<DurableTaskWorkerOptions> workerOptions,
+    ILoggerFactory loggerFactory) : DurableTaskWorker(name, factory)
+{
+    private readonly ILogger _log = loggerFactory.CreateLogger<LocalDurableWorker>();
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var shims = new DurableTaskShimFactory(workerOptions.Get(Name), loggerFactory);
+        var worker = new TaskHubWorker(
+            hub.Service,
+            new ShimResolver<TaskOrchestration>(name => Factory.TryCreateOrchestrator(name, services, out var o) ? shims.CreateOrchestration(name, o) : null),
+            new ShimResolver<TaskActivity>(name => Factory.TryCreateActivity(name, services, out var a) ? shims.CreateActivity(name, a) : null),
+            loggerFactory);
+        worker.ErrorPropagationMode = ErrorPropagationMode.UseFailureDetails;
+
+        // Storage may still be starting (or briefly down): keep trying rather than failing the host.
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await hub.EnsureCreatedAsync();
+                await worker.StartAsync();
+                break;
+            }
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+            {
+                _log.LogWarning("Durable worker could not start (attempt {Attempt}): {Error}", attempt, e.Message);
+                await Task.Delay(TimeSpan.FromSeconds(Math.Min(10, attempt)), stoppingToken);
+            }
+        }
+        _log.LogInformation("Durable worker started on task hub '{TaskHub}' ({Partitions} partitions)", hub.Options.TaskHubName, hub.Options.PartitionCount);
+
+        try { await Task.Delay(Timeout.Infinite, stoppingToken); }
+        catch (OperationCanceledException) { }
+        // A graceful stop lets in-flight work items finish and releases partition leases so another host takes over at once.
+        await worker.StopAsync(isForced: false);
+    }
+
+    /// <summary>DTFx asks for a task object per work item by name; this builds one from the durabletask-dotnet registry.</summary>
+    private sealed class ShimResolver<T>(Func<TaskName, T?> create) : INameVersionObjectManager<T> where T : class
+    {
+        public void Add(ObjectCreator<T> creator) =>
+            throw new NotSupportedException("Tasks are registered with DurableTaskRegistry (AddTasks), not on the DTFx worker.");
+
+        /// <remarks>Null for an unknown name: DTFx then fails that orchestration with "not found" instead of retrying forever.</remarks>
+        public T? GetObject(string name, string version) => create(new TaskName(name));
+    }
+}

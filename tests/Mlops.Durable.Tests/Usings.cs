@@ -1,3 +1,0 @@
-global using Mlops.Durable;
-global using Mlops.Testing;
-global using Xunit;
