@@ -35,7 +35,10 @@ public sealed class LocalDurableClient(LocalTaskHub hub, DataConverter converter
             ScheduledStartTime = options?.StartAt?.UtcDateTime,
             Tags = options?.Tags?.ToDictionary(t => t.Key, t => t.Value) ?? [],
         };
-        // Only a finished instance may be started again under the same id (as in Durable Functions).
+        // Only a finished instance may be started again under the same id (as in Durable Functions). The check is
+        // repeated by the backend (dedupe statuses) and, for a racing duplicate, by the dispatcher's ExecutionStarted dedup.
+        if (await GetInstancesAsync(instanceId, false, cancellation) is { IsRunning: true } or { RuntimeStatus: OrchestrationRuntimeStatus.Pending or OrchestrationRuntimeStatus.Suspended })
+            throw new InvalidOperationException($"An orchestration with instance id '{instanceId}' is already running.");
         CoreStatus[] dedupe = [CoreStatus.Pending, CoreStatus.Running, CoreStatus.Suspended];
         try { await Client.CreateTaskOrchestrationAsync(new TaskMessage { OrchestrationInstance = instance, Event = started }, dedupe); }
         catch (OrchestrationAlreadyExistsException e)
@@ -139,8 +142,16 @@ public sealed class LocalDurableClient(LocalTaskHub hub, DataConverter converter
     {
         var state = await GetInstancesAsync(instanceId, false, cancellation);
         if (state is null) return [];
-        var history = await hub.Service.GetOrchestrationHistoryAsync(instanceId, executionId: null);
-        return Newtonsoft.Json.JsonConvert.DeserializeObject<List<HistoryEvent>>(history, new Newtonsoft.Json.JsonSerializerSettings { TypeNameHandling = Newtonsoft.Json.TypeNameHandling.Objects }) ?? [];
+        // The backend returns the rows as JSON without type names; each row's EventType names its class.
+        string history = await hub.Service.GetOrchestrationHistoryAsync(instanceId, executionId: null);
+        var events = new List<HistoryEvent>();
+        foreach (var row in Newtonsoft.Json.Linq.JArray.Parse(history).OfType<Newtonsoft.Json.Linq.JObject>())
+        {
+            string? kind = Enum.TryParse<EventType>(row.Value<string>("EventType"), out var parsed) ? parsed.ToString() : null;
+            var type = kind is null ? null : typeof(HistoryEvent).Assembly.GetType($"DurableTask.Core.History.{kind}Event") ?? typeof(HistoryEvent).Assembly.GetType($"DurableTask.Core.History.{kind}");
+            if (type is not null && row.ToObject(type) is HistoryEvent e) events.Add(e);
+        }
+        return events;
     }
 
     public override ValueTask DisposeAsync() => default;

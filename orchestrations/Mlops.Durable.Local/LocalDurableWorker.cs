@@ -29,8 +29,8 @@ public sealed class LocalDurableWorker(
         var shims = new DurableTaskShimFactory(workerOptions.Get(Name), loggerFactory);
         var worker = new TaskHubWorker(
             hub.Service,
-            new ShimResolver<TaskOrchestration>(name => Factory.TryCreateOrchestrator(name, services, out var o) ? shims.CreateOrchestration(name, o) : null),
-            new ShimResolver<TaskActivity>(name => Factory.TryCreateActivity(name, services, out var a) ? shims.CreateActivity(name, a) : null),
+            new ShimResolver<TaskOrchestration>(name => Factory.TryCreateOrchestrator(name, services, out var o) ? shims.CreateOrchestration(name, o) : new UnknownOrchestration(name)),
+            new ShimResolver<TaskActivity>(name => Factory.TryCreateActivity(name, services, out var a) ? shims.CreateActivity(name, a) : new UnknownActivity(name)),
             loggerFactory);
         worker.ErrorPropagationMode = ErrorPropagationMode.UseFailureDetails;
 
@@ -63,7 +63,29 @@ public sealed class LocalDurableWorker(
         public void Add(ObjectCreator<T> creator) =>
             throw new NotSupportedException("Tasks are registered with DurableTaskRegistry (AddTasks), not on the DTFx worker.");
 
-        /// <remarks>Null for an unknown name: DTFx then fails that orchestration with "not found" instead of retrying forever.</remarks>
         public T? GetObject(string name, string version) => create(new TaskName(name));
+    }
+
+    /// <summary>
+    /// Stands in for a name nothing is registered under: the instance fails at once with a message that says so.
+    /// (DTFx would otherwise abandon the work item and redeliver it forever.)
+    /// </summary>
+    private sealed class UnknownOrchestration(TaskName name) : TaskOrchestration
+    {
+        /// <remarks>Faults the returned task (never throws synchronously): DTFx fails the instance for a faulted
+        /// task, but treats a synchronous throw as a dispatcher error and backs the whole dispatcher off.</remarks>
+        public override async Task<string> Execute(OrchestrationContext context, string input)
+        {
+            await Task.CompletedTask;
+            throw new InvalidOperationException($"No orchestrator named '{name.Name}' is registered in this app.");
+        }
+        public override string? GetStatus() => null;
+        public override void RaiseEvent(OrchestrationContext context, string name, string input) { }
+    }
+
+    private sealed class UnknownActivity(TaskName name) : TaskActivity
+    {
+        public override string Run(TaskContext context, string input) =>
+            throw new InvalidOperationException($"No activity named '{name.Name}' is registered in this app.");
     }
 }
