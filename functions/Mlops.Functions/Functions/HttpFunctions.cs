@@ -70,17 +70,18 @@ public static class HttpFunctions
         var status = await client.GetInstanceAsync(instanceId, ct);
         if (status is null || status.RuntimeStatus is not (OrchestrationRuntimeStatus.Running or OrchestrationRuntimeStatus.Pending))
             throw new MlopsException("approval.closed", $"The run {instanceId} that asked for approval of v{version} is {status?.RuntimeStatus.ToString() ?? "gone"}; nothing to decide.", 409);
-        string? by = null, comment = null;
+        // The approver is who holds the key, not what the body claims.
+        string by = http.Items[Security.FunctionKeyMiddleware.CallerItem] as string ?? "api";
+        string? comment = null;
         if (http.Request.ContentLength is > 0)
         {
             using var doc = await JsonDocument.ParseAsync(http.Request.Body, cancellationToken: ct);
             if (doc.RootElement.ValueKind == JsonValueKind.Object)
             {
-                if (doc.RootElement.TryGetProperty("by", out var b)) by = b.GetString();
                 if (doc.RootElement.TryGetProperty("comment", out var c)) comment = c.GetString();
             }
         }
-        await client.RaiseEventAsync(instanceId, TrainingPipeline.ApprovalEvent, new ApprovalDecision(approved, by ?? "api", comment), ct);
+        await client.RaiseEventAsync(instanceId, TrainingPipeline.ApprovalEvent, new ApprovalDecision(approved, by, comment), ct);
         return Results.Json(new { model, version, decision = approved ? "approved" : "rejected", instanceId }, statusCode: 202);
     }
 

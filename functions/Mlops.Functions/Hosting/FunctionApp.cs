@@ -52,7 +52,7 @@ public static class FunctionApp
         });
 
         var storage = AzureStorageAccount.Connect(settings.StorageConnectionString);
-        var keys = await FunctionKeys.LoadOrCreateAsync(storage.Blobs, settings.HostId, settings.FunctionKey, cancellationToken);
+        var keys = await FunctionKeys.LoadOrCreateAsync(storage.Blobs, settings.HostId, settings.FunctionKey, settings.MasterKey, cancellationToken);
         var services = builder.Services;
         services.AddSingleton(settings);
         services.AddSingleton(storage);

@@ -14,6 +14,8 @@ public sealed record HostSettings
     public int HttpPort { get; init; } = 7071;
     /// <summary><c>MLOPS_FUNCTION_KEY</c>: the function key; generated once and stored when absent.</summary>
     public string? FunctionKey { get; init; }
+    /// <summary><c>MLOPS_MASTER_KEY</c>: the admin (master) key for state-changing routes; generated once and stored when absent.</summary>
+    public string? MasterKey { get; init; }
     /// <summary><c>RETRAIN_SCHEDULE</c>: 6-field NCRONTAB for retraining every configured dataset; none = off.</summary>
     public string? RetrainSchedule { get; init; }
     /// <summary><c>MLOPS_HOST_ID</c>: names receipts, keys and timer state, like the Functions host id.</summary>
@@ -43,6 +45,7 @@ public sealed record HostSettings
             StorageConnectionString = Get("AzureWebJobsStorage") ?? "UseDevelopmentStorage=true",
             HttpPort = ParseInt(Get("MLOPS_HTTP_PORT"), 7071, "MLOPS_HTTP_PORT", 1, 65535),
             FunctionKey = Get("MLOPS_FUNCTION_KEY"),
+            MasterKey = Get("MLOPS_MASTER_KEY"),
             RetrainSchedule = Get("RETRAIN_SCHEDULE"),
             HostId = Get("MLOPS_HOST_ID") ?? "mlops-local",
             BlobScanSeconds = Get("MLOPS_BLOB_SCAN_SECONDS") is { } b ? double.Parse(b, System.Globalization.CultureInfo.InvariantCulture) : 2,

@@ -38,7 +38,7 @@ public static class LocalHost
             Console.WriteLine($"""
 
                 MlopsFunctions host is running on {baseUrl}  (Ctrl-C stops it{(settings.EmbeddedStorage ? " and Azurite" : "")})
-                  Function key ({(keys.Generated ? "generated and stored" : "configured")}): {keys.Key}
+                  {KeyLines(settings, keys)}
                   Drop zone:   blob container 'incoming', {PipelineConfigLoader.IncomingContainer}/<dataset>/<file>.csv + {PipelineConfigLoader.IncomingContainer}/<dataset>/mlops.json
                   Storage:     {(settings.EmbeddedStorage ? "Azurite, UseDevelopmentStorage=true" : "AzureWebJobsStorage")}
                   Try:         curl {baseUrl}/api/health
@@ -59,6 +59,14 @@ public static class LocalHost
             return 1;
         }
     }
+
+    /// <summary>
+    /// Keys are printed only for the local emulator: on a real storage account stdout ends up in platform logs, so the
+    /// banner says where the keys are instead.
+    /// </summary>
+    private static string KeyLines(HostSettings settings, FunctionKeys keys) => settings.EmbeddedStorage
+        ? $"Function key (predict, reads): {keys.Key}\n  Master key (admin routes):     {keys.MasterKey}"
+        : $"Keys: MLOPS_FUNCTION_KEY / MLOPS_MASTER_KEY, or {FunctionKeys.SecretsContainer}/{settings.HostId}/host.json in the storage account";
 
     /// <summary>Drops the bundled dataset with a plain storage write, as a user would, and follows the run it starts.</summary>
     private static async Task RunDemoAsync(WebApplication app, string baseUrl, string key, CancellationToken ct)

@@ -88,7 +88,7 @@ public sealed class DropToModelTests(FunctionHostFixture host, ITestOutputHelper
         Assert.Equal("unchanged", FunctionHostFixture.Embedded(again, "output").GetProperty("outcome").GetString());
 
         // On-demand run on the latest data: 202 + id, then a second version.
-        var run = await host.Http.PostAsync("/api/pipelines/cancer/run", null);
+        var run = await host.Admin.PostAsync("/api/pipelines/cancer/run", null);
         output.WriteLine(await run.Content.ReadAsStringAsync());
         Assert.Equal(HttpStatusCode.Accepted, run.StatusCode);
         string id = (await run.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
@@ -132,12 +132,12 @@ public sealed class DropToModelTests(FunctionHostFixture host, ITestOutputHelper
     [Fact]
     public async Task ManualRun_UnknownDataset_Is4xxWithMessage()
     {
-        var response = await host.Http.PostAsync("/api/pipelines/nothing-here/run", null);
+        var response = await host.Admin.PostAsync("/api/pipelines/nothing-here/run", null);
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         var error = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error");
         Assert.Equal("config.missing", error.GetProperty("code").GetString());
         Assert.Contains("mlops.json", error.GetProperty("message").GetString());
-        var bad = await host.Http.PostAsync("/api/pipelines/bad%20name/run", null);
+        var bad = await host.Admin.PostAsync("/api/pipelines/bad%20name/run", null);
         Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
     }
 }

@@ -15,10 +15,13 @@ namespace Mlops.Functions.Tests.EndToEnd;
 public sealed class FunctionHostFixture : IAsyncLifetime
 {
     public const string Key = "test-function-key";
+    public const string MasterKey = "test-master-key";
     public AzuriteInstance Azurite { get; private set; } = null!;
     public WebApplication App { get; private set; } = null!;
     public HttpClient Http { get; private set; } = null!;
     public HttpClient Anonymous { get; private set; } = null!;
+    /// <summary>Holds the master key: for routes that change state.</summary>
+    public HttpClient Admin { get; private set; } = null!;
     /// <summary>A plain storage client, separate from the host's, like a user's upload tool.</summary>
     public StorageServices Storage { get; private set; } = null!;
 
@@ -26,11 +29,13 @@ public sealed class FunctionHostFixture : IAsyncLifetime
     {
         Azurite = await AzuriteInstance.StartAsync();
         int port = AzuriteInstance.FreePort();
-        var settings = new HostSettings { StorageConnectionString = Azurite.ConnectionString, HttpPort = port, FunctionKey = Key, BlobScanSeconds = 0.3, HostId = "e2e" };
+        var settings = new HostSettings { StorageConnectionString = Azurite.ConnectionString, HttpPort = port, FunctionKey = Key, MasterKey = MasterKey, BlobScanSeconds = 0.3, HostId = "e2e" };
         App = await FunctionApp.BuildAsync(settings);
         await App.StartAsync();
         Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(60) };
         Http.DefaultRequestHeaders.Add("x-functions-key", Key);
+        Admin = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(60) };
+        Admin.DefaultRequestHeaders.Add("x-functions-key", MasterKey);
         Anonymous = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
         Storage = AzureStorageAccount.Connect(Azurite.ConnectionString);
     }

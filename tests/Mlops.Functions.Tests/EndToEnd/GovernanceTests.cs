@@ -109,28 +109,32 @@ public sealed class GovernanceTests(FunctionHostFixture host, ITestOutputHelper 
         string approvedRun = await StartRunAsync(ds);
         int candidate = await WaitForApprovalRequestAsync(approvedRun);
         Assert.Equal(1, await ProductionAsync(ds));
-        var approve = await host.Http.PostAsJsonAsync($"/api/models/{ds}/versions/{candidate}/approve", new { by = "alice", comment = "looks good" });
+        var approve = await host.Admin.PostAsJsonAsync($"/api/models/{ds}/versions/{candidate}/approve", new { by = "alice", comment = "looks good" });
         Assert.Equal(HttpStatusCode.Accepted, approve.StatusCode);
         var approved = await host.WaitForInstanceAsync(approvedRun, TimeSpan.FromSeconds(60));
         Assert.Equal("promoted", FunctionHostFixture.Embedded(approved, "output").GetProperty("outcome").GetString());
         Assert.Equal(candidate, await ProductionAsync(ds));
+        // The ledger names the key that approved, not the "by" the body claimed.
+        var history = await host.Http.GetStringAsync($"/api/models/{ds}/history");
+        Assert.Contains("master-key", history);
+        Assert.DoesNotContain("alice", history);
 
         // Manual approval, rejected: production stays where it is.
         string rejectedRun = await StartRunAsync(ds);
         int candidate2 = await WaitForApprovalRequestAsync(rejectedRun);
-        Assert.Equal(HttpStatusCode.Accepted, (await host.Http.PostAsJsonAsync($"/api/models/{ds}/versions/{candidate2}/reject", new { by = "bob", comment = "not now" })).StatusCode);
+        Assert.Equal(HttpStatusCode.Accepted, (await host.Admin.PostAsJsonAsync($"/api/models/{ds}/versions/{candidate2}/reject", new { by = "bob", comment = "not now" })).StatusCode);
         var rejected = await host.WaitForInstanceAsync(rejectedRun, TimeSpan.FromSeconds(60));
         Assert.Equal("approval-rejected", FunctionHostFixture.Embedded(rejected, "output").GetProperty("outcome").GetString());
         Assert.Equal(candidate, await ProductionAsync(ds));
 
         // Deciding again on a closed request is a clear 4xx, not a 500.
-        var late = await host.Http.PostAsync($"/api/models/{ds}/versions/{candidate2}/approve", null);
+        var late = await host.Admin.PostAsync($"/api/models/{ds}/versions/{candidate2}/approve", null);
         Assert.True((int)late.StatusCode is >= 400 and < 500, late.StatusCode.ToString());
     }
 
     private async Task<string> StartRunAsync(string ds)
     {
-        var run = await host.Http.PostAsync($"/api/pipelines/{ds}/run", null);
+        var run = await host.Admin.PostAsync($"/api/pipelines/{ds}/run", null);
         Assert.Equal(HttpStatusCode.Accepted, run.StatusCode);
         return (await run.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
     }

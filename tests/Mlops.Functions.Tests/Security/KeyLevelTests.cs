@@ -1,0 +1,72 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Mlops.Functions.Security;
+using Mlops.Functions.Tests.EndToEnd;
+using Xunit;
+
+namespace Mlops.Functions.Tests.Security;
+
+/// <summary>
+/// Both key levels on every /api route, generated from the host's own route table so that a new route cannot be
+/// forgotten: no key → 401; a function key on a state-changing route → 403; the master key gets past the check.
+/// </summary>
+public sealed class KeyLevelTests(FunctionHostFixture host) : IClassFixture<FunctionHostFixture>
+{
+    private IEnumerable<(string Method, string Path)> Routes()
+    {
+        var sources = host.App.Services.GetRequiredService<EndpointDataSource>();
+        foreach (var e in sources.Endpoints.OfType<RouteEndpoint>())
+        {
+            string pattern = "/" + e.RoutePattern.RawText!.TrimStart('/');
+            if (!pattern.StartsWith("/api/", StringComparison.Ordinal)) continue;
+            string path = System.Text.RegularExpressions.Regex.Replace(pattern, @"\{(\w+)(:[^}]*)?\}", m => m.Groups[2].Value.Contains("int") ? "1" : "x-probe");
+            foreach (string method in e.Metadata.GetMetadata<Microsoft.AspNetCore.Routing.HttpMethodMetadata>()?.HttpMethods ?? ["GET"])
+                yield return (method, path);
+        }
+    }
+
+    [Fact]
+    public async Task EveryApiRoute_NeedsAKey_AndEveryWriteButPredictNeedsTheMasterKey()
+    {
+        var routes = Routes().ToList();
+        Assert.True(routes.Count > 20, $"expected the whole route table, found {routes.Count}");
+        foreach (var (method, path) in routes)
+        {
+            var required = FunctionKeyMiddleware.Required(method, path);
+            if (path == "/api/health") { Assert.Equal(KeyLevel.None, required); continue; }
+
+            var anonymous = await host.Anonymous.SendAsync(new HttpRequestMessage(new HttpMethod(method), path));
+            Assert.True(anonymous.StatusCode == HttpStatusCode.Unauthorized, $"{method} {path} without a key: {anonymous.StatusCode}");
+
+            var withFunctionKey = await host.Http.SendAsync(new HttpRequestMessage(new HttpMethod(method), path));
+            if (required == KeyLevel.Admin)
+                Assert.True(withFunctionKey.StatusCode == HttpStatusCode.Forbidden, $"{method} {path} with the function key: {withFunctionKey.StatusCode}");
+            else
+                Assert.True(withFunctionKey.StatusCode is not (HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden), $"{method} {path} refused the function key");
+
+            var withMasterKey = await host.Admin.SendAsync(new HttpRequestMessage(new HttpMethod(method), path));
+            Assert.True(withMasterKey.StatusCode is not (HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden), $"{method} {path} refused the master key");
+        }
+        Assert.Contains(routes, r => FunctionKeyMiddleware.Required(r.Method, r.Path) == KeyLevel.Admin && r.Path.StartsWith("/api/orchestrations", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task StartingAnOrchestrationByNameWithRawInput_IsNotARoute()
+    {
+        var response = await host.Admin.PostAsync("/api/orchestrations/TrainingPipeline?instanceId=x",
+            new StringContent("""{"dataset":"bc","trigger":{"kind":"drop","blobName":"bc/../../azure-webjobs-secrets/e2e/host.json"}}"""));
+        Assert.True(response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.MethodNotAllowed, $"got {response.StatusCode}");
+    }
+
+    [Fact]
+    public void Keys_FunctionAndMasterGrantTheirLevels_Only()
+    {
+        var keys = host.App.Services.GetRequiredService<FunctionKeys>();
+        Assert.Equal(KeyLevel.Admin, keys.LevelOf(FunctionHostFixture.MasterKey));
+        Assert.Equal(KeyLevel.Function, keys.LevelOf(FunctionHostFixture.Key));
+        Assert.Equal(KeyLevel.None, keys.LevelOf("test-function-ke"));
+        Assert.Equal(KeyLevel.None, keys.LevelOf(null));
+    }
+}
