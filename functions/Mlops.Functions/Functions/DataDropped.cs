@@ -21,6 +21,10 @@ public sealed class DataDropped(IPipelineLauncher launcher, ILogger<DataDropped>
 
     public async Task<string?> RunAsync(BlobTriggerEvent blob, CancellationToken cancellationToken = default)
     {
+        // Storage clients collapse "." and ".." segments (escaped or not), which would move a drop into another
+        // dataset or container: such names are refused loudly (the receipt records why), never reinterpreted.
+        if (blob.Name.Split('/').Any(s => Uri.UnescapeDataString(s) is "." or ".." || s.Length == 0))
+            throw new UnsupportedBlobException($"{Container}/{blob.Name}: names with empty, '.' or '..' segments are not ingested; put files directly under {Container}/<dataset>/.");
         string dataset = blob.Name[..blob.Name.IndexOf('/')];
         if (!DatasetNames.IsValid(dataset, out string? why))
             throw new UnsupportedBlobException($"'{dataset}' is not a usable dataset name: {why}. Put data under {Container}/<dataset>/ with a name of letters, digits, '-' or '_'.");

@@ -90,11 +90,13 @@ public static class FunctionApp
         }
 
         services.AddServing(storage);
+        services.AddOpenApi();
         configure?.Invoke(builder);
 
         var app = builder.Build();
         app.UseMiddleware<ErrorMiddleware>();
         if (!settings.RunsUnderFunctionsHost) app.UseMiddleware<FunctionKeyMiddleware>();
+        app.MapOpenApi(); // /openapi/v1.json: outside /api, so it needs no key (it lists routes, not data)
         HttpFunctions.Map(app);
         OrchestrationManagement.Map(app);
         app.MapServing();

@@ -24,6 +24,8 @@ public static class LocalHost
         using var azurite = new LocalAzurite();
         using var stopping = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) => { e.Cancel = true; stopping.Cancel(); };
+        // docker stop, systemd and the Functions platform send SIGTERM: stop as cleanly as on Ctrl-C.
+        using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, c => { c.Cancel = true; stopping.Cancel(); });
         try
         {
             if (settings.EmbeddedStorage)
