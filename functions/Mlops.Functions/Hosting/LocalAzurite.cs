@@ -7,7 +7,9 @@ namespace Mlops.Functions.Hosting;
 /// <summary>
 /// The run command's embedded storage: installs Azurite from the repo's package.json (npm) when missing and runs it on
 /// the emulator's standard ports (blob 10000, queue 10001, table 10002), data kept under the git-ignored <c>.azurite/</c>.
-/// Stopped with the host, so Ctrl-C ends both.
+/// It runs in a session of its own, as storage does in Azure: a host that crashes (even SIGKILL of its process group)
+/// leaves it running with its last writes, and the next start reuses it (found through <c>.azurite/azurite.pid</c>). A
+/// clean stop (Ctrl-C, SIGTERM) stops the Azurite this host started.
 /// </summary>
 public sealed class LocalAzurite : IDisposable
 {
@@ -23,8 +25,26 @@ public sealed class LocalAzurite : IDisposable
                 ". Stop the program using them, or set MLOPS_HTTP_PORT / AzureWebJobsStorage to use other ports or an existing storage account.");
     }
 
+    /// <summary>The Azurite a previous run started and left running (after a crash), when it still serves the emulator ports.</summary>
+    public static int? RunningFromEarlierRun(string repoRoot)
+    {
+        string pidFile = Path.Combine(repoRoot, ".azurite", "azurite.pid");
+        if (!File.Exists(pidFile) || !int.TryParse(File.ReadAllText(pidFile).Trim(), out int pid)) return null;
+        try
+        {
+            using var p = Process.GetProcessById(pid);
+            return !p.HasExited && Ports.All(IsListening) ? pid : null;
+        }
+        catch (ArgumentException) { return null; } // no such process
+    }
+
     public async Task StartAsync(string repoRoot, TextWriter log, CancellationToken cancellationToken = default)
     {
+        if (RunningFromEarlierRun(repoRoot) is { } running)
+        {
+            log.WriteLine($"Reusing the Azurite left running by an earlier run (pid {running}), data in {Path.Combine(repoRoot, ".azurite")}");
+            return;
+        }
         string exe = Path.Combine(repoRoot, "node_modules", ".bin", "azurite");
         if (!File.Exists(exe))
         {
@@ -36,19 +56,15 @@ public sealed class LocalAzurite : IDisposable
         }
         string data = Path.Combine(repoRoot, ".azurite");
         Directory.CreateDirectory(data);
-        var psi = new ProcessStartInfo(exe)
+        // setsid: a session of its own, so a signal to the host's process group (a crash, a killed terminal job) spares it.
+        var psi = new ProcessStartInfo("setsid")
         {
-            ArgumentList = { "--silent", "--disableTelemetry", "--skipApiVersionCheck", "--loose", "--location", data, "--debug", Path.Combine(data, "debug.log"),
+            ArgumentList = { exe, "--silent", "--disableTelemetry", "--skipApiVersionCheck", "--loose", "--location", data, "--debug", Path.Combine(data, "debug.log"),
                 "--blobHost", "127.0.0.1", "--queueHost", "127.0.0.1", "--tableHost", "127.0.0.1" },
-            UseShellExecute = false,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
+            UseShellExecute = false, // no redirected pipes: they would break (and take Azurite down) when the host dies
         };
         _process = Process.Start(psi) ?? throw new InvalidOperationException("Could not start Azurite.");
-        _process.OutputDataReceived += (_, _) => { };
-        _process.ErrorDataReceived += (_, e) => { if (e.Data is not null) log.WriteLine("azurite: " + e.Data); };
-        _process.BeginOutputReadLine();
-        _process.BeginErrorReadLine();
+        await File.WriteAllTextAsync(Path.Combine(data, "azurite.pid"), _process.Id.ToString(), cancellationToken);
         var deadline = DateTime.UtcNow.AddSeconds(60);
         foreach (int port in Ports)
             while (!IsListening(port))
@@ -62,7 +78,11 @@ public sealed class LocalAzurite : IDisposable
 
     public void Dispose()
     {
-        try { if (_process is { HasExited: false }) { _process.Kill(entireProcessTree: true); _process.WaitForExit(5000); } }
+        try
+        {
+            if (_process is { HasExited: false }) { _process.Kill(entireProcessTree: true); _process.WaitForExit(5000); }
+            if (_process is not null && FindRepoRoot() is { } root) File.Delete(Path.Combine(root, ".azurite", "azurite.pid"));
+        }
         catch (InvalidOperationException) { }
         _process?.Dispose();
         _process = null;

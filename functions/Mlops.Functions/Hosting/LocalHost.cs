@@ -17,7 +17,9 @@ public static class LocalHost
     public static async Task<int> RunAsync(HostSettings settings, string[] args, bool demo)
     {
         var ports = new List<(int, string)> { (settings.HttpPort, "function host HTTP; set MLOPS_HTTP_PORT to use another") };
-        if (settings.EmbeddedStorage) ports.AddRange(LocalAzurite.Ports.Select(p => (p, "Azurite storage emulator")));
+        string? repoRoot = LocalAzurite.FindRepoRoot();
+        bool reuseAzurite = repoRoot is not null && LocalAzurite.RunningFromEarlierRun(repoRoot) is not null;
+        if (settings.EmbeddedStorage && !reuseAzurite) ports.AddRange(LocalAzurite.Ports.Select(p => (p, "Azurite storage emulator")));
         try { LocalAzurite.EnsurePortsFree(ports); }
         catch (PortInUseException e) { Console.Error.WriteLine("error: " + e.Message); return 3; }
 
