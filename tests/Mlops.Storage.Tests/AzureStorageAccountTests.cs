@@ -92,6 +92,25 @@ public sealed class AzureStorageAccountTests
     }
 
     [Fact]
+    public void FromEnvironment_DoubleUnderscoreVariables_ConnectIdentityBased()
+    {
+        string setting = "MlopsTestStorage" + Guid.NewGuid().ToString("N")[..8]; // unique: the environment is process-wide
+        Environment.SetEnvironmentVariable(setting + "__accountName", "envacct");
+        Environment.SetEnvironmentVariable(setting + "__credential", "managedidentity");
+        try
+        {
+            var account = AzureStorageAccount.FromEnvironment(setting);
+            Assert.Equal("envacct.table.core.windows.net", account.TableServiceUri.Host);
+            Assert.IsType<ManagedIdentityCredential>(account.Credential);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(setting + "__accountName", null);
+            Environment.SetEnvironmentVariable(setting + "__credential", null);
+        }
+    }
+
+    [Fact]
     public void FromConfiguration_RelativeServiceUri_IsRejected()
     {
         var e = Assert.Throws<MlopsException>(() => AzureStorageAccount.FromConfiguration(Config(

@@ -118,6 +118,24 @@ public sealed class AzureStorageAccount
         return FromServiceUris(identity.BlobServiceUri, identity.QueueServiceUri, identity.TableServiceUri, credential ?? identity.CreateCredential());
     }
 
+    /// <summary>
+    /// Connects from environment variables (<c>AzureWebJobsStorage</c> or <c>AzureWebJobsStorage__*</c>), for tools
+    /// such as the CLI that have no host configuration.
+    /// </summary>
+    /// <exception cref="MlopsException">A setting is malformed or incomplete (code <c>config.storage_connection</c>).</exception>
+    public static AzureStorageAccount FromEnvironment(string settingName = DefaultSettingName)
+    {
+        // Environment variables use "__" where configuration keys use ":" (AzureWebJobsStorage__accountName).
+        var values = new List<KeyValuePair<string, string?>>();
+        foreach (System.Collections.DictionaryEntry entry in Environment.GetEnvironmentVariables())
+        {
+            string key = ((string)entry.Key).Replace("__", ":", StringComparison.Ordinal);
+            if (key.Equals(settingName, StringComparison.OrdinalIgnoreCase) || key.StartsWith(settingName + ":", StringComparison.OrdinalIgnoreCase))
+                values.Add(new(key, entry.Value as string));
+        }
+        return FromConfiguration(new ConfigurationBuilder().AddInMemoryCollection(values).Build(), settingName);
+    }
+
     /// <summary>Connects identity-based (Entra ID) to the given endpoints.</summary>
     public static AzureStorageAccount FromServiceUris(Uri blobServiceUri, Uri queueServiceUri, Uri tableServiceUri, TokenCredential credential) =>
         new(new BlobServiceClient(blobServiceUri, credential, StoragePipeline.BlobOptions()),
