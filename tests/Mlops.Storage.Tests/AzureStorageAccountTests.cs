@@ -1,6 +1,7 @@
 using Azure.Identity;
 using Microsoft.Extensions.Configuration;
 using Mlops.Core.Errors;
+using Mlops.Core.Storage;
 using Mlops.Storage.Azure;
 using Mlops.Testing;
 using Xunit;
@@ -133,5 +134,16 @@ public sealed class AzureStorageAccountAzuriteTests(AzuriteFixture azurite) : IC
         Assert.True((await account.BlobService.GetBlobContainerClient("shared").GetBlobClient("x.txt").ExistsAsync()).Value);
         Assert.Equal(1, (await account.QueueService.GetQueueClient("sharedq").GetPropertiesAsync()).Value.ApproximateMessagesCount);
         Assert.NotNull((await account.TableService.GetTableClient("sharedt").GetEntityIfExistsAsync<global::Azure.Data.Tables.TableEntity>("p", "r")).Value);
+    }
+
+    [Fact]
+    public async Task InvalidName_IsATypedBadRequestWithTheServiceReason_NotA500()
+    {
+        var storage = AzureStorageAccount.Connect(azurite.ConnectionString);
+        // Table names need 3–63 characters: storage answers 400, which reaches callers as a typed 4xx error.
+        var e = await Assert.ThrowsAsync<MlopsException>(() => storage.Tables.InsertAsync("t", new Core.Storage.TableRow("p", "r")));
+        Assert.Equal("storage.invalid_request", e.Code);
+        Assert.Equal(400, e.Status);
+        Assert.Contains("resource name length", e.Message);
     }
 }

@@ -51,8 +51,16 @@ internal static class AzureErrors
         if (status == 0 || status >= 500 || status is 408 or 429)
             return new StorageUnavailableException($"{what}: storage unavailable ({(status == 0 ? Innermost(e).Message : $"{status} {Code(e)}")}).", e);
         if (status == 400)
-            return new MlopsException("storage.invalid_request", $"{what}: storage refused the request ({Code(e)}).", inner: e);
+            return new MlopsException("storage.invalid_request", $"{what}: storage refused the request ({Reason(e)}).", inner: e);
         return new InvalidOperationException($"{what}: storage answered {status} {Code(e)}: {FirstLine(e.Message)}", e);
+    }
+
+    /// <summary>The error code, else the service's message (Azurite leaves the code empty for some 400s).</summary>
+    private static string Reason(Exception e)
+    {
+        if (Code(e) is { Length: > 0 } code) return code;
+        var match = System.Text.RegularExpressions.Regex.Match(e.Message, @"<Message>([^<\r\n]+)|""value""\s*:\s*""([^""\\]+)");
+        return match.Success ? (match.Groups[1].Success ? match.Groups[1].Value : match.Groups[2].Value).Trim() : "no reason given";
     }
 
     private static RequestFailedException? Request(Exception e) => e switch
