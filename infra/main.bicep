@@ -16,6 +16,10 @@ param location string
 @description('Object id of the person running azd: gets data access to the storage account for the CLI and uploads. Empty: none.')
 param principalId string = ''
 
+@description('Kind of principalId: User for a person, ServicePrincipal when azd runs in a pipeline.')
+@allowed(['User', 'ServicePrincipal'])
+param principalType string = 'User'
+
 @description('6-field NCRONTAB for retraining every configured dataset (UTC); empty disables the schedule.')
 param retrainSchedule string = '0 0 2 * * *'
 
@@ -92,6 +96,7 @@ module rbac 'app/rbac.bicep' = {
     applicationInsightsName: monitoring.outputs.applicationInsightsName
     identityPrincipalId: identity.outputs.principalId
     userPrincipalId: principalId
+    userPrincipalType: principalType
   }
 }
 

@@ -5,6 +5,8 @@ param applicationInsightsName string
 param identityPrincipalId string
 @description('The deploying user (azd sets AZURE_PRINCIPAL_ID); empty assigns nothing.')
 param userPrincipalId string = ''
+@allowed(['User', 'ServicePrincipal'])
+param userPrincipalType string = 'User'
 
 // Built-in role definition ids (the same in every tenant).
 var storageRoles = {
@@ -38,7 +40,7 @@ resource userStorageRoles 'Microsoft.Authorization/roleAssignments@2022-04-01' =
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', role.value)
     principalId: userPrincipalId
-    principalType: 'User'
+    principalType: userPrincipalType
   }
 }]
 
