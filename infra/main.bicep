@@ -1,40 +1,152 @@
-// MlopsFunctions on Azure: one storage account (data, artifacts, orchestration state) and a function app that runs
-// the same handlers as the local host, as an Azure Functions custom handler (host.json "customHandler").
-targetScope = 'resourceGroup'
+// MlopsFunctions on Azure (azd layout): an isolated-worker .NET 10 function app on the Flex Consumption plan, one
+// storage account reached only through a user-assigned managed identity (drop zone, artifacts, Durable task hub),
+// the Event Grid subscription that feeds the blob trigger, and Application Insights on Log Analytics.
+targetScope = 'subscription'
 
-@description('Short name used as a prefix for every resource (3-11 lowercase letters/digits).')
-@minLength(3)
-@maxLength(11)
-param appName string
+@minLength(1)
+@maxLength(64)
+@description('azd environment name; names the resource group and seeds the unique suffix of every resource.')
+param environmentName string
 
-param location string = resourceGroup().location
+@minLength(1)
+@description('Region of every resource (must offer the Flex Consumption plan).')
+@metadata({ azd: { type: 'location' } })
+param location string
 
-@description('6-field NCRONTAB for scheduled retraining of every configured dataset; empty disables it.')
+@description('Object id of the person running azd: gets data access to the storage account for the CLI and uploads. Empty: none.')
+param principalId string = ''
+
+@description('Kind of principalId: User for a person, ServicePrincipal when azd runs in a pipeline.')
+@allowed(['User', 'ServicePrincipal'])
+param principalType string = 'User'
+
+@description('6-field NCRONTAB for retraining every configured dataset (UTC); empty disables the schedule.')
 param retrainSchedule string = '0 0 2 * * *'
 
-@description('Elastic Premium keeps one instance warm: the orchestration worker polls its queues from the handler process, which the Consumption plan would freeze.')
-@allowed(['EP1', 'EP2', 'EP3'])
-param planSku string = 'EP1'
+@description('Memory of each instance in MB (Flex Consumption: 512, 2048 or 4096). Training runs in the activities, so 2048 is the floor.')
+@allowed([512, 2048, 4096])
+param instanceMemoryMB int = 2048
 
-module storage 'modules/storage.bicep' = {
+@description('Upper bound of instances the platform may scale out to (cost ceiling).')
+@minValue(40)
+@maxValue(1000)
+param maximumInstanceCount int = 40
+
+@description('Always-ready instances for the HTTP functions, so predictions never wait for a cold start (billed while idle).')
+@minValue(0)
+@maxValue(10)
+param httpAlwaysReadyInstances int = 1
+
+@description('''Create the Event Grid subscription that delivers BlobCreated events to the blob trigger. Its webhook needs
+the host's blobs_extension system key, which exists only once the code is deployed and the host has started, and Event
+Grid validates the endpoint when the subscription is created. So: first `azd up` with false, then
+`azd env set ENABLE_BLOB_EVENTS true && azd provision`.''')
+param enableBlobEvents bool = false
+
+var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
+var tags = { 'azd-env-name': environmentName }
+var functionAppName = 'func-mlops-${resourceToken}'
+var deploymentContainerName = 'app-package'
+// Containers the app reads and writes (the Durable task hub creates its own lease and payload containers).
+var appContainerNames = ['incoming', 'datasets', 'quarantine', 'models', 'runs', 'predictions', 'monitoring', 'feedback']
+
+resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
+  name: 'rg-${environmentName}'
+  location: location
+  tags: tags
+}
+
+module identity 'app/identity.bicep' = {
+  name: 'identity'
+  scope: rg
+  params: {
+    name: 'id-mlops-${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+module storage 'app/storage.bicep' = {
   name: 'storage'
+  scope: rg
   params: {
-    name: '${appName}${uniqueString(resourceGroup().id)}'
+    name: take('stmlops${resourceToken}', 24)
     location: location
+    tags: tags
+    containerNames: concat(appContainerNames, [deploymentContainerName])
   }
 }
 
-module app 'modules/functionapp.bicep' = {
-  name: 'functionapp'
+module monitoring 'app/monitoring.bicep' = {
+  name: 'monitoring'
+  scope: rg
   params: {
-    name: '${appName}-${uniqueString(resourceGroup().id)}'
+    logAnalyticsName: 'log-mlops-${resourceToken}'
+    applicationInsightsName: 'appi-mlops-${resourceToken}'
     location: location
+    tags: tags
+  }
+}
+
+module rbac 'app/rbac.bicep' = {
+  name: 'rbac'
+  scope: rg
+  params: {
     storageAccountName: storage.outputs.name
-    retrainSchedule: retrainSchedule
-    planSku: planSku
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    identityPrincipalId: identity.outputs.principalId
+    userPrincipalId: principalId
+    userPrincipalType: principalType
   }
 }
 
-output functionAppName string = app.outputs.name
-output functionAppUrl string = app.outputs.url
-output storageAccountName string = storage.outputs.name
+module api 'app/functionapp.bicep' = {
+  name: 'api'
+  scope: rg
+  params: {
+    name: functionAppName
+    planName: 'plan-mlops-${resourceToken}'
+    location: location
+    tags: tags
+    identityId: identity.outputs.id
+    identityClientId: identity.outputs.clientId
+    storageAccountName: storage.outputs.name
+    deploymentContainerName: deploymentContainerName
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    instanceMemoryMB: instanceMemoryMB
+    maximumInstanceCount: maximumInstanceCount
+    httpAlwaysReadyInstances: httpAlwaysReadyInstances
+    appSettings: {
+      RETRAIN_SCHEDULE: retrainSchedule
+      MLOPS_HOST_ID: functionAppName
+      // In Azure the account is real storage: never start the local emulator.
+      MLOPS_EMBEDDED_STORAGE: 'false'
+    }
+  }
+  // The host reads its storage at start-up through the identity: grant the roles first.
+  dependsOn: [rbac]
+}
+
+module blobEvents 'app/eventgrid.bicep' = {
+  name: 'blobEvents'
+  scope: rg
+  params: {
+    systemTopicName: 'evgt-mlops-${resourceToken}'
+    location: location
+    tags: tags
+    storageAccountName: storage.outputs.name
+    functionAppName: api.outputs.name
+    blobTriggerFunctionName: 'DataDropped'
+    dropContainerName: 'incoming'
+    createSubscription: enableBlobEvents
+  }
+}
+
+// azd reads these into the environment (.azure/<env>/.env).
+output AZURE_LOCATION string = location
+output AZURE_TENANT_ID string = tenant().tenantId
+output AZURE_RESOURCE_GROUP string = rg.name
+output AZURE_FUNCTION_APP_NAME string = api.outputs.name
+output SERVICE_API_BASE_URL string = api.outputs.url
+output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
+output AZURE_STORAGE_BLOB_ENDPOINT string = storage.outputs.blobEndpoint

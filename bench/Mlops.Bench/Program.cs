@@ -8,6 +8,7 @@ return args.Length > 0 ? args[0] switch
     "data" => await RunAsync(() => Mlops.Bench.Data.DataBench.RunAsync(args[1..])),
     "durable" => Mlops.Bench.Durable.DurableBench.Run(args[1..]),
     "serve" => Mlops.Bench.Serve.ServeBench.Run(args[1..]),
+    "storage" => await Mlops.Bench.Storage.StorageBench.RunAsync(args[1..]),
     _ => Usage(),
 } : Usage();
 
@@ -19,6 +20,6 @@ static async Task<int> RunAsync(Func<Task> bench)
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: Mlops.Bench <ml|ml-profile|ml-memory|data|durable|serve> [options]   (ml: --quick, --skip-peers, --only NAME)");
+    Console.Error.WriteLine("usage: Mlops.Bench <ml|ml-profile|ml-memory|data|durable|serve|storage> [options]   (ml: --quick, --skip-peers, --only NAME)");
     return 2;
 }

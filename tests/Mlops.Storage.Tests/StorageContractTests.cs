@@ -11,7 +11,7 @@ namespace Mlops.Storage.Tests;
 /// One contract for the storage ports, run against real Azurite and against the in-memory doubles, so code tested on
 /// the doubles behaves the same on Azure Storage.
 /// </summary>
-public abstract class StorageContractTests
+public abstract partial class StorageContractTests
 {
     protected abstract StorageServices Storage { get; }
     private static string Unique(string prefix) => prefix + Guid.NewGuid().ToString("N")[..10];

@@ -17,7 +17,7 @@ public static class RegistryCommands
 {
     private static readonly Option<string?> Connection = new("--connection")
     {
-        Description = "Storage connection string (default: $AzureWebJobsStorage, else UseDevelopmentStorage=true).",
+        Description = "Storage connection string (default: $AzureWebJobsStorage or $AzureWebJobsStorage__accountName/__*ServiceUri, else UseDevelopmentStorage=true).",
         Recursive = true,
     };
 
@@ -155,8 +155,9 @@ public static class RegistryCommands
     {
         try
         {
-            string? conn = pr.GetValue(Connection) ?? Environment.GetEnvironmentVariable("AzureWebJobsStorage");
-            var storage = AzureStorageAccount.Connect(conn);
+            // --connection wins; otherwise the environment as the Functions host reads it (connection string or identity).
+            string? conn = pr.GetValue(Connection);
+            var storage = (conn is null ? AzureStorageAccount.FromEnvironment() : AzureStorageAccount.FromConnectionString(conn, "--connection")).Services;
             await action(new ModelRegistry(storage.Blobs, storage.Tables));
             return 0;
         }
@@ -166,7 +167,7 @@ public static class RegistryCommands
             Err(pr).MarkupLine($"[red]error[/] {Esc(e.Code)}: {Esc(e.Message)}");
             return e.Status == 409 ? 2 : 1;
         }
-        catch (Exception e) when (e is Mlops.Core.Storage.StorageUnavailableException or Microsoft.WindowsAzure.Storage.StorageException)
+        catch (Mlops.Core.Storage.StorageUnavailableException e)
         {
             Err(pr).MarkupLine($"[red]error[/] storage unavailable: {Esc(e.Message)}");
             return 3;

@@ -1,182 +1,184 @@
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
-using Microsoft.WindowsAzure.Storage;
-using Microsoft.WindowsAzure.Storage.Blob;
+using Azure;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
+using Azure.Storage.Blobs.Specialized;
 using Mlops.Core.Storage;
+using BlobInfo = Mlops.Core.Storage.BlobInfo;
 
 namespace Mlops.Storage.Azure;
 
-/// <summary><see cref="IBlobStore"/> on WindowsAzure.Storage 9.3.3. Containers are created lazily on the first 404.</summary>
+/// <summary>
+/// <see cref="IBlobStore"/> on Azure.Storage.Blobs. Containers are created lazily on the first ContainerNotFound, which
+/// saves a round trip on every write to a container that exists.
+/// </summary>
 public sealed class AzureBlobStore : IBlobStore
 {
-    private readonly CloudBlobClient _client;
-    private readonly ConcurrentDictionary<string, CloudBlobContainer> _containers = new();
+    private readonly BlobServiceClient _service;
+    private readonly ConcurrentDictionary<string, BlobContainerClient> _containers = new(StringComparer.Ordinal);
 
-    public AzureBlobStore(CloudStorageAccount account)
-    {
-        _client = account.CreateCloudBlobClient();
-        _client.DefaultRequestOptions.RetryPolicy = AzureStorageAccount.RetryPolicy;
-        _client.DefaultRequestOptions.MaximumExecutionTime = AzureStorageAccount.MaximumExecutionTime;
-    }
+    /// <summary>Creates the store over a service client (see <see cref="AzureStorageAccount"/>).</summary>
+    public AzureBlobStore(BlobServiceClient service) => _service = service;
 
-    private CloudBlobContainer Container(string name) => _containers.GetOrAdd(name, n => _client.GetContainerReference(n));
+    private BlobContainerClient Container(string name) => _containers.GetOrAdd(name, _service.GetBlobContainerClient);
 
-    public async Task<BlobContent?> ReadAsync(string container, string name, CancellationToken cancellationToken = default)
-    {
-        var blob = Container(container).GetBlobReference(name);
-        using var ms = new MemoryStream();
-        try
+    /// <inheritdoc />
+    public Task<BlobContent?> ReadAsync(string container, string name, CancellationToken cancellationToken = default) =>
+        AzureErrors.GuardAsync($"read {container}/{name}", async () =>
         {
-            await blob.DownloadToStreamAsync(ms, null, null, null, cancellationToken);
-            return new BlobContent(ms.ToArray(), blob.Properties.ETag);
-        }
-        catch (StorageException e) when (AzureErrors.IsNotFound(e)) { return null; }
-        catch (StorageException e) { throw AzureErrors.Translate(e, $"read {container}/{name}"); }
-    }
+            try
+            {
+                BlobDownloadResult result = (await Container(container).GetBlobClient(name).DownloadContentAsync(cancellationToken).ConfigureAwait(false)).Value;
+                return new BlobContent(result.Content.ToArray(), result.Details.ETag.ToString());
+            }
+            catch (RequestFailedException e) when (e.Status == 404) { return null; }
+        }, cancellationToken);
 
-    public async Task<Stream?> OpenReadAsync(string container, string name, CancellationToken cancellationToken = default)
-    {
-        var blob = Container(container).GetBlobReference(name);
-        try { return await blob.OpenReadAsync(null, null, null, cancellationToken); }
-        catch (StorageException e) when (AzureErrors.IsNotFound(e)) { return null; }
-        catch (StorageException e) { throw AzureErrors.Translate(e, $"open {container}/{name}"); }
-    }
+    /// <inheritdoc />
+    public Task<Stream?> OpenReadAsync(string container, string name, CancellationToken cancellationToken = default) =>
+        AzureErrors.GuardAsync($"open {container}/{name}", async () =>
+        {
+            // allowModifications: false pins the version read first, so a concurrent overwrite fails the read instead of
+            // splicing two versions of a dataset together.
+            try { return (Stream?)await Container(container).GetBlobClient(name).OpenReadAsync(new BlobOpenReadOptions(allowModifications: false), cancellationToken).ConfigureAwait(false); }
+            catch (RequestFailedException e) when (e.Status == 404) { return null; }
+        }, cancellationToken);
 
+    /// <inheritdoc />
     public Task<string> WriteAsync(string container, string name, ReadOnlyMemory<byte> data, WriteCondition condition = default, CancellationToken cancellationToken = default)
     {
-        var access = condition.IfNotExists ? AccessCondition.GenerateIfNotExistsCondition()
-            : condition.IfMatch is { } etag ? AccessCondition.GenerateIfMatchCondition(etag) : null;
-        return WithContainer(container, $"write {container}/{name}", async () =>
+        var options = new BlobUploadOptions
         {
-            var blob = Container(container).GetBlockBlobReference(name);
-            byte[] bytes = data.ToArray();
-            await blob.UploadFromByteArrayAsync(bytes, 0, bytes.Length, access, null, null, cancellationToken);
-            return blob.Properties.ETag;
-        });
+            Conditions = condition.IfNotExists ? new BlobRequestConditions { IfNoneMatch = ETag.All }
+                : condition.IfMatch is { } etag ? new BlobRequestConditions { IfMatch = new ETag(etag) } : null,
+        };
+        return WithContainerAsync(container, $"write {container}/{name}", async () =>
+        {
+            var info = await Container(container).GetBlobClient(name).UploadAsync(BinaryData.FromBytes(data), options, cancellationToken).ConfigureAwait(false);
+            return info.Value.ETag.ToString();
+        }, cancellationToken);
     }
 
+    /// <inheritdoc />
     public Task<string> UploadAsync(string container, string name, Stream content, CancellationToken cancellationToken = default)
     {
         long start = content.CanSeek ? content.Position : 0;
-        return WithContainer(container, $"upload {container}/{name}", async () =>
+        return WithContainerAsync(container, $"upload {container}/{name}", async () =>
         {
-            if (content.CanSeek) content.Position = start;
-            var blob = Container(container).GetBlockBlobReference(name);
-            await blob.UploadFromStreamAsync(content, null, null, null, cancellationToken);
-            return blob.Properties.ETag;
-        });
+            if (content.CanSeek) content.Position = start; // a retry after creating the container starts over
+            var info = await Container(container).GetBlobClient(name).UploadAsync(content, overwrite: true, cancellationToken).ConfigureAwait(false);
+            return info.Value.ETag.ToString();
+        }, cancellationToken);
     }
 
+    /// <inheritdoc />
     public Task AppendAsync(string container, string name, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default) =>
-        WithContainer(container, $"append {container}/{name}", async () =>
+        WithContainerAsync(container, $"append {container}/{name}", async () =>
         {
-            var blob = Container(container).GetAppendBlobReference(name);
-            byte[] bytes = data.ToArray();
+            var blob = Container(container).GetAppendBlobClient(name);
             try
             {
-                await blob.AppendBlockAsync(new MemoryStream(bytes), null, null, null, null, cancellationToken);
+                await blob.AppendBlockAsync(BinaryData.FromBytes(data).ToStream(), cancellationToken: cancellationToken).ConfigureAwait(false);
             }
-            catch (StorageException e) when (AzureErrors.IsNotFound(e) && AzureErrors.Code(e) != "ContainerNotFound")
+            catch (RequestFailedException e) when (e.Status == 404 && e.ErrorCode != BlobErrorCode.ContainerNotFound)
             {
-                try { await blob.CreateOrReplaceAsync(AccessCondition.GenerateIfNotExistsCondition(), null, null, cancellationToken); }
-                catch (StorageException c) when (AzureErrors.IsConflict(c)) { /* created by a racing writer */ }
-                await blob.AppendBlockAsync(new MemoryStream(bytes), null, null, null, null, cancellationToken);
+                // First append: create the blob (a racing writer may create it first, which is fine) and append again.
+                await blob.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+                await blob.AppendBlockAsync(BinaryData.FromBytes(data).ToStream(), cancellationToken: cancellationToken).ConfigureAwait(false);
             }
-            return "";
-        });
+            return true;
+        }, cancellationToken);
 
-    public async Task<BlobInfo?> GetInfoAsync(string container, string name, CancellationToken cancellationToken = default)
-    {
-        var blob = Container(container).GetBlobReference(name);
-        try
+    /// <inheritdoc />
+    public Task<BlobInfo?> GetInfoAsync(string container, string name, CancellationToken cancellationToken = default) =>
+        AzureErrors.GuardAsync($"properties of {container}/{name}", async () =>
         {
-            await blob.FetchAttributesAsync(null, null, null, cancellationToken);
-            return new BlobInfo(container, name, blob.Properties.ETag, blob.Properties.Length, blob.Properties.LastModified ?? DateTimeOffset.MinValue);
-        }
-        catch (StorageException e) when (AzureErrors.IsNotFound(e)) { return null; }
-        catch (StorageException e) { throw AzureErrors.Translate(e, $"properties of {container}/{name}"); }
-    }
+            try
+            {
+                BlobProperties p = (await Container(container).GetBlobClient(name).GetPropertiesAsync(cancellationToken: cancellationToken).ConfigureAwait(false)).Value;
+                return new BlobInfo(container, name, p.ETag.ToString(), p.ContentLength, p.LastModified);
+            }
+            catch (RequestFailedException e) when (e.Status == 404) { return null; }
+        }, cancellationToken);
 
+    /// <inheritdoc />
     public async IAsyncEnumerable<BlobInfo> ListAsync(string container, string prefix = "", [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        BlobContinuationToken? token = null;
-        do
+        var pages = Container(container).GetBlobsAsync(new GetBlobsOptions { Prefix = string.IsNullOrEmpty(prefix) ? null : prefix }, cancellationToken)
+            .AsPages(pageSizeHint: 5000).GetAsyncEnumerator(cancellationToken);
+        await using (pages.ConfigureAwait(false))
         {
-            BlobResultSegment segment;
-            try
+            while (true)
             {
-                segment = await Container(container).ListBlobsSegmentedAsync(prefix, true, BlobListingDetails.None, 5000, token, null, null, cancellationToken);
+                // The service lists in name order; a missing container lists nothing.
+                bool more = await AzureErrors.GuardAsync($"list {container}/{prefix}", async () =>
+                {
+                    try { return await pages.MoveNextAsync().ConfigureAwait(false); }
+                    catch (RequestFailedException e) when (e.Status == 404) { return false; }
+                }, cancellationToken).ConfigureAwait(false);
+                if (!more) yield break;
+                foreach (BlobItem item in pages.Current.Values)
+                    yield return new BlobInfo(container, item.Name, item.Properties.ETag?.ToString() ?? "", item.Properties.ContentLength ?? 0, item.Properties.LastModified ?? DateTimeOffset.MinValue);
             }
-            catch (StorageException e) when (AzureErrors.IsNotFound(e)) { yield break; }
-            catch (StorageException e) { throw AzureErrors.Translate(e, $"list {container}/{prefix}"); }
-            foreach (var item in segment.Results.OfType<CloudBlob>())
-                yield return new BlobInfo(container, item.Name, item.Properties.ETag, item.Properties.Length, item.Properties.LastModified ?? DateTimeOffset.MinValue);
-            token = segment.ContinuationToken;
-        } while (token is not null);
+        }
     }
 
-    public async Task<bool> DeleteAsync(string container, string name, CancellationToken cancellationToken = default)
-    {
-        try { return await Container(container).GetBlobReference(name).DeleteIfExistsAsync(DeleteSnapshotsOption.None, null, null, null, cancellationToken); }
-        catch (StorageException e) when (AzureErrors.IsNotFound(e)) { return false; }
-        catch (StorageException e) { throw AzureErrors.Translate(e, $"delete {container}/{name}"); }
-    }
+    /// <inheritdoc />
+    public Task<bool> DeleteAsync(string container, string name, CancellationToken cancellationToken = default) =>
+        AzureErrors.GuardAsync($"delete {container}/{name}", async () =>
+        {
+            try { return (await Container(container).GetBlobClient(name).DeleteIfExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false)).Value; }
+            catch (RequestFailedException e) when (e.Status == 404) { return false; }
+        }, cancellationToken);
 
+    /// <inheritdoc />
     public async Task<string?> TryAcquireLeaseAsync(string container, string name, TimeSpan duration, CancellationToken cancellationToken = default)
     {
-        var blob = Container(container).GetBlockBlobReference(name);
+        var lease = Container(container).GetBlobClient(name).GetBlobLeaseClient();
         for (int attempt = 0; attempt < 2; attempt++)
         {
-            try { return await blob.AcquireLeaseAsync(duration, null, null, null, null, cancellationToken); }
-            catch (StorageException e) when (AzureErrors.Status(e) == 409) { return null; }
-            catch (StorageException e) when (AzureErrors.IsNotFound(e) && attempt == 0)
+            try { return (await lease.AcquireAsync(duration, cancellationToken: cancellationToken).ConfigureAwait(false)).Value.LeaseId; }
+            catch (RequestFailedException e) when (e.Status == 409) { return null; }
+            catch (RequestFailedException e) when (e.Status == 404 && attempt == 0)
             {
-                try { await WriteAsync(container, name, Array.Empty<byte>(), WriteCondition.NotExists, cancellationToken); }
+                // Leases need a blob: create the empty lock blob (and its container) once, then try again.
+                try { await WriteAsync(container, name, ReadOnlyMemory<byte>.Empty, WriteCondition.NotExists, cancellationToken).ConfigureAwait(false); }
                 catch (StorageConflictException) { /* another process created the lock blob first */ }
             }
-            catch (StorageException e) { throw AzureErrors.Translate(e, $"lease {container}/{name}"); }
+            catch (Exception e) when (AzureErrors.IsStorageFailure(e, cancellationToken)) { throw AzureErrors.Translate(e, $"lease {container}/{name}"); }
         }
         return null;
     }
 
-    public async Task<bool> RenewLeaseAsync(string container, string name, string leaseId, CancellationToken cancellationToken = default)
-    {
-        try
+    /// <inheritdoc />
+    public Task<bool> RenewLeaseAsync(string container, string name, string leaseId, CancellationToken cancellationToken = default) =>
+        AzureErrors.GuardAsync($"renew lease {container}/{name}", async () =>
         {
-            await Container(container).GetBlockBlobReference(name).RenewLeaseAsync(AccessCondition.GenerateLeaseCondition(leaseId), null, null, cancellationToken);
-            return true;
-        }
-        catch (StorageException e) when (AzureErrors.Status(e) is 409 or 412 or 404) { return false; }
-        catch (StorageException e) { throw AzureErrors.Translate(e, $"renew lease {container}/{name}"); }
-    }
+            try
+            {
+                await Container(container).GetBlobClient(name).GetBlobLeaseClient(leaseId).RenewAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+                return true;
+            }
+            catch (RequestFailedException e) when (e.Status is 409 or 412 or 404) { return false; }
+        }, cancellationToken);
 
+    /// <inheritdoc />
     public async Task ReleaseLeaseAsync(string container, string name, string leaseId, CancellationToken cancellationToken = default)
     {
-        try { await Container(container).GetBlockBlobReference(name).ReleaseLeaseAsync(AccessCondition.GenerateLeaseCondition(leaseId), null, null, cancellationToken); }
-        catch (StorageException) { /* best effort: the lease expires by itself */ }
+        try { await Container(container).GetBlobClient(name).GetBlobLeaseClient(leaseId).ReleaseAsync(cancellationToken: cancellationToken).ConfigureAwait(false); }
+        catch (Exception e) when (AzureErrors.IsStorageFailure(e, cancellationToken)) { /* best effort: the lease expires by itself */ }
     }
 
-    /// <summary>
-    /// Runs a write; on ContainerNotFound creates the container once and retries (saves a round trip per write).
-    /// Multi-block uploads report the SDK's StorageException wrapped in an AggregateException, so unwrap first.
-    /// </summary>
-    private async Task<T> WithContainer<T>(string container, string what, Func<Task<T>> write)
-    {
-        try { return await write(); }
-        catch (Exception e) when (Unwrap(e) is { } se && AzureErrors.IsNotFound(se) && AzureErrors.Code(se) == "ContainerNotFound")
+    /// <summary>Runs a write; on ContainerNotFound creates the container once and runs it again.</summary>
+    private Task<T> WithContainerAsync<T>(string container, string what, Func<Task<T>> write, CancellationToken cancellationToken) =>
+        AzureErrors.GuardAsync(what, async () =>
         {
-            try { await Container(container).CreateIfNotExistsAsync(); }
-            catch (StorageException c) when (AzureErrors.Status(c) == 409) { }
-            try { return await write(); }
-            catch (Exception e2) when (Unwrap(e2) is { } se2) { throw AzureErrors.Translate(se2, what); }
-        }
-        catch (Exception e) when (Unwrap(e) is { } se) { throw AzureErrors.Translate(se, what); }
-    }
-
-    private static StorageException? Unwrap(Exception e) => e switch
-    {
-        StorageException s => s,
-        AggregateException a => a.Flatten().InnerExceptions.OfType<StorageException>().FirstOrDefault(),
-        _ => e.InnerException is StorageException inner ? inner : null,
-    };
+            try { return await write().ConfigureAwait(false); }
+            catch (Exception e) when (AzureErrors.IsNotFound(e) && AzureErrors.Code(e) == BlobErrorCode.ContainerNotFound.ToString())
+            {
+                await Container(container).CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+                return await write().ConfigureAwait(false);
+            }
+        }, cancellationToken);
 }

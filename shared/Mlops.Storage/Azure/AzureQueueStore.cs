@@ -1,83 +1,95 @@
 using System.Collections.Concurrent;
-using Microsoft.WindowsAzure.Storage;
-using Microsoft.WindowsAzure.Storage.Queue;
+using System.Text;
+using Azure;
+using Azure.Storage.Queues;
 using Mlops.Core.Storage;
+using SdkQueueMessage = Azure.Storage.Queues.Models.QueueMessage;
 
 namespace Mlops.Storage.Azure;
 
-/// <summary><see cref="IQueueStore"/> on WindowsAzure.Storage 9.3.3. Queues are created lazily on the first 404.</summary>
+/// <summary>
+/// <see cref="IQueueStore"/> on Azure.Storage.Queues. Queues are created lazily on the first QueueNotFound. Message
+/// bodies are Base64 UTF-8, the encoding the Functions queue trigger expects by default (and the old SDK wrote).
+/// </summary>
 public sealed class AzureQueueStore : IQueueStore
 {
-    private readonly CloudQueueClient _client;
-    private readonly ConcurrentDictionary<string, CloudQueue> _queues = new();
+    // The service caps the initial visibility delay at 7 days; stay under it and let callers re-delay long timers.
+    private static readonly TimeSpan MaxVisibilityDelay = TimeSpan.FromDays(6);
+    // -1 s means "never expires": a queued pipeline step must not silently vanish after the default 7 days.
+    private static readonly TimeSpan NeverExpires = TimeSpan.FromSeconds(-1);
 
-    public AzureQueueStore(CloudStorageAccount account)
+    private readonly QueueServiceClient _service;
+    private readonly ConcurrentDictionary<string, QueueClient> _queues = new(StringComparer.Ordinal);
+
+    /// <summary>Creates the store over a service client (see <see cref="AzureStorageAccount"/>).</summary>
+    public AzureQueueStore(QueueServiceClient service) => _service = service;
+
+    private QueueClient Queue(string name) => _queues.GetOrAdd(name, _service.GetQueueClient);
+
+    /// <inheritdoc />
+    public Task EnqueueAsync(string queue, string text, TimeSpan? initialVisibilityDelay = null, CancellationToken cancellationToken = default)
     {
-        _client = account.CreateCloudQueueClient();
-        _client.DefaultRequestOptions.RetryPolicy = AzureStorageAccount.RetryPolicy;
-        _client.DefaultRequestOptions.MaximumExecutionTime = AzureStorageAccount.MaximumExecutionTime;
+        TimeSpan? delay = initialVisibilityDelay is { } d && d > TimeSpan.Zero ? (d > MaxVisibilityDelay ? MaxVisibilityDelay : d) : null;
+        string body = Convert.ToBase64String(Encoding.UTF8.GetBytes(text));
+        var client = Queue(queue);
+        return AzureErrors.GuardAsync($"enqueue {queue}", async () =>
+        {
+            try { await client.SendMessageAsync(body, delay, NeverExpires, cancellationToken).ConfigureAwait(false); }
+            catch (RequestFailedException e) when (e.Status == 404)
+            {
+                await client.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+                await client.SendMessageAsync(body, delay, NeverExpires, cancellationToken).ConfigureAwait(false);
+            }
+            return true;
+        }, cancellationToken);
     }
 
-    private CloudQueue Queue(string name) => _queues.GetOrAdd(name, n => _client.GetQueueReference(n));
-
-    public async Task EnqueueAsync(string queue, string text, TimeSpan? initialVisibilityDelay = null, CancellationToken cancellationToken = default)
-    {
-        var q = Queue(queue);
-        var delay = initialVisibilityDelay is { } d && d > TimeSpan.Zero ? (d > TimeSpan.FromDays(6) ? TimeSpan.FromDays(6) : d) : (TimeSpan?)null;
-        for (int attempt = 0; ; attempt++)
+    /// <inheritdoc />
+    public Task<IReadOnlyList<QueueMessage>> DequeueAsync(string queue, int maxMessages, TimeSpan visibilityTimeout, CancellationToken cancellationToken = default) =>
+        AzureErrors.GuardAsync($"dequeue {queue}", async () =>
         {
             try
             {
-                // TTL -1 (never expire): a queued pipeline step must not silently vanish after the default 7 days.
-                await q.AddMessageAsync(new CloudQueueMessage(text), TimeSpan.FromSeconds(-1), delay, null, null, cancellationToken);
-                return;
+                SdkQueueMessage[] messages = (await Queue(queue).ReceiveMessagesAsync(Math.Clamp(maxMessages, 1, 32), visibilityTimeout, cancellationToken).ConfigureAwait(false)).Value;
+                return (IReadOnlyList<QueueMessage>)Array.ConvertAll(messages, m => new QueueMessage(m.MessageId, m.PopReceipt, Decode(m.Body), (int)m.DequeueCount, m.InsertedOn));
             }
-            catch (StorageException e) when (AzureErrors.IsNotFound(e) && attempt == 0) { await CreateAsync(q); }
-            catch (StorageException e) { throw AzureErrors.Translate(e, $"enqueue {queue}"); }
-        }
-    }
+            catch (RequestFailedException e) when (e.Status == 404) { return Array.Empty<QueueMessage>(); }
+        }, cancellationToken);
 
-    public async Task<IReadOnlyList<QueueMessage>> DequeueAsync(string queue, int maxMessages, TimeSpan visibilityTimeout, CancellationToken cancellationToken = default)
-    {
-        try
+    /// <inheritdoc />
+    public Task<bool> DeleteAsync(string queue, QueueMessage message, CancellationToken cancellationToken = default) =>
+        AzureErrors.GuardAsync($"delete message from {queue}", async () =>
         {
-            var messages = await Queue(queue).GetMessagesAsync(Math.Clamp(maxMessages, 1, 32), visibilityTimeout, null, null, cancellationToken);
-            return messages.Select(m => new QueueMessage(m.Id, m.PopReceipt, m.AsString, m.DequeueCount, m.InsertionTime)).ToList();
-        }
-        catch (StorageException e) when (AzureErrors.IsNotFound(e)) { return Array.Empty<QueueMessage>(); }
-        catch (StorageException e) { throw AzureErrors.Translate(e, $"dequeue {queue}"); }
-    }
+            try { await Queue(queue).DeleteMessageAsync(message.Id, message.PopReceipt, cancellationToken).ConfigureAwait(false); return true; }
+            // 404: already deleted, or the receipt expired and someone else holds the message now; 400: receipt malformed.
+            catch (RequestFailedException e) when (e.Status is 404 or 400) { return false; }
+        }, cancellationToken);
 
-    public async Task<bool> DeleteAsync(string queue, QueueMessage message, CancellationToken cancellationToken = default)
-    {
-        try { await Queue(queue).DeleteMessageAsync(message.Id, message.PopReceipt, null, null, cancellationToken); return true; }
-        catch (StorageException e) when (AzureErrors.Status(e) is 404 or 400) { return false; }
-        catch (StorageException e) { throw AzureErrors.Translate(e, $"delete message from {queue}"); }
-    }
-
-    public async Task<QueueMessage?> AbandonAsync(string queue, QueueMessage message, TimeSpan delay, CancellationToken cancellationToken = default)
-    {
-        var m = new CloudQueueMessage(message.Id, message.PopReceipt);
-        try
+    /// <inheritdoc />
+    public Task<QueueMessage?> AbandonAsync(string queue, QueueMessage message, TimeSpan delay, CancellationToken cancellationToken = default) =>
+        AzureErrors.GuardAsync($"abandon message in {queue}", async () =>
         {
-            await Queue(queue).UpdateMessageAsync(m, delay, MessageUpdateFields.Visibility, null, null, cancellationToken);
-            return message with { PopReceipt = m.PopReceipt };
-        }
-        catch (StorageException e) when (AzureErrors.Status(e) is 404 or 400) { return null; }
-        catch (StorageException e) { throw AzureErrors.Translate(e, $"abandon message in {queue}"); }
-    }
+            try
+            {
+                var receipt = (await Queue(queue).UpdateMessageAsync(message.Id, message.PopReceipt, visibilityTimeout: delay, cancellationToken: cancellationToken).ConfigureAwait(false)).Value;
+                return message with { PopReceipt = receipt.PopReceipt };
+            }
+            catch (RequestFailedException e) when (e.Status is 404 or 400) { return null; }
+        }, cancellationToken);
 
-    public async Task<int> CountAsync(string queue, CancellationToken cancellationToken = default)
-    {
-        var q = Queue(queue);
-        try { await q.FetchAttributesAsync(null, null, cancellationToken); return q.ApproximateMessageCount ?? 0; }
-        catch (StorageException e) when (AzureErrors.IsNotFound(e)) { return 0; }
-        catch (StorageException e) { throw AzureErrors.Translate(e, $"count {queue}"); }
-    }
+    /// <inheritdoc />
+    public Task<int> CountAsync(string queue, CancellationToken cancellationToken = default) =>
+        AzureErrors.GuardAsync($"count {queue}", async () =>
+        {
+            try { return (await Queue(queue).GetPropertiesAsync(cancellationToken).ConfigureAwait(false)).Value.ApproximateMessagesCount; }
+            catch (RequestFailedException e) when (e.Status == 404) { return 0; }
+        }, cancellationToken);
 
-    private static async Task CreateAsync(CloudQueue q)
+    /// <summary>Base64 UTF-8 as written by this store; a message another writer put in plain text is returned as is.</summary>
+    private static string Decode(BinaryData body)
     {
-        try { await q.CreateIfNotExistsAsync(); }
-        catch (StorageException e) when (AzureErrors.Status(e) == 409) { }
+        string raw = body.ToString();
+        var buffer = new byte[raw.Length * 3 / 4 + 3];
+        return Convert.TryFromBase64String(raw, buffer, out int written) ? Encoding.UTF8.GetString(buffer, 0, written) : raw;
     }
 }

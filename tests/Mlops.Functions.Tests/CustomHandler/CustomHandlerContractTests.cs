@@ -20,40 +20,6 @@ public sealed class CustomHandlerContractTests(AzuriteFixture azurite) : IClassF
     private static readonly string Root = AzuriteInstance.RepoRoot();
 
     [Fact]
-    public void HostJson_IsFunctionsV2WithCustomHandler()
-    {
-        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(Root, "host.json")));
-        var root = doc.RootElement;
-        Assert.Equal("2.0", root.GetProperty("version").GetString());
-        var handler = root.GetProperty("customHandler");
-        Assert.Equal("Mlops.Functions", handler.GetProperty("description").GetProperty("defaultExecutablePath").GetString());
-        Assert.True(handler.GetProperty("enableForwardingHttpRequest").GetBoolean());
-        Assert.Equal("Microsoft.Azure.Functions.ExtensionBundle", root.GetProperty("extensionBundle").GetProperty("id").GetString());
-    }
-
-    [Fact]
-    public void FunctionManifests_HaveValidBindings_AndNonHttpOnesHaveHandlerRoutes()
-    {
-        var dirs = Directory.GetDirectories(Path.Combine(Root, "infra", "functions"));
-        Assert.NotEmpty(dirs);
-        var known = new[] { "blobTrigger", "timerTrigger", "httpTrigger", "http", "queueTrigger" };
-        foreach (var dir in dirs)
-        {
-            using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "function.json")));
-            var bindings = doc.RootElement.GetProperty("bindings").EnumerateArray().ToList();
-            Assert.NotEmpty(bindings);
-            Assert.All(bindings, b => Assert.Contains(b.GetProperty("type").GetString(), known));
-            var trigger = bindings.Single(b => b.GetProperty("direction").GetString() == "in" && b.GetProperty("type").GetString()!.EndsWith("Trigger"));
-            string name = Path.GetFileName(dir);
-            if (trigger.GetProperty("type").GetString() == "blobTrigger") Assert.Equal(Functions.DataDropped.Path, trigger.GetProperty("path").GetString());
-            if (trigger.GetProperty("type").GetString() == "httpTrigger")
-                Assert.True(trigger.GetProperty("authLevel").GetString() == (name == "Health" ? "anonymous" : "function"), name);
-        }
-        Assert.Contains(dirs, d => Path.GetFileName(d) == Functions.DataDropped.Name);
-        Assert.Contains(dirs, d => Path.GetFileName(d) == Functions.ScheduledRetraining.Name);
-    }
-
-    [Fact]
     public void ParseTimerInvocation_DocumentedShape_GivesTickAndPastDue()
     {
         var json = """
