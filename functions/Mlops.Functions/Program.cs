@@ -21,4 +21,5 @@ if (args.Contains("--help") || args.Contains("-h"))
 HostSettings settings;
 try { settings = HostSettings.FromConfiguration(new ConfigurationBuilder().AddEnvironmentVariables().Build()); }
 catch (InvalidOperationException e) { Console.Error.WriteLine("error: " + e.Message); return 2; }
-return await LocalHost.RunAsync(settings, args, demo: args.Contains("--demo"));
+try { return await LocalHost.RunAsync(settings, args, demo: args.Contains("--demo")); }
+catch (Mlops.Core.Errors.MlopsException e) { Console.Error.WriteLine("error: " + e.Message); return 2; } // e.g. a malformed AzureWebJobsStorage

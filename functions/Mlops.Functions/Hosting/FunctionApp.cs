@@ -51,7 +51,8 @@ public static class FunctionApp
             k.Limits.MaxRequestBodySize = 64 * 1024 * 1024;
         });
 
-        var storage = AzureStorageAccount.Connect(settings.StorageConnectionString);
+        var account = AzureStorageAccount.FromConnectionString(settings.StorageConnectionString);
+        var storage = account.Services;
         var keys = await FunctionKeys.LoadOrCreateAsync(storage.Blobs, settings.HostId, settings.FunctionKey, settings.MasterKey, cancellationToken);
         var services = builder.Services;
         services.AddSingleton(settings);
@@ -64,7 +65,11 @@ public static class FunctionApp
 
         // Orchestrations: DTFx's Azure Storage backend in process (the engine of Durable Functions, same task hub
         // layout), running the durabletask-dotnet classes; the client writes to the same hub.
-        services.AddLocalDurableTask(new StorageAccountClientProvider(settings.StorageConnectionString), settings.Durable,
+        // One account for both: the durable engine gets the same endpoints (and credential, when identity-based).
+        var hubStorage = account.Credential is null
+            ? TaskHubStorage.FromConnectionString(account.ConnectionString!)
+            : new StorageAccountClientProvider(account.BlobServiceUri, account.QueueServiceUri, account.TableServiceUri, account.Credential);
+        services.AddLocalDurableTask(hubStorage, settings.Durable,
             registry => registry.AddPipelines(), new JsonDataConverter(Json.Options));
         services.AddSingleton<IPipelineLauncher, DurablePipelineLauncher>();
 

@@ -36,6 +36,22 @@ public sealed class HostHardeningTests
     }
 
     [Fact]
+    public async Task HostProcess_MalformedStorageSetting_ExitsWithOneLineNamingIt_NoStackTrace()
+    {
+        string dll = Path.Combine(AppContext.BaseDirectory, "Mlops.Functions.dll");
+        var psi = new ProcessStartInfo("dotnet") { ArgumentList = { dll }, RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.Environment["AzureWebJobsStorage"] = "DefaultEndpointsProtocol=https;AccountName=x;AccountKey=not base64!!";
+        psi.Environment["MLOPS_HTTP_PORT"] = AzuriteInstance.FreePort().ToString();
+        using var process = Process.Start(psi)!;
+        string stderr = await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        Assert.Equal(2, process.ExitCode);
+        Assert.Contains("AzureWebJobsStorage", stderr);
+        Assert.DoesNotContain("   at ", stderr);
+        Assert.DoesNotContain("not base64", stderr); // the secret is never echoed
+    }
+
+    [Fact]
     public async Task HostProcess_Sigterm_StopsCleanly()
     {
         await using var azurite = await AzuriteInstance.StartAsync();
