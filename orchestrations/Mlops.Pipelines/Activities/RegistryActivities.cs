@@ -23,7 +23,7 @@ public sealed class RegisterModel(PipelineServices services) : TaskActivity<Regi
             Params = input.Trial.Params.ToDictionary(p => p.Key, p => p.Value.ToString()),
             TrainingSeconds = input.Trial.TrainSeconds,
             RunId = input.RunId,
-            Task = input.Evaluation.PrimaryMetric is "rmse" or "mae" or "r2" ? "regression" : null,
+            Task = input.Task, // from the dataset's config: the metric name cannot tell binary from multiclass
             Algorithm = input.Trial.Trainer,
         };
         var gate = input.Evaluation.GateDecision is { } g ? g.Deserialize<GateDecision>(Json.Options) : null;

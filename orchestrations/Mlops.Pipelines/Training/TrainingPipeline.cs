@@ -57,7 +57,7 @@ public sealed class TrainingPipeline : TaskOrchestrator<TrainingRequest, Pipelin
 
         context.SetCustomStatus(new PipelineProgress("register", "Registering the model version.", ingest.DataHash));
         int version = await context.CallActivityAsync<int>(PipelineActivities.Register,
-            new RegisterRequest(dataset, context.InstanceId, best.RunId, ingest.DataHash, ingest.TrainingHashes, input.Trigger, evaluation, best, trials.Count), Retry);
+            new RegisterRequest(dataset, context.InstanceId, best.RunId, ingest.DataHash, ingest.TrainingHashes, input.Trigger, evaluation, best, trials.Count, ingest.Config.Task), Retry);
 
         if (!evaluation.GatePassed)
         {

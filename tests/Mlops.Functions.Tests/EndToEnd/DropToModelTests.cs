@@ -38,6 +38,9 @@ public sealed class DropToModelTests(FunctionHostFixture host, ITestOutputHelper
         Assert.Equal("promoted", result.GetProperty("outcome").GetString());
         Assert.Equal(1, result.GetProperty("version").GetInt32());
         Assert.True(result.GetProperty("metrics").GetProperty("auc").GetDouble() > 0.95);
+        // Lineage names the task from the dataset's config (it used to be guessed from the metric: null for binary).
+        var version = await host.Http.GetFromJsonAsync<JsonElement>("/api/models/cancer/versions/1");
+        Assert.Contains("\"task\":\"binary\"", version.ToString().Replace(" ", ""));
 
         // The promoted model serves: sensible classes for real rows, 400 for bad input, never 500.
         var rows = Encoding.UTF8.GetString(BreastCancer).Split('\n', StringSplitOptions.RemoveEmptyEntries);
