@@ -95,7 +95,11 @@ public static class FunctionApp
         }
 
         services.AddServing(storage);
-        services.AddOpenApi();
+        services.AddOpenApi(o =>
+        {
+            o.AddDocumentTransformer<KeyLevelsOpenApi>();
+            o.AddOperationTransformer<KeyLevelsOpenApi>();
+        });
         configure?.Invoke(builder);
 
         var app = builder.Build();

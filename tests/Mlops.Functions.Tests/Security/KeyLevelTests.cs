@@ -53,6 +53,30 @@ public sealed class KeyLevelTests(FunctionHostFixture host) : IClassFixture<Func
     }
 
     [Fact]
+    public async Task OpenApiDocument_ListsEveryApiRoute_WithTheKeyLevelTheHostEnforces()
+    {
+        var doc = System.Text.Json.JsonDocument.Parse(await host.Anonymous.GetStringAsync("/openapi/v1.json")).RootElement;
+        var schemes = doc.GetProperty("components").GetProperty("securitySchemes");
+        Assert.True(schemes.TryGetProperty("functionKey", out _) && schemes.TryGetProperty("masterKey", out _));
+        var paths = doc.GetProperty("paths");
+        var sources = host.App.Services.GetRequiredService<EndpointDataSource>();
+        foreach (var e in sources.Endpoints.OfType<RouteEndpoint>())
+        {
+            string pattern = "/" + e.RoutePattern.RawText!.TrimStart('/');
+            if (!pattern.StartsWith("/api/", StringComparison.Ordinal)) continue;
+            string documented = System.Text.RegularExpressions.Regex.Replace(pattern, @"\{(\w+)(:[^}]*)?\}", "{$1}").TrimEnd('/');
+            Assert.True(paths.TryGetProperty(documented, out var item), $"{pattern} is not in the OpenAPI document");
+            foreach (string method in e.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods ?? ["GET"])
+            {
+                Assert.True(item.TryGetProperty(method.ToLowerInvariant(), out var op), $"{method} {pattern} is not in the OpenAPI document");
+                if (documented == "/api/health") continue;
+                string expected = FunctionKeyMiddleware.Required(method, documented) == KeyLevel.Admin ? "masterKey" : "functionKey";
+                Assert.Contains(expected, op.GetProperty("security").ToString());
+            }
+        }
+    }
+
+    [Fact]
     public async Task StartingAnOrchestrationByNameWithRawInput_IsNotARoute()
     {
         var response = await host.Admin.PostAsync("/api/orchestrations/TrainingPipeline?instanceId=x",
