@@ -9,6 +9,7 @@ return args.Length > 0 ? args[0] switch
     "durable" => Mlops.Bench.Durable.DurableBench.Run(args[1..]),
     "serve" => Mlops.Bench.Serve.ServeBench.Run(args[1..]),
     "storage" => await Mlops.Bench.Storage.StorageBench.RunAsync(args[1..]),
+    "chaos" => await Mlops.Bench.Chaos.ChaosBench.RunAsync(args[1..]),
     _ => Usage(),
 } : Usage();
 
@@ -20,6 +21,6 @@ static async Task<int> RunAsync(Func<Task> bench)
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: Mlops.Bench <ml|ml-profile|ml-memory|data|durable|serve|storage> [options]   (ml: --quick, --skip-peers, --only NAME)");
+    Console.Error.WriteLine("usage: Mlops.Bench <ml|ml-profile|ml-memory|data|durable|serve|storage|chaos> [options]   (ml: --quick, --skip-peers, --only NAME)");
     return 2;
 }
