@@ -3,6 +3,8 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.RegularExpressions;
 using Mlops.Core;
+using Mlops.Core.Errors;
+using Mlops.Core.Naming;
 using Mlops.Core.Storage;
 using Mlops.Data.Alerts;
 using Mlops.Data.Profiling;
@@ -58,7 +60,6 @@ public sealed record DatasetStoreOptions
 public sealed class DatasetStore
 {
     private const string CounterRowKey = "~sequence";
-    private static readonly Regex NamePattern = new("^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$", RegexOptions.Compiled);
     private static readonly Regex HashPattern = new("^[0-9a-f]{64}$", RegexOptions.Compiled);
 
     private readonly IBlobStore _blobs;
@@ -94,25 +95,33 @@ public sealed class DatasetStore
     // ------------------------------------------------------------------ names
 
     /// <summary><c>{dataset}/{hash}/data.csv</c> in the datasets container.</summary>
-    public static string DataBlobName(string dataset, string hash) => $"{dataset}/{hash}/data.csv";
+    public static string DataBlobName(string dataset, string hash) => $"{CheckedName(dataset)}/{CheckedHash(hash)}/data.csv";
     /// <summary><c>{dataset}/{hash}/profile.json</c>.</summary>
-    public static string ProfileBlobName(string dataset, string hash) => $"{dataset}/{hash}/profile.json";
+    public static string ProfileBlobName(string dataset, string hash) => $"{CheckedName(dataset)}/{CheckedHash(hash)}/profile.json";
     /// <summary><c>{dataset}/{hash}/validation.json</c> (same name in quarantine).</summary>
-    public static string ValidationBlobName(string dataset, string hash) => $"{dataset}/{hash}/validation.json";
+    public static string ValidationBlobName(string dataset, string hash) => $"{CheckedName(dataset)}/{CheckedHash(hash)}/validation.json";
     /// <summary><c>{dataset}/schema.json</c>.</summary>
-    public static string SchemaBlobName(string dataset) => $"{dataset}/schema.json";
-    /// <summary><c>{dataset}/trainingsets/{id}.json</c>.</summary>
-    public static string TrainingSetBlobName(string dataset, string id) => $"{dataset}/trainingsets/{id}.json";
+    public static string SchemaBlobName(string dataset) => $"{CheckedName(dataset)}/schema.json";
+    /// <summary><c>{dataset}/trainingsets/{id}.json</c>; the id is a version hash or <c>set-</c> and a hash.</summary>
+    public static string TrainingSetBlobName(string dataset, string id) =>
+        $"{CheckedName(dataset)}/trainingsets/{(id is not null && id.StartsWith("set-", StringComparison.Ordinal) ? "set-" + CheckedHash(id[4..]) : CheckedHash(id!))}.json";
 
     /// <summary>Lower-case hex SHA-256 of <paramref name="data"/> — a version's identity.</summary>
     public static string ComputeHash(ReadOnlySpan<byte> data) => Convert.ToHexStringLower(SHA256.HashData(data));
 
-    /// <summary>Throws <see cref="DataException"/> (<c>data.invalid_dataset_name</c>) unless the name is 1–63 letters, digits, '.', '_' or '-'.</summary>
-    public static void ValidateDatasetName(string dataset)
+    /// <summary>
+    /// Throws a 400 <see cref="MlopsException"/> (<see cref="DatasetName.InvalidCode"/>) unless the name follows the one
+    /// dataset-name rule (<see cref="DatasetName.Rule"/>).
+    /// </summary>
+    public static void ValidateDatasetName(string dataset) => DatasetName.Parse(dataset);
+
+    // Every blob path is built from validated parts, so no caller's string can add a '/', '..' or another container.
+    private static string CheckedName(string dataset) => DatasetName.Parse(dataset).Value;
+
+    private static string CheckedHash(string hash)
     {
-        if (dataset is null || !NamePattern.IsMatch(dataset))
-            throw new DataException("data.invalid_dataset_name",
-                $"Dataset name '{dataset}' is invalid: use 1–63 letters, digits, '.', '_' or '-', starting with a letter or digit.");
+        ValidateHash(hash);
+        return hash;
     }
 
     private static void ValidateHash(string hash)
