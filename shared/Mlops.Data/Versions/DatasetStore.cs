@@ -510,13 +510,19 @@ public sealed class DatasetStore
         return ReadJsonAsync<DatasetSchema>(_options.DatasetsContainer, SchemaBlobName(dataset), cancellationToken);
     }
 
-    /// <summary>Replaces the schema (after <see cref="DatasetSchema.Validate"/>); the next ingest validates against it.</summary>
+    /// <summary>
+    /// Replaces the schema (after <see cref="DatasetSchema.Validate"/>); the next ingest validates against it. When the
+    /// current schema has a label, the new one must name a label column too: without it every later drop would be
+    /// quarantined for a missing label.
+    /// </summary>
     /// <exception cref="DataException"><c>data.schema</c> when the document is invalid.</exception>
     public async Task SaveSchemaAsync(string dataset, DatasetSchema schema, CancellationToken cancellationToken = default)
     {
         ValidateDatasetName(dataset);
         ArgumentNullException.ThrowIfNull(schema);
         var s = (schema with { Dataset = dataset }).Validate();
+        if (s.Label is null && await GetSchemaAsync(dataset, cancellationToken).ConfigureAwait(false) is { Label: { } current })
+            throw new DataException("data.schema", $"Invalid schema: it has no label; the dataset's label is '{current}' (set \"label\" and keep its column).");
         await _blobs.WriteAsync(_options.DatasetsContainer, SchemaBlobName(dataset), Json.SerializeToUtf8(s, indented: true), default, cancellationToken).ConfigureAwait(false);
     }
 
