@@ -55,12 +55,15 @@ internal sealed class ServingHost : IAsyncDisposable
         return new ServingHost(app, url);
     }
 
-    public async Task<(int Status, JsonElement Body)> PredictAsync(string model, object body, string? query = null, string? key = null)
+    public Task<(int Status, JsonElement Body)> PredictAsync(string model, object body, string? query = null, string? key = null) =>
+        PredictBytesAsync(model, Encoding.UTF8.GetBytes(body as string ?? JsonSerializer.Serialize(body)), query, key);
+
+    /// <summary>Sends raw bytes (which need not be valid UTF-8 or JSON); the answer body is parsed when it is JSON.</summary>
+    public async Task<(int Status, JsonElement Body)> PredictBytesAsync(string model, byte[] body, string? query = null, string? key = null)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, $"/api/models/{model}/predict{query}")
-        {
-            Content = new StringContent(body as string ?? JsonSerializer.Serialize(body), Encoding.UTF8, "application/json"),
-        };
+        using var content = new ByteArrayContent(body);
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"/api/models/{model}/predict{query}") { Content = content };
         if (key is not null) request.Headers.Add("x-mlops-request-key", key);
         using var response = await Client.SendAsync(request);
         string text = await response.Content.ReadAsStringAsync();
@@ -106,6 +109,15 @@ internal sealed class ConstantModel(double value, bool fail, int delayMs) : ISer
     {
         if (fail) throw new InvalidOperationException("simulated model failure");
         if (delayMs > 0) Thread.Sleep(delayMs);
+        // Read every value as a real model does, so input the validator lets through would throw here.
+        foreach (var row in rows)
+            foreach (var property in row.EnumerateObject())
+                _ = property.Value.ValueKind switch
+                {
+                    JsonValueKind.String => (object?)property.Value.GetString(),
+                    JsonValueKind.Number => property.Value.GetDouble(),
+                    _ => null,
+                };
         for (int i = 0; i < rows.Length; i++) results[i] = Prediction.Regression(value);
     }
 }
