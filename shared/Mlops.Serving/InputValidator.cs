@@ -86,6 +86,18 @@ internal static class InputValidator
         catch (InvalidOperationException) { return false; }
     }
 
+    /// <summary>
+    /// Throws a 400 when a top-level property name is not valid text: looking up "rows" compares names, and comparing an
+    /// escaped lone surrogate throws inside System.Text.Json. Row-level names are checked by <see cref="Validate"/>.
+    /// </summary>
+    internal static void CheckRootNames(JsonElement root)
+    {
+        if (root.ValueKind != JsonValueKind.Object) return;
+        foreach (var property in root.EnumerateObject())
+            if (!IsValidName(property))
+                throw new ServingException("serving.invalid_text", "A property name in the body is not valid UTF-8 text (e.g. a lone surrogate such as \\ud800).");
+    }
+
     private static bool IsValidName(JsonProperty property)
     {
         var raw = JsonMarshal.GetRawUtf8PropertyName(property);

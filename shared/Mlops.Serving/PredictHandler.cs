@@ -88,6 +88,7 @@ internal sealed class PredictHandler(ServingRuntime runtime, PredictionLogger lo
             using (doc)
             {
                 var root = doc.RootElement;
+                InputValidator.CheckRootNames(root);
                 if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("rows", out var rowsElement) || rowsElement.ValueKind != JsonValueKind.Array)
                     throw new ServingException("serving.missing_rows", "The body must be an object with a \"rows\" array: {\"rows\":[{\"column\": value, ...}]}.");
                 int count = rowsElement.GetArrayLength();
