@@ -166,7 +166,7 @@ public sealed class DatasetStore
 
         var schema = await GetSchemaAsync(dataset, cancellationToken).ConfigureAwait(false);
         var reference = await LatestUsableAsync(dataset, cancellationToken).ConfigureAwait(false);
-        var (table, profile, report, inferredSchema) = await AnalyzeAsync(dataset, hash, data, schema, reference, options?.Label, vo, cancellationToken).ConfigureAwait(false);
+        var (table, profile, report, inferredSchema) = await AnalyzeAsync(dataset, hash, data, schema, reference, options?.Label, vo, options?.Training, cancellationToken).ConfigureAwait(false);
         report = report with { Dataset = dataset, Hash = hash, ReferenceHash = table is null ? null : reference?.Hash, CreatedAt = _clock.UtcNow };
 
         // Artifacts first, index row last: a crash in between leaves only re-creatable blobs and no half-visible version.
@@ -200,7 +200,7 @@ public sealed class DatasetStore
     /// </summary>
     private async Task<(DataTable? Table, DataProfile? Profile, ValidationReport Report, DatasetSchema? InferredSchema)> AnalyzeAsync(
         string dataset, string hash, ReadOnlyMemory<byte> data, DatasetSchema? schema, DatasetVersion? reference, string? label,
-        ValidationOptions vo, CancellationToken ct)
+        ValidationOptions vo, TrainingRequirements? training, CancellationToken ct)
     {
         if (PreCheck(data.Span, _options.MaxLineBytes) is { } bad)
             return (null, null, DataValidator.Malformed(bad.Message, bad.Line), null);
@@ -212,7 +212,7 @@ public sealed class DatasetStore
         var profile = DataProfiler.Profile(table, label);
         DatasetSchema? inferred = schema is null ? SchemaInference.Infer(profile, vo, dataset, hash) : null;
         var (refTable, refProfile) = reference is null ? (null, null) : await LoadReferenceAsync(reference, ct).ConfigureAwait(false);
-        var report = DataValidator.Validate(table, profile, schema ?? inferred!, refTable, refProfile, vo, label);
+        var report = DataValidator.Validate(table, profile, schema ?? inferred!, refTable, refProfile, vo, label, training);
         return (table, profile, report, inferred);
     }
 
