@@ -1,6 +1,5 @@
 using System.Text;
 using Mlops.Registry;
-using Mlops.Storage.Azure;
 using Xunit;
 
 namespace Mlops.Serving.Tests;
@@ -17,12 +16,8 @@ public sealed class PredictFuzzTests(ServingFixture fixture) : IClassFixture<Ser
     [Fact]
     public async Task Predict_TenThousandRandomAndMutatedBodies_NoServerError()
     {
-        string model = $"fz-{Guid.NewGuid():N}"[..18];
-        var s = AzureStorageAccount.Connect(fixture.Azurite.ConnectionString);
-        var registry = new ModelRegistry(s.Blobs, s.Tables);
-        for (int v = 1; v <= 2; v++) await registry.RegisterAsync(new RegisterModelRequest(model, TestModelLoader.File(v), IdempotencyKey: $"run-{v}"));
-        await registry.PromoteAsync(model, 1);
-        await registry.SetTrafficAsync(model, new TrafficConfig { Routes = [new(1, 50), new(2, 50)], Shadow = [] });
+        string model = await fixture.ConstantModelAsync("fz", 2);
+        await fixture.NewRegistry().SetTrafficAsync(model, new TrafficConfig { Routes = [new(1, 50), new(2, 50)], Shadow = [] });
         long serverErrors = fixture.Host.Runtime.Metrics.ServerErrors.Value;
 
         var random = new Random(Seed);

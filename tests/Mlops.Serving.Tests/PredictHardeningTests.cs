@@ -3,7 +3,6 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Mlops.Registry;
-using Mlops.Storage.Azure;
 using Xunit;
 
 namespace Mlops.Serving.Tests;
@@ -13,16 +12,7 @@ public sealed class PredictHardeningTests(ServingFixture fixture) : IClassFixtur
 {
     private ServingHost Host => fixture.Host;
 
-    private async Task<string> SetUpModelAsync(int versions)
-    {
-        string model = $"h-{Guid.NewGuid():N}"[..18];
-        var s = AzureStorageAccount.Connect(fixture.Azurite.ConnectionString);
-        var registry = new ModelRegistry(s.Blobs, s.Tables);
-        for (int v = 1; v <= versions; v++)
-            await registry.RegisterAsync(new RegisterModelRequest(model, TestModelLoader.File(v), IdempotencyKey: $"run-{v}"));
-        await registry.PromoteAsync(model, 1);
-        return model;
-    }
+    private Task<string> SetUpModelAsync(int versions) => fixture.ConstantModelAsync("h", versions);
 
     private static (string Code, string Message, JsonElement Details) Error(JsonElement body)
     {
@@ -53,10 +43,9 @@ public sealed class PredictHardeningTests(ServingFixture fixture) : IClassFixtur
         await Host.App.Services.GetRequiredService<ServingBackgroundService>().CheckCanariesAsync();
 
         Assert.Equal(serverErrors, Host.Runtime.Metrics.ServerErrors.Value);
-        var s = AzureStorageAccount.Connect(fixture.Azurite.ConnectionString);
-        var state = await new ModelRegistry(s.Blobs, s.Tables).GetStateAsync(model);
-        Assert.NotNull(state.Traffic); // the canary is still routed
-        Assert.DoesNotContain(await new ModelRegistry(s.Blobs, s.Tables).GetHistoryAsync(model), h => h.Kind == ChangeKind.AutoRollback);
+        var registry = fixture.NewRegistry();
+        Assert.NotNull((await registry.GetStateAsync(model)).Traffic); // the canary is still routed
+        Assert.DoesNotContain(await registry.GetHistoryAsync(model), h => h.Kind == ChangeKind.AutoRollback);
     }
 
     public static TheoryData<string, byte[]> BadBodies => new()

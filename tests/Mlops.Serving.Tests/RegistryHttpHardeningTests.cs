@@ -1,7 +1,6 @@
 using System.Text;
 using System.Text.Json;
 using Mlops.Registry;
-using Mlops.Storage.Azure;
 using Xunit;
 
 namespace Mlops.Serving.Tests;
@@ -11,15 +10,7 @@ public sealed class RegistryHttpHardeningTests(ServingFixture fixture) : IClassF
 {
     private ServingHost Host => fixture.Host;
 
-    private async Task<string> SetUpModelAsync()
-    {
-        string model = $"r-{Guid.NewGuid():N}"[..18];
-        var s = AzureStorageAccount.Connect(fixture.Azurite.ConnectionString);
-        var registry = new ModelRegistry(s.Blobs, s.Tables);
-        for (int v = 1; v <= 2; v++) await registry.RegisterAsync(new RegisterModelRequest(model, TestModelLoader.File(v), IdempotencyKey: $"run-{v}"));
-        await registry.PromoteAsync(model, 1);
-        return model;
-    }
+    private Task<string> SetUpModelAsync() => fixture.ConstantModelAsync("r", 2);
 
     private async Task<(int Status, string Code, string Message)> SendAsync(HttpMethod method, string path, string? body = null)
     {
