@@ -164,4 +164,21 @@ public sealed class SafeWebhookTests
         var e = Assert.Throws<MlopsException>(() => AlertSinks.Create("file:///etc/passwd", Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance));
         Assert.Equal(WebhookUrl.InvalidCode, e.Code);
     }
+
+    [Fact]
+    public void FromData_QuarantinedVersion_CarriesSeverityValuesReportAndDedupKey()
+    {
+        var data = new DataAlert("churn", new string('b', 64), Mlops.Data.Validation.ValidationOutcome.Quarantined, "**QUARANTINED**",
+            [new Mlops.Data.Validation.Anomaly("label_shift", Mlops.Data.Validation.Severity.Error, "shifted", "y", 0.4, 0.1)],
+            "incoming/churn/a.csv", "quarantine/churn/bbb/validation.json", DateTimeOffset.UnixEpoch);
+
+        var alert = Alert.FromData(data);
+
+        Assert.Equal("error", alert.Severity);
+        Assert.Equal("label_shift", alert.Signal);
+        Assert.Equal(0.4, alert.Values!["y"]);
+        Assert.Equal(0.1, alert.Thresholds!["y"]);
+        Assert.Equal("quarantine/churn/bbb/validation.json", alert.ReportLink);
+        Assert.Equal($"churn|label_shift|{new string('b', 64)}", alert.DedupKey);
+    }
 }
