@@ -163,26 +163,23 @@ public static class RegistryEndpoints
 
     internal static IResult Ok<T>(T value) => Results.Json(value, Json.Options);
 
+    /// <summary>
+    /// Turns the storage layer's untyped conflicts and outages into typed errors (409, 503) and lets every typed error
+    /// through: the host's error middleware is the one place that writes <c>{"error":{code,message}}</c>.
+    /// </summary>
     internal static async ValueTask<object?> ErrorFilter(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
         try
         {
             return await next(context);
         }
-        catch (MlopsException e)
-        {
-            return Error(e.Status, e.Code, e.Message, (e as ServingException)?.Details);
-        }
         catch (StorageConflictException e)
         {
-            return Error(409, "registry.conflict", "A concurrent change won; re-read and retry. " + e.Message);
+            throw new MlopsException("registry.conflict", "A concurrent change won; re-read and retry. " + e.Message, 409, e);
         }
-        catch (StorageUnavailableException)
+        catch (StorageUnavailableException e)
         {
-            return Error(503, "storage.unavailable", "Storage is unavailable; retry shortly.");
+            throw new MlopsException("storage.unavailable", "Storage is unavailable; retry shortly.", 503, e);
         }
     }
-
-    internal static IResult Error(int status, string code, string message, IReadOnlyList<InputError>? details = null) =>
-        Results.Json(new ErrorBody(new ErrorInfo(code, message, details is { Count: > 0 } ? details : null)), Json.Options, statusCode: status);
 }

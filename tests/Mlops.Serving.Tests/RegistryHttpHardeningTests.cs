@@ -78,4 +78,15 @@ public sealed class RegistryHttpHardeningTests(ServingFixture fixture) : IClassF
         Assert.Equal(400, status);
         Assert.Equal("dataset.invalid_name", code);
     }
+
+    [Fact]
+    public async Task RegistryAndTrafficErrors_ReachTheErrorMiddlewareAsTypedExceptions()
+    {
+        string model = await SetUpModelAsync();
+        await SendAsync(HttpMethod.Get, $"/api/models/{model}/versions/9");
+        await SendAsync(HttpMethod.Put, $"/api/models/{model}/traffic", """{"routes":[{"version":1,"weight":50}]}""");
+
+        Assert.Contains(Host.ErrorsWritten, e => e.Status == 404 && e.Message.Contains(model));
+        Assert.Contains(Host.ErrorsWritten, e => e.Code == "registry.invalid_traffic" && e.Message.Contains(model));
+    }
 }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
@@ -7,7 +8,9 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Mlops.Core.Errors;
 using Mlops.Core.Storage;
+using Mlops.Testing;
 using Mlops.Registry;
 using Mlops.Registry.Http;
 using Mlops.Storage.Azure;
@@ -17,8 +20,9 @@ namespace Mlops.Serving.Tests;
 /// <summary>A real Kestrel host on 127.0.0.1 with the serving and registry endpoints over Azurite (one "process").</summary>
 internal sealed class ServingHost : IAsyncDisposable
 {
-    private ServingHost(WebApplication app, string baseUrl)
+    private ServingHost(WebApplication app, string baseUrl, ConcurrentQueue<MlopsException> errors)
     {
+        ErrorsWritten = errors;
         App = app;
         BaseUrl = baseUrl;
         Client = new HttpClient { BaseAddress = new Uri(baseUrl), Timeout = TimeSpan.FromSeconds(30) };
@@ -26,6 +30,9 @@ internal sealed class ServingHost : IAsyncDisposable
 
     public WebApplication App { get; }
     public string BaseUrl { get; }
+
+    /// <summary>Typed errors that reached the error middleware (the host's one writer of error bodies).</summary>
+    public ConcurrentQueue<MlopsException> ErrorsWritten { get; }
     public HttpClient Client { get; }
     public ModelRegistry Registry => App.Services.GetRequiredService<ModelRegistry>();
     public ServingRuntime Runtime => App.Services.GetRequiredService<ServingRuntime>();
@@ -47,12 +54,14 @@ internal sealed class ServingHost : IAsyncDisposable
             configure?.Invoke(o);
         });
         var app = builder.Build();
+        var errors = new ConcurrentQueue<MlopsException>();
+        app.UseErrorBodies(errors.Enqueue);
         app.MapServing();
         app.MapRegistry();
         app.MapOpenApi();
         await app.StartAsync();
         string url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new ServingHost(app, url);
+        return new ServingHost(app, url, errors);
     }
 
     public Task<(int Status, JsonElement Body)> PredictAsync(string model, object body, string? query = null, string? key = null) =>

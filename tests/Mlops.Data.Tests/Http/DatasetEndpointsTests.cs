@@ -3,13 +3,12 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
-using Mlops.Core.Errors;
 using Mlops.Data.Http;
 using Mlops.Data.Versions;
 using Mlops.Storage.InMemory;
+using Mlops.Testing;
 using Xunit;
 
 namespace Mlops.Data.Tests.Http;
@@ -26,16 +25,7 @@ public class DatasetEndpointsTests : IAsyncLifetime
         builder.WebHost.UseTestServer();
         builder.Services.AddSingleton(_store);
         _app = builder.Build();
-        // Stands in for the host's error middleware: typed errors become {"error":{code,message}}; anything else stays a 500.
-        _app.Use(async (context, next) =>
-        {
-            try { await next(context); }
-            catch (MlopsException e)
-            {
-                context.Response.StatusCode = e.Status;
-                await context.Response.WriteAsJsonAsync(new { error = new { code = e.Code, message = e.Message } });
-            }
-        });
+        _app.UseErrorBodies();
         _app.MapDatasets();
         await _app.StartAsync();
         _client = _app.GetTestClient();
