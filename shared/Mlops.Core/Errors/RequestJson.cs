@@ -147,6 +147,8 @@ public static class JsonText
     public static string? NumberProblem(ReadOnlySpan<byte> raw)
     {
         if (raw.Length > RequestJson.MaxNumberLength) return $"has {raw.Length} characters (at most {RequestJson.MaxNumberLength})";
+        // Without an exponent, at most MaxNumberLength (< 309) digits is always a finite double: skip the parse (hot path).
+        if (raw.IndexOfAny((byte)'e', (byte)'E') < 0) return null;
         if (!System.Buffers.Text.Utf8Parser.TryParse(raw, out double value, out int consumed) || consumed != raw.Length || !double.IsFinite(value))
             return "is outside the range of a double (±1.8e308)";
         return null;
