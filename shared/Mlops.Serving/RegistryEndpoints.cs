@@ -1,4 +1,3 @@
-using System.Globalization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -91,10 +90,10 @@ public static class RegistryEndpoints
             .WithName("Archive").WithSummary("Archives a version not in use.").Accepts<ChangeRequest>(isOptional: true, "application/json")
             .Produces<ModelVersion>().Produces<ErrorBody>(409);
         g.MapGet("/{model}/compare", async (string model, string? a, string? b, ModelRegistry r, CancellationToken ct) =>
-                Ok(await r.CompareAsync(model, QueryVersion("a", a), QueryVersion("b", b), ct)))
+                Ok(await r.CompareAsync(model, RequestQuery.PositiveInt("a", a), RequestQuery.PositiveInt("b", b), ct)))
             .WithName("Compare").WithSummary("Two versions' metrics side by side (?a=&b= version numbers).").Produces<VersionComparison>().Produces<ErrorBody>(400);
         g.MapGet("/{model}/history", async (string model, string? at, ModelRegistry r, CancellationToken ct) =>
-                at is null ? Ok(await r.GetHistoryAsync(model, null, ct)) : Ok(await r.GetStateAtAsync(model, QueryTime("at", at), ct)))
+                at is null ? Ok(await r.GetHistoryAsync(model, null, ct)) : Ok(await r.GetStateAtAsync(model, RequestQuery.Time("at", at)!.Value, ct)))
             .WithName("History").WithSummary("Every alias and traffic change; with ?at= the state in force at that time.")
             .Produces<List<HistoryEntry>>();
 
@@ -138,14 +137,6 @@ public static class RegistryEndpoints
             throw new MlopsException(RequestJson.InvalidBodyCode, $"The {what} body is invalid: \"version\" must be a positive version number, got {body.Version}.");
         return body;
     }
-
-    private static int QueryVersion(string name, string? value) =>
-        int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int v) && v >= 1 ? v
-            : throw new MlopsException("request.invalid_query", $"?{name}= must be a positive version number, got '{value}'.");
-
-    private static DateTimeOffset QueryTime(string name, string value) =>
-        DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at) ? at
-            : throw new MlopsException("request.invalid_query", $"?{name}= must be an ISO 8601 time such as 2026-12-01T14:00:00Z, got '{value}'.");
 
     internal static ChangeContext Ctx(HttpContext http, string? reason, string? actor) =>
         new(reason, actor ?? (http.Request.Headers.TryGetValue(ActorHeader, out var h) && h.Count > 0 ? h[0] : null) ?? "api");
