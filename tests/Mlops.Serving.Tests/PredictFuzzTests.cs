@@ -8,7 +8,7 @@ namespace Mlops.Serving.Tests;
 /// 10,000 seeded random and mutated bodies at the predict endpoint: every answer is 2xx or 4xx, never 5xx. The seed is
 /// fixed so a failure reproduces; the failing body is printed in the assertion message.
 /// </summary>
-public sealed class PredictFuzzTests(ServingFixture fixture) : IClassFixture<ServingFixture>
+public sealed class PredictFuzzTests(ServingFixture fixture, Xunit.Abstractions.ITestOutputHelper output) : IClassFixture<ServingFixture>
 {
     private const int Cases = 10_000;
     private const int Seed = 20261201;
@@ -32,6 +32,7 @@ public sealed class PredictFuzzTests(ServingFixture fixture) : IClassFixture<Ser
                 lock (failures) failures.Add($"case {i}: {status} for {Convert.ToBase64String(bodies[i].AsSpan(0, Math.Min(bodies[i].Length, 300)))}");
         });
 
+        output.WriteLine(string.Join(", ", statuses.Select((n, s) => (n, s)).Where(x => x.n > 0).Select(x => $"{x.s}: {x.n}")));
         Assert.True(failures.Count == 0, string.Join("\n", failures.Take(5)));
         Assert.Equal(serverErrors, fixture.Host.Runtime.Metrics.ServerErrors.Value);
         Assert.True(statuses[200] > 500, $"only {statuses[200]} valid bodies were generated; the fuzzer should also exercise the success path");

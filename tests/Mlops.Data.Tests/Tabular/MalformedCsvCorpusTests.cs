@@ -11,7 +11,7 @@ namespace Mlops.Data.Tests.Tabular;
 /// A corpus of malformed and odd CSV files through the whole ingest path (pre-check, parse, profile, validate): every
 /// file ends in a stored report or a typed error, never a crash. The random part is seeded.
 /// </summary>
-public sealed class MalformedCsvCorpusTests
+public sealed class MalformedCsvCorpusTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private const string Good = "x,color,y\n1,red,0\n2,blue,1\n3,red,0\n4,green,1\n5,blue,0\n6,red,1\n";
 
@@ -99,6 +99,7 @@ public sealed class MalformedCsvCorpusTests
                 crashes.Add($"{name}: {e.GetType().Name}: {e.Message}");
             }
         }
+        output.WriteLine($"{reports} files got a stored report, {typed} a typed error, {crashes.Count} crashed");
         Assert.True(crashes.Count == 0, string.Join("\n", crashes.Take(10)));
         Assert.True(reports > 500, $"{reports} reports, {typed} typed errors");
     }
