@@ -106,6 +106,7 @@ public static class AddressPolicy
 
     private static readonly (IPAddress Network, int Prefix, string Why)[] BlockedV6 =
     [
+        (IPAddress.Parse("::"), 96, "an IPv4-compatible address"),
         (IPAddress.Parse("fc00::"), 7, "a private (unique local) address"),
         (IPAddress.Parse("fe80::"), 10, "a link-local address"),
         (IPAddress.Parse("fec0::"), 10, "a site-local address"),

@@ -36,6 +36,9 @@ public sealed class SafeWebhookTests
     [InlineData("::")]
     [InlineData("::ffff:127.0.0.1")]
     [InlineData("::ffff:169.254.169.254")]
+    [InlineData("::127.0.0.1")]
+    [InlineData("100.64.0.1")]
+    [InlineData("224.0.0.1")]
     public async Task Vet_HostResolvingToBlockedAddress_Rejected(string address)
     {
         var e = await Assert.ThrowsAsync<HttpRequestException>(() => SafeWebhookSender.VetAsync("hooks.example.com", Resolving(address)));
