@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Mlops.Core.Naming;
 
 namespace Mlops.Registry;
 
@@ -33,16 +34,14 @@ public sealed partial class RegistryOptions
     private static partial Regex TableName();
 }
 
-/// <summary>Rules for model and alias names (they become table keys and blob path segments).</summary>
+/// <summary>
+/// Rules for model and alias names (they become table keys and blob path segments). A model is named after its
+/// dataset, so model names follow the one dataset-name rule (<see cref="DatasetName"/>).
+/// </summary>
 public static partial class RegistryNames
 {
-    /// <summary>Throws a 400 <see cref="RegistryException"/> unless <paramref name="model"/> is a valid model name.</summary>
-    public static string CheckModel(string? model)
-    {
-        if (model is null || !Name().IsMatch(model))
-            throw new RegistryException("registry.invalid_model_name", $"Model name '{model}' is invalid: use 1-63 letters, digits, '-', '_' or '.', starting with a letter or digit.");
-        return model;
-    }
+    /// <summary>Throws a 400 <see cref="Mlops.Core.Errors.MlopsException"/> (<see cref="DatasetName.InvalidCode"/>) unless <paramref name="model"/> is a valid model (dataset) name.</summary>
+    public static string CheckModel(string? model) => DatasetName.Parse(model).Value;
 
     /// <summary>Throws a 400 <see cref="RegistryException"/> unless <paramref name="alias"/> is a valid alias name.</summary>
     public static string CheckAlias(string? alias)
@@ -52,8 +51,8 @@ public static partial class RegistryNames
         return alias;
     }
 
-    /// <summary>True when <paramref name="model"/> is a valid model name.</summary>
-    public static bool IsValid(string? model) => model is not null && Name().IsMatch(model);
+    /// <summary>True when <paramref name="model"/> is a valid model (dataset) name.</summary>
+    public static bool IsValid(string? model) => DatasetName.IsValid(model);
 
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")]
     private static partial Regex Name();

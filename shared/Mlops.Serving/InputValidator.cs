@@ -1,4 +1,7 @@
+using System.Runtime.InteropServices;
 using System.Text.Json;
+using System.Text.Unicode;
+using Mlops.Core.Errors;
 
 namespace Mlops.Serving;
 
@@ -27,7 +30,11 @@ internal static class InputValidator
             seen.Clear();
             foreach (var property in row.EnumerateObject())
             {
-                if (!TryFind(lookup, property, out int index))
+                if (!IsValidName(property))
+                {
+                    Add(ref errors, new InputError(r, null, "invalid_text", $"row {r}: a column name is not valid UTF-8 text (e.g. a lone surrogate such as \\ud800)"));
+                }
+                else if (!TryFind(lookup, property, out int index))
                 {
                     Add(ref errors, new InputError(r, property.Name, "unexpected", $"row {r}: unexpected column '{property.Name}'"));
                 }
@@ -41,6 +48,8 @@ internal static class InputValidator
                     var column = signature.Columns[index];
                     if (!Accepts(column.Type, property.Value, allowNulls))
                         Add(ref errors, new InputError(r, column.Name, "wrong_type", $"row {r}: column '{column.Name}' must be {Expected(column.Type, allowNulls)}, got {Kind(property.Value.ValueKind)}"));
+                    else if (ValueProblem(property.Value) is { } problem)
+                        Add(ref errors, new InputError(r, column.Name, problem.Code, $"row {r}: column '{column.Name}' {problem.Message}"));
                 }
                 if (errors is not null && errors.Count >= maxErrors) return errors;
             }
@@ -52,6 +61,49 @@ internal static class InputValidator
             }
         }
         return errors;
+    }
+
+    /// <summary>
+    /// Values the JSON parser lets through but a model cannot read: text that is not valid UTF-8 (raw bytes or a lone
+    /// surrogate escape) and numbers that are not finite doubles (1e400, 5,000 digits). Both are the client's mistake,
+    /// so they are reported here, before the model sees them, and never count against the version's health.
+    /// </summary>
+    private static (string Code, string Message)? ValueProblem(JsonElement value)
+    {
+        if (value.ValueKind == JsonValueKind.String)
+            return IsValidText(value) ? null : ("invalid_text", "is not valid UTF-8 text (e.g. a lone surrogate such as \\ud800)");
+        if (value.ValueKind == JsonValueKind.Number && JsonText.NumberProblem(JsonMarshal.GetRawUtf8Value(value)) is { } why)
+            return ("out_of_range", "is a number that " + why);
+        return null;
+    }
+
+    /// <summary>True when a string element is valid text; allocation-free unless it has escapes.</summary>
+    internal static bool IsValidText(JsonElement value)
+    {
+        var raw = JsonMarshal.GetRawUtf8Value(value); // with the quotes
+        if (raw.IndexOf((byte)'\\') < 0) return Utf8.IsValid(raw);
+        try { _ = value.GetString(); return true; }
+        catch (InvalidOperationException) { return false; }
+    }
+
+    /// <summary>
+    /// Throws a 400 when a top-level property name is not valid text: looking up "rows" compares names, and comparing an
+    /// escaped lone surrogate throws inside System.Text.Json. Row-level names are checked by <see cref="Validate"/>.
+    /// </summary>
+    internal static void CheckRootNames(JsonElement root)
+    {
+        if (root.ValueKind != JsonValueKind.Object) return;
+        foreach (var property in root.EnumerateObject())
+            if (!IsValidName(property))
+                throw new ServingException("serving.invalid_text", "A property name in the body is not valid UTF-8 text (e.g. a lone surrogate such as \\ud800).");
+    }
+
+    private static bool IsValidName(JsonProperty property)
+    {
+        var raw = JsonMarshal.GetRawUtf8PropertyName(property);
+        if (raw.IndexOf((byte)'\\') < 0) return Utf8.IsValid(raw);
+        try { _ = property.Name; return true; }
+        catch (InvalidOperationException) { return false; }
     }
 
     // Looks the name up without allocating a string: transcode the raw UTF-8 name into a stack buffer. Escaped names

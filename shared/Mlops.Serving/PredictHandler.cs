@@ -88,6 +88,7 @@ internal sealed class PredictHandler(ServingRuntime runtime, PredictionLogger lo
             using (doc)
             {
                 var root = doc.RootElement;
+                InputValidator.CheckRootNames(root);
                 if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("rows", out var rowsElement) || rowsElement.ValueKind != JsonValueKind.Array)
                     throw new ServingException("serving.missing_rows", "The body must be an object with a \"rows\" array: {\"rows\":[{\"column\": value, ...}]}.");
                 int count = rowsElement.GetArrayLength();
@@ -185,7 +186,9 @@ internal sealed class PredictHandler(ServingRuntime runtime, PredictionLogger lo
         if (context.Request.Headers.TryGetValue(options.RequestKeyHeader, out var header) && header.Count > 0 && !string.IsNullOrEmpty(header[0])) return header[0];
         if (root.TryGetProperty(options.RequestKeyField, out var field))
         {
-            if (field.ValueKind == JsonValueKind.String) return field.GetString();
+            if (field.ValueKind == JsonValueKind.String)
+                return InputValidator.IsValidText(field) ? field.GetString()
+                    : throw new ServingException("serving.invalid_request_key", $"\"{options.RequestKeyField}\" is not valid UTF-8 text.");
             if (field.ValueKind == JsonValueKind.Number) return field.GetRawText();
         }
         return null;

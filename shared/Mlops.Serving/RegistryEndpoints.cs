@@ -1,6 +1,5 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Mlops.Core;
@@ -63,35 +62,49 @@ public static class RegistryEndpoints
             .Produces<HistoryEntry>().Produces<ErrorBody>(400).Produces<ErrorBody>(404).Produces<ErrorBody>(409);
         alias(g.MapPut("/{model}/aliases/{alias}", SetAlias)).WithName("SetAlias");
         alias(g.MapPost("/{model}/aliases/{alias}", SetAlias)).WithName("SetAliasPost");
-        g.MapDelete("/{model}/aliases/{alias}", async (string model, string alias, [FromBody] ChangeRequest? body, HttpContext http, ModelRegistry r, CancellationToken ct) =>
-                await Changed(http, model, await r.RemoveAliasAsync(model, alias, Ctx(http, body?.Reason, body?.Actor), ct)))
-            .WithName("RemoveAlias").WithSummary("Removes an alias.").Produces<HistoryEntry>();
-        g.MapPost("/{model}/promote", async (string model, [FromBody] VersionChangeRequest body, HttpContext http, ModelRegistry r, CancellationToken ct) =>
-                await Changed(http, model, await r.PromoteAsync(model, body.Version, Ctx(http, body.Reason, body.Actor), body.Force, ct)))
+        g.MapDelete("/{model}/aliases/{alias}", async (string model, string alias, HttpContext http, ModelRegistry r, CancellationToken ct) =>
+            {
+                var body = await OptionalBodyAsync<ChangeRequest>(http, "remove-alias");
+                return await Changed(http, model, await r.RemoveAliasAsync(model, alias, Ctx(http, body?.Reason, body?.Actor), ct));
+            })
+            .WithName("RemoveAlias").WithSummary("Removes an alias.").Accepts<ChangeRequest>(isOptional: true, "application/json").Produces<HistoryEntry>();
+        g.MapPost("/{model}/promote", async (string model, HttpContext http, ModelRegistry r, CancellationToken ct) =>
+            {
+                var body = await VersionBodyAsync(http, "promote");
+                return await Changed(http, model, await r.PromoteAsync(model, body.Version, Ctx(http, body.Reason, body.Actor), body.Force, ct));
+            })
             .WithName("Promote").WithSummary("Makes a version production (gate and approval respected unless force).")
-            .Produces<HistoryEntry>().Produces<ErrorBody>(404).Produces<ErrorBody>(409);
-        g.MapPost("/{model}/rollback", async (string model, [FromBody] ChangeRequest? body, HttpContext http, ModelRegistry r, CancellationToken ct) =>
-                await Changed(http, model, await r.RollbackAsync(model, Ctx(http, body?.Reason, body?.Actor), ct)))
+            .Accepts<VersionChangeRequest>("application/json").Produces<HistoryEntry>().Produces<ErrorBody>(400).Produces<ErrorBody>(404).Produces<ErrorBody>(409);
+        g.MapPost("/{model}/rollback", async (string model, HttpContext http, ModelRegistry r, CancellationToken ct) =>
+            {
+                var body = await OptionalBodyAsync<ChangeRequest>(http, "rollback");
+                return await Changed(http, model, await r.RollbackAsync(model, Ctx(http, body?.Reason, body?.Actor), ct));
+            })
             .WithName("Rollback").WithSummary("Returns production to the previous production version and clears traffic splits.")
-            .Produces<HistoryEntry>().Produces<ErrorBody>(409);
-        g.MapPost("/{model}/versions/{version:int}/archive", async (string model, int version, [FromBody] ChangeRequest? body, HttpContext http, ModelRegistry r, CancellationToken ct) =>
-                Ok(await r.ArchiveAsync(model, version, Ctx(http, body?.Reason, body?.Actor), ct)))
-            .WithName("Archive").WithSummary("Archives a version not in use.").Produces<ModelVersion>().Produces<ErrorBody>(409);
-        g.MapGet("/{model}/compare", async (string model, int a, int b, ModelRegistry r, CancellationToken ct) => Ok(await r.CompareAsync(model, a, b, ct)))
-            .WithName("Compare").WithSummary("Two versions' metrics side by side.").Produces<VersionComparison>();
-        g.MapGet("/{model}/history", async (string model, DateTimeOffset? at, ModelRegistry r, CancellationToken ct) =>
-                at is null ? Ok(await r.GetHistoryAsync(model, null, ct)) : Ok(await r.GetStateAtAsync(model, at.Value, ct)))
+            .Accepts<ChangeRequest>(isOptional: true, "application/json").Produces<HistoryEntry>().Produces<ErrorBody>(409);
+        g.MapPost("/{model}/versions/{version:int}/archive", async (string model, int version, HttpContext http, ModelRegistry r, CancellationToken ct) =>
+            {
+                var body = await OptionalBodyAsync<ChangeRequest>(http, "archive");
+                return Ok(await r.ArchiveAsync(model, version, Ctx(http, body?.Reason, body?.Actor), ct));
+            })
+            .WithName("Archive").WithSummary("Archives a version not in use.").Accepts<ChangeRequest>(isOptional: true, "application/json")
+            .Produces<ModelVersion>().Produces<ErrorBody>(409);
+        g.MapGet("/{model}/compare", async (string model, string? a, string? b, ModelRegistry r, CancellationToken ct) =>
+                Ok(await r.CompareAsync(model, RequestQuery.PositiveInt("a", a), RequestQuery.PositiveInt("b", b), ct)))
+            .WithName("Compare").WithSummary("Two versions' metrics side by side (?a=&b= version numbers).").Produces<VersionComparison>().Produces<ErrorBody>(400);
+        g.MapGet("/{model}/history", async (string model, string? at, ModelRegistry r, CancellationToken ct) =>
+                at is null ? Ok(await r.GetHistoryAsync(model, null, ct)) : Ok(await r.GetStateAtAsync(model, RequestQuery.Time("at", at)!.Value, ct)))
             .WithName("History").WithSummary("Every alias and traffic change; with ?at= the state in force at that time.")
             .Produces<List<HistoryEntry>>();
 
         if (includeApproval)
         {
-            g.MapPost("/{model}/versions/{version:int}/approve", (string model, int version, [FromBody] ChangeRequest? body, HttpContext http, ModelRegistry r, CancellationToken ct) =>
-                    HandleApprovalAsync(r, http, model, version, approve: true, body, ct))
-                .WithName("Approve").WithSummary("Records a manual approval on the version.").Produces<ModelVersion>();
-            g.MapPost("/{model}/versions/{version:int}/reject", (string model, int version, [FromBody] ChangeRequest? body, HttpContext http, ModelRegistry r, CancellationToken ct) =>
-                    HandleApprovalAsync(r, http, model, version, approve: false, body, ct))
-                .WithName("Reject").WithSummary("Records a manual rejection on the version.").Produces<ModelVersion>();
+            g.MapPost("/{model}/versions/{version:int}/approve", async (string model, int version, HttpContext http, ModelRegistry r, CancellationToken ct) =>
+                    await HandleApprovalAsync(r, http, model, version, approve: true, await OptionalBodyAsync<ChangeRequest>(http, "approve"), ct))
+                .WithName("Approve").WithSummary("Records a manual approval on the version.").Accepts<ChangeRequest>(isOptional: true, "application/json").Produces<ModelVersion>();
+            g.MapPost("/{model}/versions/{version:int}/reject", async (string model, int version, HttpContext http, ModelRegistry r, CancellationToken ct) =>
+                    await HandleApprovalAsync(r, http, model, version, approve: false, await OptionalBodyAsync<ChangeRequest>(http, "reject"), ct))
+                .WithName("Reject").WithSummary("Records a manual rejection on the version.").Accepts<ChangeRequest>(isOptional: true, "application/json").Produces<ModelVersion>();
         }
         return g;
     }
@@ -103,8 +116,27 @@ public static class RegistryEndpoints
     public static async Task<IResult> HandleApprovalAsync(ModelRegistry registry, HttpContext http, string model, int version, bool approve, ChangeRequest? body, CancellationToken cancellationToken = default) =>
         Ok(await registry.SetApprovalAsync(model, version, approve ? ApprovalState.Approved : ApprovalState.Rejected, Ctx(http, body?.Reason, body?.Actor), cancellationToken));
 
-    private static async Task<IResult> SetAlias(string model, string alias, [FromBody] VersionChangeRequest body, HttpContext http, ModelRegistry r, CancellationToken ct) =>
-        await Changed(http, model, await r.SetAliasAsync(model, alias, body.Version, Ctx(http, body.Reason, body.Actor), ct));
+    private static async Task<IResult> SetAlias(string model, string alias, HttpContext http, ModelRegistry r, CancellationToken ct)
+    {
+        var body = await VersionBodyAsync(http, "alias");
+        return await Changed(http, model, await r.SetAliasAsync(model, alias, body.Version, Ctx(http, body.Reason, body.Actor), ct));
+    }
+
+    // Bodies are read here, strictly, rather than bound by minimal APIs: a binding failure would be a 400 with an empty
+    // body, while RequestJson throws a typed error that names the problem (unknown key, bad number, invalid UTF-8, ...).
+    internal static async Task<T> BodyAsync<T>(HttpContext http, string what) where T : class =>
+        (await RequestJson.ReadAsync<T>(http.Request.Body, what, cancellationToken: http.RequestAborted))!;
+
+    internal static Task<T?> OptionalBodyAsync<T>(HttpContext http, string what) where T : class =>
+        RequestJson.ReadAsync<T>(http.Request.Body, what, optional: true, cancellationToken: http.RequestAborted);
+
+    private static async Task<VersionChangeRequest> VersionBodyAsync(HttpContext http, string what)
+    {
+        var body = await BodyAsync<VersionChangeRequest>(http, what);
+        if (body.Version < 1)
+            throw new MlopsException(RequestJson.InvalidBodyCode, $"The {what} body is invalid: \"version\" must be a positive version number, got {body.Version}.");
+        return body;
+    }
 
     internal static ChangeContext Ctx(HttpContext http, string? reason, string? actor) =>
         new(reason, actor ?? (http.Request.Headers.TryGetValue(ActorHeader, out var h) && h.Count > 0 ? h[0] : null) ?? "api");
@@ -122,26 +154,23 @@ public static class RegistryEndpoints
 
     internal static IResult Ok<T>(T value) => Results.Json(value, Json.Options);
 
+    /// <summary>
+    /// Turns the storage layer's untyped conflicts and outages into typed errors (409, 503) and lets every typed error
+    /// through: the host's error middleware is the one place that writes <c>{"error":{code,message}}</c>.
+    /// </summary>
     internal static async ValueTask<object?> ErrorFilter(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
         try
         {
             return await next(context);
         }
-        catch (MlopsException e)
-        {
-            return Error(e.Status, e.Code, e.Message, (e as ServingException)?.Details);
-        }
         catch (StorageConflictException e)
         {
-            return Error(409, "registry.conflict", "A concurrent change won; re-read and retry. " + e.Message);
+            throw new MlopsException("registry.conflict", "A concurrent change won; re-read and retry. " + e.Message, 409, e);
         }
-        catch (StorageUnavailableException)
+        catch (StorageUnavailableException e)
         {
-            return Error(503, "storage.unavailable", "Storage is unavailable; retry shortly.");
+            throw new MlopsException("storage.unavailable", "Storage is unavailable; retry shortly.", 503, e);
         }
     }
-
-    internal static IResult Error(int status, string code, string message, IReadOnlyList<InputError>? details = null) =>
-        Results.Json(new ErrorBody(new ErrorInfo(code, message, details is { Count: > 0 } ? details : null)), Json.Options, statusCode: status);
 }

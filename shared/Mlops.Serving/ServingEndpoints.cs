@@ -1,6 +1,5 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Mlops.Registry;
@@ -45,13 +44,14 @@ public static class ServingEndpoints
                 return RegistryEndpoints.Ok(new { model, revision = state.Revision, production = state.Production, routes = state.EffectiveRoutes, shadow = state.Traffic?.Shadow ?? [], autoRollback = state.Traffic?.AutoRollback });
             })
             .WithName("GetTraffic").WithSummary("Effective traffic routes, shadow versions and rollback policy.");
-        g.MapPut("/models/{model}/traffic", async (string model, [FromBody] TrafficRequest body, HttpContext http, ModelRegistry r, CancellationToken ct) =>
+        g.MapPut("/models/{model}/traffic", async (string model, HttpContext http, ModelRegistry r, CancellationToken ct) =>
             {
+                var body = await RegistryEndpoints.BodyAsync<TrafficRequest>(http, "traffic");
                 var config = new TrafficConfig { Routes = body.Routes ?? [], Shadow = body.Shadow ?? [], AutoRollback = body.AutoRollback };
                 return await RegistryEndpoints.Changed(http, model, await r.SetTrafficAsync(model, config, RegistryEndpoints.Ctx(http, body.Reason, body.Actor), ct));
             })
             .WithName("SetTraffic").WithSummary("Sets weights (sum 100), shadow versions and automatic rollback (ETag-guarded, recorded in history).")
-            .Produces<HistoryEntry>().Produces<ErrorBody>(400).Produces<ErrorBody>(409);
+            .Accepts<TrafficRequest>("application/json").Produces<HistoryEntry>().Produces<ErrorBody>(400).Produces<ErrorBody>(409);
         g.MapGet("/serving/stats", (ServingRuntime runtime, PredictionLogger log) =>
                 RegistryEndpoints.Ok(new { counters = runtime.Metrics.ToDictionary(), logBacklog = log.Backlog, models = runtime.ServedModels }))
             .WithName("ServingStats").WithSummary("This host's serving counters (requests, bad requests, shadow, log).");

@@ -15,6 +15,15 @@ public sealed class ServingOptions
     /// <summary>How long an unknown model name is remembered as unknown, so 404 floods do not hit storage.</summary>
     public TimeSpan UnknownModelCacheTime { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>Default of <see cref="UnknownModelCacheSize"/>.</summary>
+    public const int DefaultUnknownModelCacheSize = 1000;
+
+    /// <summary>
+    /// Most unknown model names remembered at once. Names come from callers, so the negative cache is capped: random
+    /// names cannot grow it without bound (past the cap, unknown names are simply looked up again).
+    /// </summary>
+    public int UnknownModelCacheSize { get; set; } = DefaultUnknownModelCacheSize;
+
     /// <summary>Header carrying the sticky-assignment key.</summary>
     public string RequestKeyHeader { get; set; } = "x-mlops-request-key";
 
@@ -58,6 +67,7 @@ public sealed class ServingOptions
         if (MaxBodyBytes is < 1024 or > 256L * 1024 * 1024) throw new ArgumentException("ServingOptions.MaxBodyBytes must be 1 KiB..256 MiB.");
         if (PollInterval < TimeSpan.FromMilliseconds(50) || PollInterval > TimeSpan.FromMinutes(5)) throw new ArgumentException("ServingOptions.PollInterval must be 50 ms..5 min.");
         if (UnknownModelCacheTime < TimeSpan.Zero) throw new ArgumentException("ServingOptions.UnknownModelCacheTime must not be negative.");
+        if (UnknownModelCacheSize is < 0 or > 1_000_000) throw new ArgumentException("ServingOptions.UnknownModelCacheSize must be 0..1000000.");
         if (string.IsNullOrWhiteSpace(RequestKeyHeader) || string.IsNullOrWhiteSpace(RequestKeyField)) throw new ArgumentException("ServingOptions.RequestKeyHeader and RequestKeyField are required.");
         if (MaxReportedErrors < 1) throw new ArgumentException("ServingOptions.MaxReportedErrors must be ≥ 1.");
         if (PredictionLogSampleRate is < 0 or > 1 || double.IsNaN(PredictionLogSampleRate)) throw new ArgumentException("ServingOptions.PredictionLogSampleRate must be 0..1.");

@@ -88,27 +88,67 @@ public sealed class ServingRuntime
     /// <summary>Models this process currently serves (requested at least once).</summary>
     public IReadOnlyCollection<string> ServedModels => _routers.Where(r => r.Value.Task.IsCompletedSuccessfully && r.Value.Task.Result is not null).Select(r => r.Key).ToList();
 
+    /// <summary>Entries in the model cache (served models and remembered unknown names); bounded, see <see cref="ServingOptions.UnknownModelCacheSize"/>.</summary>
+    public int CachedModelCount => _routers.Count + Volatile.Read(ref _unknownCount);
+
     internal async ValueTask<ModelRouter?> GetRouterAsync(string model, CancellationToken ct)
     {
+        if (IsRememberedUnknown(model)) return null;
         while (true)
         {
             var entry = _routers.GetOrAdd(model, static (m, self) => new RouterEntry(self.CreateRouterAsync(m), DateTime.UtcNow), this);
             var task = entry.Task;
             if (task.IsCompletedSuccessfully)
             {
-                if (task.Result is not null || DateTime.UtcNow - entry.CreatedUtc < _options.UnknownModelCacheTime) return task.Result;
+                if (task.Result is not null) return task.Result;
             }
             else if (!task.IsCompleted)
             {
-                try { return await task.WaitAsync(ct).ConfigureAwait(false); }
+                try { await task.WaitAsync(ct).ConfigureAwait(false); }
                 catch (OperationCanceledException) when (ct.IsCancellationRequested) { throw; }
                 catch { /* fall through: failed creation is retried by the next request */ }
-                if (task.IsCompletedSuccessfully) return task.Result;
+                if (task.IsCompletedSuccessfully && task.Result is not null) return task.Result;
             }
-            // Failed or expired negative entry: drop it and try again (another request may already have replaced it).
+            // Unknown or failed: the router cache keeps only real models; an unknown name moves to the capped negative cache.
             _routers.TryRemove(KeyValuePair.Create(model, entry));
             if (task.IsFaulted) throw task.Exception!.GetBaseException();
+            if (task.IsCompletedSuccessfully)
+            {
+                RememberUnknown(model, entry.CreatedUtc);
+                return null;
+            }
         }
+    }
+
+    // Unknown model names come from callers, so they live apart from the routers in a cache with a hard cap: a flood of
+    // random names costs storage lookups past the cap, never memory.
+    private readonly ConcurrentDictionary<string, DateTime> _unknown = new(StringComparer.Ordinal);
+    private int _unknownCount;
+
+    private bool IsRememberedUnknown(string model)
+    {
+        if (!_unknown.TryGetValue(model, out var since)) return false;
+        if (DateTime.UtcNow - since < _options.UnknownModelCacheTime) return true;
+        if (_unknown.TryRemove(KeyValuePair.Create(model, since))) Interlocked.Decrement(ref _unknownCount);
+        return false;
+    }
+
+    private void RememberUnknown(string model, DateTime since)
+    {
+        if (_options.UnknownModelCacheTime <= TimeSpan.Zero || _options.UnknownModelCacheSize == 0) return;
+        if (Volatile.Read(ref _unknownCount) >= _options.UnknownModelCacheSize)
+        {
+            var now = DateTime.UtcNow;
+            foreach (var (name, at) in _unknown)
+                if (now - at >= _options.UnknownModelCacheTime && _unknown.TryRemove(KeyValuePair.Create(name, at))) Interlocked.Decrement(ref _unknownCount);
+            if (Volatile.Read(ref _unknownCount) >= _options.UnknownModelCacheSize) return;
+        }
+        if (_unknown.TryAdd(model, since)) Interlocked.Increment(ref _unknownCount);
+    }
+
+    private void ForgetUnknown(string model)
+    {
+        if (_unknown.TryRemove(model, out _)) Interlocked.Decrement(ref _unknownCount);
     }
 
     private async Task<ModelRouter?> CreateRouterAsync(string model)
@@ -145,7 +185,10 @@ public sealed class ServingRuntime
         if (_routers.TryGetValue(model, out var entry) && entry.Task.IsCompletedSuccessfully && entry.Task.Result is { } router)
             await RefreshAsync(router, cancellationToken).ConfigureAwait(false);
         else
-            _routers.TryRemove(model, out _); // a cached "unknown" must not outlive a registration made through this host
+        {
+            _routers.TryRemove(model, out _);
+            ForgetUnknown(model); // a cached "unknown" must not outlive a registration made through this host
+        }
     }
 
     private async Task RefreshAsync(ModelRouter router, CancellationToken ct)

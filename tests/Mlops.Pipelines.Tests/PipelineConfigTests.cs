@@ -22,6 +22,17 @@ public sealed class PipelineConfigTests
         Assert.Equal("auto", c.Approval);
     }
 
+    [Theory]
+    [InlineData("file:///etc/passwd")]
+    [InlineData("not a url")]
+    [InlineData("ftp://hooks.example.com/x")]
+    [InlineData("https://169.254.169.254/latest/meta-data")]
+    public void Parse_InvalidAlertWebhook_ConfigErrorNamingIt(string url)
+    {
+        var e = Assert.Throws<PipelineConfigException>(() => Parse($$"""{"target":"label","task":"binary","alertWebhook":"{{url}}"}"""));
+        Assert.Contains("alertWebhook", e.Message);
+    }
+
     [Fact]
     public void Parse_MissingTarget_MessageSaysWhatToAdd()
     {

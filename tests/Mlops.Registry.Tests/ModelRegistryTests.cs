@@ -272,7 +272,8 @@ public sealed class ModelRegistryTests(AzuriteFixture azurite) : IClassFixture<A
     {
         Assert.Throws<ArgumentException>(() => new RegistryOptions { Container = "Bad_Name" }.Validate());
         Assert.Throws<ArgumentException>(() => new RegistryOptions { Table = "1x" }.Validate());
-        Assert.Throws<RegistryException>(() => RegistryNames.CheckModel("a/b"));
+        Assert.Equal(Mlops.Core.Naming.DatasetName.InvalidCode, Assert.Throws<Mlops.Core.Errors.MlopsException>(() => RegistryNames.CheckModel("a/b")).Code);
+        Assert.Throws<Mlops.Core.Errors.MlopsException>(() => RegistryNames.CheckModel("Bc.v2")); // one dataset-name rule for models too
     }
 
     /// <summary>Simulates a process dying at one write: the first matching insert throws, later ones pass.</summary>

@@ -23,6 +23,24 @@ public sealed class ServingFixture : IAsyncLifetime
         Host = await ServingHost.StartAsync(Azurite.ConnectionString, o => o.MaxBodyBytes = 128 * 1024);
     }
 
+    /// <summary>A registry with its own storage clients, as another process would have.</summary>
+    internal ModelRegistry NewRegistry()
+    {
+        var s = AzureStorageAccount.Connect(Azurite.ConnectionString);
+        return new ModelRegistry(s.Blobs, s.Tables);
+    }
+
+    /// <summary>Registers constant test models v1..vN (v k predicts k) under a fresh name and promotes v1.</summary>
+    internal async Task<string> ConstantModelAsync(string prefix, int versions)
+    {
+        string model = $"{prefix}-{Guid.NewGuid():N}"[..18];
+        var registry = NewRegistry();
+        for (int v = 1; v <= versions; v++)
+            await registry.RegisterAsync(new RegisterModelRequest(model, TestModelLoader.File(v), IdempotencyKey: $"run-{v}"));
+        await registry.PromoteAsync(model, 1);
+        return model;
+    }
+
     public async Task DisposeAsync()
     {
         await Host.DisposeAsync();

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
@@ -7,7 +8,9 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Mlops.Core.Errors;
 using Mlops.Core.Storage;
+using Mlops.Testing;
 using Mlops.Registry;
 using Mlops.Registry.Http;
 using Mlops.Storage.Azure;
@@ -17,8 +20,9 @@ namespace Mlops.Serving.Tests;
 /// <summary>A real Kestrel host on 127.0.0.1 with the serving and registry endpoints over Azurite (one "process").</summary>
 internal sealed class ServingHost : IAsyncDisposable
 {
-    private ServingHost(WebApplication app, string baseUrl)
+    private ServingHost(WebApplication app, string baseUrl, ConcurrentQueue<MlopsException> errors)
     {
+        ErrorsWritten = errors;
         App = app;
         BaseUrl = baseUrl;
         Client = new HttpClient { BaseAddress = new Uri(baseUrl), Timeout = TimeSpan.FromSeconds(30) };
@@ -26,6 +30,9 @@ internal sealed class ServingHost : IAsyncDisposable
 
     public WebApplication App { get; }
     public string BaseUrl { get; }
+
+    /// <summary>Typed errors that reached the error middleware (the host's one writer of error bodies).</summary>
+    public ConcurrentQueue<MlopsException> ErrorsWritten { get; }
     public HttpClient Client { get; }
     public ModelRegistry Registry => App.Services.GetRequiredService<ModelRegistry>();
     public ServingRuntime Runtime => App.Services.GetRequiredService<ServingRuntime>();
@@ -47,20 +54,25 @@ internal sealed class ServingHost : IAsyncDisposable
             configure?.Invoke(o);
         });
         var app = builder.Build();
+        var errors = new ConcurrentQueue<MlopsException>();
+        app.UseErrorBodies(errors.Enqueue);
         app.MapServing();
         app.MapRegistry();
         app.MapOpenApi();
         await app.StartAsync();
         string url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new ServingHost(app, url);
+        return new ServingHost(app, url, errors);
     }
 
-    public async Task<(int Status, JsonElement Body)> PredictAsync(string model, object body, string? query = null, string? key = null)
+    public Task<(int Status, JsonElement Body)> PredictAsync(string model, object body, string? query = null, string? key = null) =>
+        PredictBytesAsync(model, Encoding.UTF8.GetBytes(body as string ?? JsonSerializer.Serialize(body)), query, key);
+
+    /// <summary>Sends raw bytes (which need not be valid UTF-8 or JSON); the answer body is parsed when it is JSON.</summary>
+    public async Task<(int Status, JsonElement Body)> PredictBytesAsync(string model, byte[] body, string? query = null, string? key = null)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, $"/api/models/{model}/predict{query}")
-        {
-            Content = new StringContent(body as string ?? JsonSerializer.Serialize(body), Encoding.UTF8, "application/json"),
-        };
+        using var content = new ByteArrayContent(body);
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"/api/models/{model}/predict{query}") { Content = content };
         if (key is not null) request.Headers.Add("x-mlops-request-key", key);
         using var response = await Client.SendAsync(request);
         string text = await response.Content.ReadAsStringAsync();
@@ -106,6 +118,15 @@ internal sealed class ConstantModel(double value, bool fail, int delayMs) : ISer
     {
         if (fail) throw new InvalidOperationException("simulated model failure");
         if (delayMs > 0) Thread.Sleep(delayMs);
+        // Read every value as a real model does, so input the validator lets through would throw here.
+        foreach (var row in rows)
+            foreach (var property in row.EnumerateObject())
+                _ = property.Value.ValueKind switch
+                {
+                    JsonValueKind.String => (object?)property.Value.GetString(),
+                    JsonValueKind.Number => property.Value.GetDouble(),
+                    _ => null,
+                };
         for (int i = 0; i < rows.Length; i++) results[i] = Prediction.Regression(value);
     }
 }

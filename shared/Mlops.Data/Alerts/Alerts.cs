@@ -39,7 +39,9 @@ public sealed class LogAlertSink(ILogger<LogAlertSink> logger) : IAlertSink
 
 /// <summary>
 /// POSTs the alert as JSON to a webhook (the <c>alertWebhook</c> setting: Teams/Slack relays, Logic Apps, PagerDuty
-/// bridges). Bounded by a timeout; non-2xx answers, timeouts and network errors are logged and swallowed.
+/// bridges). Bounded by a timeout; non-2xx answers, timeouts and network errors are logged and swallowed (ingestion must
+/// not fail on an alert). Build it through <see cref="AlertSinks.Create"/> so the client is SSRF-safe; for delivery that
+/// must succeed (retried by an activity), use <see cref="SafeWebhookSender.SendAsync"/>, which throws.
 /// </summary>
 public sealed class WebhookAlertSink : IAlertSink
 {
@@ -124,19 +126,18 @@ public static class AlertSinks
 {
     /// <summary>
     /// Log sink, plus a <see cref="WebhookAlertSink"/> when <paramref name="alertWebhook"/> (the <c>alertWebhook</c>
-    /// setting) is set.
+    /// setting) is set. The webhook's client is the SSRF-safe one of <see cref="SafeWebhookSender.CreateClient"/>.
     /// </summary>
-    /// <exception cref="DataException">The webhook URL is invalid (<c>data.options</c>).</exception>
-    public static IAlertSink Create(string? alertWebhook, HttpClient http, ILoggerFactory loggers, TimeSpan? timeout = null)
+    /// <exception cref="Mlops.Core.Errors.MlopsException">The webhook URL is invalid (<see cref="WebhookUrl.InvalidCode"/>).</exception>
+    public static IAlertSink Create(string? alertWebhook, ILoggerFactory loggers, WebhookOptions? options = null)
     {
-        ArgumentNullException.ThrowIfNull(http);
         ArgumentNullException.ThrowIfNull(loggers);
         var sinks = new List<IAlertSink> { new LogAlertSink(loggers.CreateLogger<LogAlertSink>()) };
         if (!string.IsNullOrWhiteSpace(alertWebhook))
         {
-            if (!Uri.TryCreate(alertWebhook, UriKind.Absolute, out var url))
-                throw new DataException("data.options", $"alertWebhook '{alertWebhook}' is not an absolute URL.");
-            sinks.Add(new WebhookAlertSink(http, url, loggers.CreateLogger<WebhookAlertSink>(), timeout));
+            options ??= WebhookOptions.FromEnvironment();
+            var url = WebhookUrl.Parse(alertWebhook, options.AllowHttp);
+            sinks.Add(new WebhookAlertSink(SafeWebhookSender.CreateClient(options), url, loggers.CreateLogger<WebhookAlertSink>(), options.Timeout));
         }
         return sinks.Count == 1 ? sinks[0] : new CompositeAlertSink(sinks, loggers.CreateLogger<CompositeAlertSink>());
     }

@@ -56,7 +56,8 @@ public static class DriftDetector
         // Sample-based numeric tests need numbers on both sides; otherwise use the count-based equivalent.
         if (!numeric && method is DriftMethod.KolmogorovSmirnov) method = DriftMethod.ChiSquare;
         if (!numeric && method is DriftMethod.Wasserstein) method = DriftMethod.JensenShannon;
-        if (method == DriftMethod.ZTest && distinct > 2) method = DriftMethod.ChiSquare;
+        // Two values on each side can still be three or four together ({0,1} then {5}): the Z-test needs the union binary.
+        if (method == DriftMethod.ZTest && (distinct > 2 || CategoryUnion(reference, current) > 2)) method = DriftMethod.ChiSquare;
 
         double threshold = columnOptions.Threshold ?? (IsPValueMethod(method) ? DefaultPValueThreshold : DefaultDistanceThreshold);
         bool insufficient = refCount < options.MinRowsForDrift || curCount < options.MinRowsForDrift;

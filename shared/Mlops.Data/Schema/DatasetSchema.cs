@@ -45,7 +45,7 @@ public sealed record DatasetSchema
             if (c.Min is { } lo && c.Max is { } hi && lo > hi) Fail($"column '{c.Name}': min {lo} is above max {hi}");
             if (c.MaxMissingRate is { } m && (m < 0 || m > 1 || double.IsNaN(m))) Fail($"column '{c.Name}': maxMissingRate must be between 0 and 1");
         }
-        if (Label is not null && !seen.Contains(Label)) Fail($"label '{Label}' is not one of the columns");
+        if (Label is not null && !seen.Contains(Label)) Fail($"label '{Label}' is not one of the columns (add a column named '{Label}')");
         return this;
     }
 

@@ -24,8 +24,10 @@ public static class DataValidator
     /// <param name="referenceProfile">Previous accepted version's profile, for missing-rate and label-balance changes.</param>
     /// <param name="options">Thresholds (validated here).</param>
     /// <param name="label">Label column; defaults to <see cref="DatasetSchema.Label"/>.</param>
+    /// <param name="training">What training needs (task, split); when given, data it would trip on is an error here.</param>
     public static ValidationReport Validate(DataTable current, DataProfile currentProfile, DatasetSchema schema,
-        DataTable? reference, DataProfile? referenceProfile, ValidationOptions? options = null, string? label = null)
+        DataTable? reference, DataProfile? referenceProfile, ValidationOptions? options = null, string? label = null,
+        TrainingRequirements? training = null)
     {
         ArgumentNullException.ThrowIfNull(current);
         ArgumentNullException.ThrowIfNull(currentProfile);
@@ -47,6 +49,7 @@ public static class DataValidator
                 Value: currentProfile.DuplicateRowShare, Threshold: o.MaxDuplicateShare));
 
         var labelShift = CheckLabel(current, currentProfile, schema, referenceProfile, o, label, found);
+        if (training is not null && label is not null) TrainabilityCheck.Check(current, label, training, found);
         var drift = reference is null ? [] : ComputeDrift(current, reference, o, label, found);
         return Finish(found, drift, labelShift, current.RowCount, o);
     }

@@ -54,6 +54,14 @@ public static class AnomalyCodes
     public const string DatasetDrift = "dataset_drift";
     /// <summary>Too few values to judge drift; recorded, never treated as drift.</summary>
     public const string InsufficientData = "insufficient_data";
+    /// <summary>Too few (labelled) rows for the train/test split; the report states the minimum.</summary>
+    public const string TooFewRows = "too_few_rows";
+    /// <summary>A classification label with fewer than two classes.</summary>
+    public const string SingleClass = "single_class";
+    /// <summary>More label classes than the task allows (e.g. three with task binary).</summary>
+    public const string TooManyClasses = "too_many_classes";
+    /// <summary>A regression label that holds text.</summary>
+    public const string LabelNotNumeric = "label_not_numeric";
 }
 
 /// <summary>One finding.</summary>

@@ -3,6 +3,8 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.RegularExpressions;
 using Mlops.Core;
+using Mlops.Core.Errors;
+using Mlops.Core.Naming;
 using Mlops.Core.Storage;
 using Mlops.Data.Alerts;
 using Mlops.Data.Profiling;
@@ -58,7 +60,6 @@ public sealed record DatasetStoreOptions
 public sealed class DatasetStore
 {
     private const string CounterRowKey = "~sequence";
-    private static readonly Regex NamePattern = new("^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$", RegexOptions.Compiled);
     private static readonly Regex HashPattern = new("^[0-9a-f]{64}$", RegexOptions.Compiled);
 
     private readonly IBlobStore _blobs;
@@ -94,25 +95,33 @@ public sealed class DatasetStore
     // ------------------------------------------------------------------ names
 
     /// <summary><c>{dataset}/{hash}/data.csv</c> in the datasets container.</summary>
-    public static string DataBlobName(string dataset, string hash) => $"{dataset}/{hash}/data.csv";
+    public static string DataBlobName(string dataset, string hash) => $"{CheckedName(dataset)}/{CheckedHash(hash)}/data.csv";
     /// <summary><c>{dataset}/{hash}/profile.json</c>.</summary>
-    public static string ProfileBlobName(string dataset, string hash) => $"{dataset}/{hash}/profile.json";
+    public static string ProfileBlobName(string dataset, string hash) => $"{CheckedName(dataset)}/{CheckedHash(hash)}/profile.json";
     /// <summary><c>{dataset}/{hash}/validation.json</c> (same name in quarantine).</summary>
-    public static string ValidationBlobName(string dataset, string hash) => $"{dataset}/{hash}/validation.json";
+    public static string ValidationBlobName(string dataset, string hash) => $"{CheckedName(dataset)}/{CheckedHash(hash)}/validation.json";
     /// <summary><c>{dataset}/schema.json</c>.</summary>
-    public static string SchemaBlobName(string dataset) => $"{dataset}/schema.json";
-    /// <summary><c>{dataset}/trainingsets/{id}.json</c>.</summary>
-    public static string TrainingSetBlobName(string dataset, string id) => $"{dataset}/trainingsets/{id}.json";
+    public static string SchemaBlobName(string dataset) => $"{CheckedName(dataset)}/schema.json";
+    /// <summary><c>{dataset}/trainingsets/{id}.json</c>; the id is a version hash or <c>set-</c> and a hash.</summary>
+    public static string TrainingSetBlobName(string dataset, string id) =>
+        $"{CheckedName(dataset)}/trainingsets/{(id is not null && id.StartsWith("set-", StringComparison.Ordinal) ? "set-" + CheckedHash(id[4..]) : CheckedHash(id!))}.json";
 
     /// <summary>Lower-case hex SHA-256 of <paramref name="data"/> — a version's identity.</summary>
     public static string ComputeHash(ReadOnlySpan<byte> data) => Convert.ToHexStringLower(SHA256.HashData(data));
 
-    /// <summary>Throws <see cref="DataException"/> (<c>data.invalid_dataset_name</c>) unless the name is 1–63 letters, digits, '.', '_' or '-'.</summary>
-    public static void ValidateDatasetName(string dataset)
+    /// <summary>
+    /// Throws a 400 <see cref="MlopsException"/> (<see cref="DatasetName.InvalidCode"/>) unless the name follows the one
+    /// dataset-name rule (<see cref="DatasetName.Rule"/>).
+    /// </summary>
+    public static void ValidateDatasetName(string dataset) => DatasetName.Parse(dataset);
+
+    // Every blob path is built from validated parts, so no caller's string can add a '/', '..' or another container.
+    private static string CheckedName(string dataset) => DatasetName.Parse(dataset).Value;
+
+    private static string CheckedHash(string hash)
     {
-        if (dataset is null || !NamePattern.IsMatch(dataset))
-            throw new DataException("data.invalid_dataset_name",
-                $"Dataset name '{dataset}' is invalid: use 1–63 letters, digits, '.', '_' or '-', starting with a letter or digit.");
+        ValidateHash(hash);
+        return hash;
     }
 
     private static void ValidateHash(string hash)
@@ -157,7 +166,7 @@ public sealed class DatasetStore
 
         var schema = await GetSchemaAsync(dataset, cancellationToken).ConfigureAwait(false);
         var reference = await LatestUsableAsync(dataset, cancellationToken).ConfigureAwait(false);
-        var (table, profile, report, inferredSchema) = await AnalyzeAsync(dataset, hash, data, schema, reference, options?.Label, vo, cancellationToken).ConfigureAwait(false);
+        var (table, profile, report, inferredSchema) = await AnalyzeAsync(dataset, hash, data, schema, reference, options?.Label, vo, options?.Training, cancellationToken).ConfigureAwait(false);
         report = report with { Dataset = dataset, Hash = hash, ReferenceHash = table is null ? null : reference?.Hash, CreatedAt = _clock.UtcNow };
 
         // Artifacts first, index row last: a crash in between leaves only re-creatable blobs and no half-visible version.
@@ -191,7 +200,7 @@ public sealed class DatasetStore
     /// </summary>
     private async Task<(DataTable? Table, DataProfile? Profile, ValidationReport Report, DatasetSchema? InferredSchema)> AnalyzeAsync(
         string dataset, string hash, ReadOnlyMemory<byte> data, DatasetSchema? schema, DatasetVersion? reference, string? label,
-        ValidationOptions vo, CancellationToken ct)
+        ValidationOptions vo, TrainingRequirements? training, CancellationToken ct)
     {
         if (PreCheck(data.Span, _options.MaxLineBytes) is { } bad)
             return (null, null, DataValidator.Malformed(bad.Message, bad.Line), null);
@@ -203,7 +212,7 @@ public sealed class DatasetStore
         var profile = DataProfiler.Profile(table, label);
         DatasetSchema? inferred = schema is null ? SchemaInference.Infer(profile, vo, dataset, hash) : null;
         var (refTable, refProfile) = reference is null ? (null, null) : await LoadReferenceAsync(reference, ct).ConfigureAwait(false);
-        var report = DataValidator.Validate(table, profile, schema ?? inferred!, refTable, refProfile, vo, label);
+        var report = DataValidator.Validate(table, profile, schema ?? inferred!, refTable, refProfile, vo, label, training);
         return (table, profile, report, inferred);
     }
 
@@ -501,13 +510,19 @@ public sealed class DatasetStore
         return ReadJsonAsync<DatasetSchema>(_options.DatasetsContainer, SchemaBlobName(dataset), cancellationToken);
     }
 
-    /// <summary>Replaces the schema (after <see cref="DatasetSchema.Validate"/>); the next ingest validates against it.</summary>
+    /// <summary>
+    /// Replaces the schema (after <see cref="DatasetSchema.Validate"/>); the next ingest validates against it. When the
+    /// current schema has a label, the new one must name a label column too: without it every later drop would be
+    /// quarantined for a missing label.
+    /// </summary>
     /// <exception cref="DataException"><c>data.schema</c> when the document is invalid.</exception>
     public async Task SaveSchemaAsync(string dataset, DatasetSchema schema, CancellationToken cancellationToken = default)
     {
         ValidateDatasetName(dataset);
         ArgumentNullException.ThrowIfNull(schema);
         var s = (schema with { Dataset = dataset }).Validate();
+        if (s.Label is null && await GetSchemaAsync(dataset, cancellationToken).ConfigureAwait(false) is { Label: { } current })
+            throw new DataException("data.schema", $"Invalid schema: it has no label; the dataset's label is '{current}' (set \"label\" and keep its column).");
         await _blobs.WriteAsync(_options.DatasetsContainer, SchemaBlobName(dataset), Json.SerializeToUtf8(s, indented: true), default, cancellationToken).ConfigureAwait(false);
     }
 

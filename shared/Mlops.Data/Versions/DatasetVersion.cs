@@ -48,7 +48,8 @@ public sealed record IngestResult(DatasetVersion Version, bool IsNew, Validation
 /// <summary>Per-ingest settings (they come from the pipeline's mlops.json).</summary>
 /// <param name="Label">Label column; defaults to the schema's.</param>
 /// <param name="Validation">Validation thresholds; defaults to <see cref="ValidationOptions.Default"/>.</param>
-public sealed record IngestOptions(string? Label = null, ValidationOptions? Validation = null);
+/// <param name="Training">Task and split of the training that follows: data training would trip on is quarantined (see <see cref="TrainingRequirements"/>).</param>
+public sealed record IngestOptions(string? Label = null, ValidationOptions? Validation = null, TrainingRequirements? Training = null);
 
 /// <summary>Everything stored about one version: the index row, its profile and its validation report.</summary>
 public sealed record DatasetVersionDetails(DatasetVersion Version, DataProfile? Profile, ValidationReport? Validation);

@@ -11,6 +11,17 @@ public class DriftStatisticsTests
     private static readonly double[] B = [0.51, 0.169, 2.053, 1.708, -2.753, -1.767, 0.29, -0.007, 0.756, 0.761, 3.041, -0.834, 0.047, 2.951, 1.276, 1.296, -0.117, -1.478, 0.701, 0.631, -0.973, -0.32, 0.414, -0.634, 0.382, 0.615, 0.543, -0.108, 1.212, 1.569];
 
     [Fact]
+    public void Detector_BinaryReferenceThenNewValue_FallsBackToChiSquareInsteadOfThrowing()
+    {
+        // Found by the malformed-CSV corpus: {0,1} then {5} has at most two values per side but three together.
+        var reference = Mlops.Data.Tabular.Column.Numeric("y", [0, 1, 0, 1, 0, 1]);
+        var current = Mlops.Data.Tabular.Column.Numeric("y", [5]);
+        var o = Mlops.Data.Validation.ValidationOptions.Default;
+        var r = Mlops.Data.Drift.DriftDetector.Compute(reference, current, o.Drift.For("y"), o)!;
+        Assert.Equal(Mlops.Data.Validation.DriftMethod.ChiSquare, r.Method);
+    }
+
+    [Fact]
     public void KolmogorovSmirnov_SmallSamples_MatchesScipyExact()
     {
         // stats.ks_2samp(A, B) -> (0.3333333333333333, 0.11901288467516954)

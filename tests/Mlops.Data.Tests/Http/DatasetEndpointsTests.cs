@@ -8,6 +8,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Mlops.Data.Http;
 using Mlops.Data.Versions;
 using Mlops.Storage.InMemory;
+using Mlops.Testing;
 using Xunit;
 
 namespace Mlops.Data.Tests.Http;
@@ -24,6 +25,7 @@ public class DatasetEndpointsTests : IAsyncLifetime
         builder.WebHost.UseTestServer();
         builder.Services.AddSingleton(_store);
         _app = builder.Build();
+        _app.UseErrorBodies();
         _app.MapDatasets();
         await _app.StartAsync();
         _client = _app.GetTestClient();
@@ -70,5 +72,56 @@ public class DatasetEndpointsTests : IAsyncLifetime
         Assert.True((await _store.GetSchemaAsync("churn2"))!.AllowExtraColumns);
         Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
         Assert.Contains("data.schema", await bad.Content.ReadAsStringAsync());
+    }
+
+    private static async Task<(HttpStatusCode Status, string Code, string Message)> ErrorOf(HttpResponseMessage response)
+    {
+        string text = await response.Content.ReadAsStringAsync();
+        using var doc = JsonDocument.Parse(text);
+        var error = doc.RootElement.GetProperty("error");
+        return (response.StatusCode, error.GetProperty("code").GetString()!, error.GetProperty("message").GetString()!);
+    }
+
+    [Theory]
+    [InlineData("bc.")]
+    [InlineData("BC")]
+    [InlineData("my_data")]
+    [InlineData("a--b")]
+    public async Task Get_InvalidDatasetName_400StatingTheRule(string name)
+    {
+        var (status, code, message) = await ErrorOf(await _client.GetAsync($"/api/datasets/{name}"));
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal("dataset.invalid_name", code);
+        Assert.Contains("lower-case letters", message);
+    }
+
+    [Fact]
+    public async Task Errors_UseTheErrorBodyNotProblemJson()
+    {
+        var response = await _client.GetAsync($"/api/datasets/churn/versions/{new string('0', 64)}");
+        Assert.DoesNotContain("problem", response.Content.Headers.ContentType?.MediaType ?? "");
+        var (status, code, _) = await ErrorOf(response);
+        Assert.Equal(HttpStatusCode.NotFound, status);
+        Assert.Equal("data.version_not_found", code);
+        Assert.Equal("data.schema_not_found", (await ErrorOf(await _client.GetAsync("/api/datasets/nothing-here/schema"))).Code);
+    }
+
+    [Theory]
+    [InlineData("""{"columns":[{"name":"target","kind":"numeric"}],"label":"target","isAdmin":true}""", "isAdmin")]
+    [InlineData("""{"columns":[{"name":"target","kind":"numeric","owner":"x"}],"label":"target"}""", "owner")]
+    [InlineData("""{"columns":[{"name":"x","kind":"numeric"}],"label":"target"}""", "target")]
+    [InlineData("""{"columns":[{"name":"x","kind":"numeric"}]}""", "label")]
+    [InlineData("""{"columns":[{"name":"target","kind":"numeric","max":1e400}],"label":"target"}""", "range")]
+    [InlineData("""{"columns":[{"name":"\ud800","kind":"numeric"}],"label":"target"}""", "UTF-8")]
+    [InlineData("""{"columns":""", "schema")]
+    [InlineData("", "empty")]
+    public async Task PutSchema_UnknownKeysMissingLabelOrBadJson_400NamingIt(string body, string named)
+    {
+        await _store.IngestAsync("churn3", TestData.Csv(100), "a.csv", new IngestOptions("target"));
+        var response = await _client.PutAsync("/api/datasets/churn3/schema", new StringContent(body, Encoding.UTF8, "application/json"));
+        var (status, _, message) = await ErrorOf(response);
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Contains(named, message);
+        Assert.Equal("target", (await _store.GetSchemaAsync("churn3"))!.Label);
     }
 }

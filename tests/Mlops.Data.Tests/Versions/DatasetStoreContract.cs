@@ -1,4 +1,6 @@
 using System.Text;
+using Mlops.Core.Errors;
+using Mlops.Core.Naming;
 using Mlops.Core.Storage;
 using Mlops.Data.Alerts;
 using Mlops.Data.Schema;
@@ -237,10 +239,10 @@ public abstract class DatasetStoreContract
     }
 
     [Fact]
-    public async Task Ingest_InvalidDatasetName_DataException()
+    public async Task Ingest_InvalidDatasetName_TypedDatasetNameError()
     {
-        var ex = await Assert.ThrowsAsync<DataException>(() => Store().IngestAsync("bad/name", new byte[] { 1 }));
-        Assert.Equal("data.invalid_dataset_name", ex.Code);
+        var ex = await Assert.ThrowsAsync<MlopsException>(() => Store().IngestAsync("bad/name", new byte[] { 1 }));
+        Assert.Equal(DatasetName.InvalidCode, ex.Code);
     }
 
     [Fact]
