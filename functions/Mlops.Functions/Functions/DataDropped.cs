@@ -26,7 +26,7 @@ public sealed class DataDropped(IPipelineLauncher launcher, ILogger<DataDropped>
         if (blob.Name.Split('/').Any(s => Uri.UnescapeDataString(s) is "." or ".." || s.Length == 0))
             throw new UnsupportedBlobException($"{Container}/{blob.Name}: names with empty, '.' or '..' segments are not ingested; put files directly under {Container}/<dataset>/.");
         string dataset = blob.Name[..blob.Name.IndexOf('/')];
-        if (!DatasetNames.IsValid(dataset, out string? why))
+        if (!Mlops.Core.Naming.DatasetName.TryParse(dataset, out _, out string? why))
             throw new UnsupportedBlobException($"'{dataset}' is not a usable dataset name: {why}. Put data under {Container}/<dataset>/ with a name of letters, digits, '-' or '_'.");
         if (!blob.Name.EndsWith(".csv", StringComparison.OrdinalIgnoreCase))
             throw new UnsupportedBlobException($"{Container}/{blob.Name}: only .csv files are ingested (the config file is {Container}/{dataset}/{PipelineConfigLoader.ConfigFileName}).");
@@ -34,17 +34,5 @@ public sealed class DataDropped(IPipelineLauncher launcher, ILogger<DataDropped>
         await launcher.StartTrainingAsync(dataset, PipelineTrigger.Drop(blob.Name, blob.ETag), instanceId, cancellationToken);
         log.LogInformation("{Blob} dropped: training run {InstanceId} started for dataset {Dataset}", $"{Container}/{blob.Name}", instanceId, dataset);
         return instanceId;
-    }
-}
-
-/// <summary>Dataset names end up in blob paths, table keys and instance ids, so they are restricted to a safe alphabet.</summary>
-public static class DatasetNames
-{
-    public static bool IsValid(string name, out string? why)
-    {
-        why = null;
-        if (name.Length is 0 or > 63) why = "it must have 1 to 63 characters";
-        else if (!name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_')) why = "only letters, digits, '-' and '_' are allowed";
-        return why is null;
     }
 }

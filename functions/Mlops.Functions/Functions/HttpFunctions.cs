@@ -74,19 +74,16 @@ public static class HttpFunctions
         string by = http.Items[Security.FunctionKeyMiddleware.CallerItem] as string ?? "api";
         string? comment = null;
         if (http.Request.ContentLength is > 0)
-        {
-            using var doc = await JsonDocument.ParseAsync(http.Request.Body, cancellationToken: ct);
-            if (doc.RootElement.ValueKind == JsonValueKind.Object)
-            {
-                if (doc.RootElement.TryGetProperty("comment", out var c)) comment = c.GetString();
-            }
-        }
+            comment = (await RequestJson.ReadAsync<DecisionBody>(http.Request.Body, "approve", optional: true, cancellationToken: ct))?.Comment;
         await client.RaiseEventAsync(instanceId, TrainingPipeline.ApprovalEvent, new ApprovalDecision(approved, by, comment), ct);
         return Results.Json(new { model, version, decision = approved ? "approved" : "rejected", instanceId }, statusCode: 202);
     }
 
+    /// <summary>The body of approve/reject: an optional comment (who decided is the key, not the body).</summary>
+    private sealed record DecisionBody(string? Comment);
+
     private static void CheckDataset(string dataset)
     {
-        if (!DatasetNames.IsValid(dataset, out string? why)) throw new MlopsException("dataset.invalid_name", $"'{dataset}' is not a valid dataset name: {why}.");
+        Mlops.Core.Naming.DatasetName.Parse(dataset); // one rule for every dataset name: a typed 400 that states it
     }
 }

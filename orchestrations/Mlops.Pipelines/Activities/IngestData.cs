@@ -40,7 +40,8 @@ public sealed class IngestData(PipelineServices services) : TaskActivity<Trainin
             string blobName = input.Trigger.BlobName!;
             await using var stream = await services.Storage.Blobs.OpenReadAsync(PipelineConfigLoader.IncomingContainer, blobName, ct);
             if (stream is null) return Failed(dataset, $"{PipelineConfigLoader.IncomingContainer}/{blobName} no longer exists; drop the file again.");
-            var result = await services.Datasets.IngestAsync(dataset, stream, $"{PipelineConfigLoader.IncomingContainer}/{blobName}", new IngestOptions(config.Target, validation), ct);
+            var result = await services.Datasets.IngestAsync(dataset, stream, $"{PipelineConfigLoader.IncomingContainer}/{blobName}", new IngestOptions(config.Target, validation,
+                new TrainingRequirements(TrainingRequirements.ParseTask(config.Task)!.Value, config.TestFraction)), ct);
             (hash, isNew, rows) = (result.Version.Hash, result.IsNew, result.Version.Rows);
         }
         else

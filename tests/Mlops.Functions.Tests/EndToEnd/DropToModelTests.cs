@@ -18,13 +18,13 @@ public sealed class DropToModelTests(FunctionHostFixture host, ITestOutputHelper
     public async Task Health_IsAnonymous_ApiNeedsKey()
     {
         Assert.Equal(HttpStatusCode.OK, (await host.Anonymous.GetAsync("/api/health")).StatusCode);
-        var noKey = await host.Anonymous.GetAsync("/api/pipelines/x/runs");
+        var noKey = await host.Anonymous.GetAsync("/api/pipelines/xyz/runs");
         Assert.Equal(HttpStatusCode.Unauthorized, noKey.StatusCode);
         Assert.Contains("x-functions-key", await noKey.Content.ReadAsStringAsync());
-        var wrong = new HttpRequestMessage(HttpMethod.Get, "/api/pipelines/x/runs");
+        var wrong = new HttpRequestMessage(HttpMethod.Get, "/api/pipelines/xyz/runs");
         wrong.Headers.Add("x-functions-key", "nope");
         Assert.Equal(HttpStatusCode.Unauthorized, (await host.Anonymous.SendAsync(wrong)).StatusCode);
-        Assert.Equal(HttpStatusCode.OK, (await host.Anonymous.GetAsync($"/api/pipelines/x/runs?code={FunctionHostFixture.Key}")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await host.Anonymous.GetAsync($"/api/pipelines/xyz/runs?code={FunctionHostFixture.Key}")).StatusCode);
     }
 
     [Fact]
