@@ -29,6 +29,12 @@ public sealed class LocalDurableOptions
     /// <summary>Orchestration episodes run at once per process.</summary>
     public int MaxConcurrentOrchestrations { get; set; } = Math.Max(10, Environment.ProcessorCount * 10);
 
+    /// <summary>
+    /// DTFx extended sessions (host.json <c>extendedSessionsEnabled</c>): in-memory orchestration state between
+    /// episodes. On by default locally; Durable Functions' isolated worker does not offer them.
+    /// </summary>
+    public bool ExtendedSessions { get; set; } = true;
+
     /// <summary>Throws with the setting's name when a value is out of range.</summary>
     public void Validate()
     {

@@ -27,6 +27,10 @@ public sealed class LocalTaskHub
             MaxConcurrentTaskActivityWorkItems = options.MaxConcurrentActivities,
             MaxConcurrentTaskOrchestrationWorkItems = options.MaxConcurrentOrchestrations,
             LoggerFactory = loggerFactory,
+            // Keep a running orchestration's state in memory between episodes instead of reloading and replaying its
+            // whole history for every batch of results: fan-in of N activities is then O(N), not O(N²) storage reads.
+            ExtendedSessionsEnabled = options.ExtendedSessions,
+            ExtendedSessionIdleTimeout = TimeSpan.FromSeconds(30),
         });
     }
 
