@@ -13,7 +13,7 @@ public sealed record ChaosOptions
     public int Runs { get; init; } = 20;
     public int Hosts { get; init; } = 2;
     /// <summary>A random host is SIGKILLed every this many seconds (uniform in [min, max]) and restarted a moment later.</summary>
-    public (double Min, double Max) KillEverySeconds { get; init; } = (2, 6);
+    public (double Min, double Max) KillEverySeconds { get; init; } = (8, 20);
     /// <summary>Stop the storage emulator for this long once a third of the drops are in (zero: no outage).</summary>
     public TimeSpan Outage { get; init; } = TimeSpan.FromSeconds(20);
     public TimeSpan Timeout { get; init; } = TimeSpan.FromMinutes(8);
