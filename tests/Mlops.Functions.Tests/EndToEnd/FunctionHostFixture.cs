@@ -20,6 +20,8 @@ public sealed class FunctionHostFixture : IAsyncLifetime
     public WebApplication App { get; private set; } = null!;
     public HttpClient Http { get; private set; } = null!;
     public HttpClient Anonymous { get; private set; } = null!;
+    /// <summary>The host's HTTP port on 127.0.0.1.</summary>
+    public int Port { get; private set; }
     /// <summary>Holds the master key: for routes that change state.</summary>
     public HttpClient Admin { get; private set; } = null!;
     /// <summary>A plain storage client, separate from the host's, like a user's upload tool.</summary>
@@ -28,7 +30,7 @@ public sealed class FunctionHostFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Azurite = await AzuriteInstance.StartAsync();
-        int port = AzuriteInstance.FreePort();
+        int port = Port = AzuriteInstance.FreePort();
         var settings = new HostSettings { StorageConnectionString = Azurite.ConnectionString, HttpPort = port, FunctionKey = Key, MasterKey = MasterKey, BlobScanSeconds = 0.3, HostId = "e2e" };
         App = await FunctionApp.BuildAsync(settings);
         await App.StartAsync();
