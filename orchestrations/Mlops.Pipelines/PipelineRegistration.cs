@@ -21,5 +21,6 @@ public static class PipelineRegistration
         .AddActivity<RegisterModel>()
         .AddActivity<RequestApproval>()
         .AddActivity<RecordApproval>()
-        .AddActivity<PromoteModel>();
+        .AddActivity<PromoteModel>()
+        .AddActivity<SendAlert>();
 }

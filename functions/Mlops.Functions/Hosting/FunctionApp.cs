@@ -58,6 +58,7 @@ public static class FunctionApp
         services.AddSingleton(settings);
         services.AddSingleton(storage);
         services.AddSingleton(keys);
+        services.AddSingleton(WebhookOptions.FromEnvironment()); // alert delivery: https only unless MLOPS_ALLOW_HTTP_WEBHOOKS=true
         services.AddSingleton<IAlertSink>(sp => new LogAlertSink(sp.GetRequiredService<ILogger<LogAlertSink>>()));
         services.AddSingleton(sp => PipelineServices.Create(storage, sp.GetRequiredService<IAlertSink>()));
         services.AddSingleton(sp => sp.GetRequiredService<PipelineServices>().Registry);

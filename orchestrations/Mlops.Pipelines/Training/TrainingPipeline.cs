@@ -19,6 +19,9 @@ public sealed class TrainingPipeline : TaskOrchestrator<TrainingRequest, Pipelin
     /// <summary>Storage hiccups are retried; user errors come back as results, never as retried exceptions.</summary>
     private static readonly TaskOptions Retry = TaskOptions.FromRetryPolicy(new RetryPolicy(4, TimeSpan.FromSeconds(1), 2, TimeSpan.FromSeconds(30)));
 
+    /// <summary>Alerts keep trying for about half an hour: a receiver that is down for a while still gets them.</summary>
+    private static readonly TaskOptions AlertRetry = TaskOptions.FromRetryPolicy(new RetryPolicy(8, TimeSpan.FromSeconds(5), 2, TimeSpan.FromMinutes(10)));
+
     public override async Task<PipelineResult> RunAsync(TaskOrchestrationContext context, TrainingRequest input)
     {
         var log = context.CreateReplaySafeLogger(Name);
@@ -44,6 +47,8 @@ public sealed class TrainingPipeline : TaskOrchestrator<TrainingRequest, Pipelin
         if (!validation.Passed)
         {
             context.SetCustomStatus(new PipelineProgress("rejected", validation.Summary, ingest.DataHash));
+            await AlertAsync(context, ingest.Config, new Data.Alerts.Alert("error", "data_quarantined", "validation", validation.Summary, dataset,
+                ReportLink: validation.ReportLocation, Window: ingest.DataHash, Time: context.CurrentUtcDateTime));
             throw new DataRejectedException(
                 $"Data version {Short(ingest.DataHash)} of '{dataset}' was rejected and quarantined ({validation.Errors} error(s)): {validation.Summary} Report: {validation.ReportLocation}.");
         }
@@ -61,6 +66,9 @@ public sealed class TrainingPipeline : TaskOrchestrator<TrainingRequest, Pipelin
 
         if (!evaluation.GatePassed)
         {
+            await AlertAsync(context, ingest.Config, new Data.Alerts.Alert("warning", "gate_rejected", evaluation.PrimaryMetric,
+                $"Version {version} of '{dataset}' was not promoted: {string.Join(" ", evaluation.GateReasons)}", Model: dataset,
+                Values: evaluation.CandidateMetrics, Thresholds: evaluation.ProductionMetrics, Window: $"v{version}", Time: context.CurrentUtcDateTime));
             var kept = new PipelineResult(dataset, "gate-rejected", ingest.DataHash, version, false,
                 $"Version {version} was registered but not promoted: {string.Join(" ", evaluation.GateReasons)}", evaluation.CandidateMetrics, trials.Count, validation.Summary);
             context.SetCustomStatus(new PipelineProgress("done", kept.Message, ingest.DataHash, version));
@@ -151,6 +159,16 @@ public sealed class TrainingPipeline : TaskOrchestrator<TrainingRequest, Pipelin
         return all.Where(t => t.RunId.EndsWith($"-r{rungs - 1}", StringComparison.Ordinal)).ToList() is { Count: > 0 } final ? final : all;
     }
 
+    /// <summary>Sends an alert durably; a receiver that never answers costs the run nothing but a logged failure.</summary>
+    private static async Task AlertAsync(TaskOrchestrationContext context, Configuration.PipelineConfig config, Data.Alerts.Alert alert)
+    {
+        try { await context.CallActivityAsync<bool>(PipelineActivities.SendAlert, new Activities.AlertRequest(config.AlertWebhook, alert), AlertRetry); }
+        catch (TaskFailedException e)
+        {
+            context.CreateReplaySafeLogger(Name).LogError("Alert {Kind} for {Dataset} could not be delivered: {Error}", alert.Kind, alert.Dataset, e.Message);
+        }
+    }
+
     private static double Score(TrialResult t) => t.HigherIsBetter ? t.PrimaryValue : -t.PrimaryValue;
 
     private static TrialResult Best(IReadOnlyList<TrialResult> trials) =>
@@ -182,4 +200,5 @@ public static class PipelineActivities
     public const string RequestApproval = nameof(Activities.RequestApproval);
     public const string RecordApproval = nameof(Activities.RecordApproval);
     public const string Promote = nameof(Activities.PromoteModel);
+    public const string SendAlert = nameof(Activities.SendAlert);
 }
