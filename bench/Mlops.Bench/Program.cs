@@ -10,6 +10,7 @@ return args.Length > 0 ? args[0] switch
     "serve" => Mlops.Bench.Serve.ServeBench.Run(args[1..]),
     "storage" => await Mlops.Bench.Storage.StorageBench.RunAsync(args[1..]),
     "chaos" => await Mlops.Bench.Chaos.ChaosBench.RunAsync(args[1..]),
+    "drop" => await Mlops.Bench.Drop.DropBench.RunAsync(args[1..]),
     _ => Usage(),
 } : Usage();
 
@@ -21,6 +22,6 @@ static async Task<int> RunAsync(Func<Task> bench)
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: Mlops.Bench <ml|ml-profile|ml-memory|data|durable|serve|storage|chaos> [options]   (ml: --quick, --skip-peers, --only NAME)");
+    Console.Error.WriteLine("usage: Mlops.Bench <ml|ml-profile|ml-memory|data|durable|serve|storage|chaos|drop> [options]   (ml: --quick, --skip-peers, --only NAME)");
     return 2;
 }
