@@ -8,6 +8,8 @@ return args.Length > 0 ? args[0] switch
     "data" => await RunAsync(() => Mlops.Bench.Data.DataBench.RunAsync(args[1..])),
     "durable" => Mlops.Bench.Durable.DurableBench.Run(args[1..]),
     "serve" => Mlops.Bench.Serve.ServeBench.Run(args[1..]),
+    "monitor" => await Mlops.Bench.Monitor.MonitorBench.RunAsync(args[1..]),
+    "monitor-run" => await Mlops.Bench.Monitor.MonitorBench.RunWindowAsync(args[1..]),
     _ => Usage(),
 } : Usage();
 
@@ -19,6 +21,6 @@ static async Task<int> RunAsync(Func<Task> bench)
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: Mlops.Bench <ml|ml-profile|ml-memory|data|durable|serve> [options]   (ml: --quick, --skip-peers, --only NAME)");
+    Console.Error.WriteLine("usage: Mlops.Bench <ml|ml-profile|ml-memory|data|durable|serve|monitor> [options]   (ml: --quick, --skip-peers, --only NAME)");
     return 2;
 }

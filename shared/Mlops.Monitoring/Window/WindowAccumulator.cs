@@ -13,19 +13,29 @@ internal sealed class DoubleBuffer
         if (Count == _items.Length) Array.Resize(ref _items, _items.Length * 2);
         _items[Count++] = v;
     }
-    public void AddRange(DoubleBuffer other)
-    {
-        if (Count + other.Count > _items.Length) Array.Resize(ref _items, Math.Max(_items.Length * 2, Count + other.Count));
-        Array.Copy(other._items, 0, _items, Count, other.Count);
-        Count += other.Count;
-    }
-    public Span<double> Span => _items.AsSpan(0, Count);
-    /// <summary>The values sorted ascending, in place (the buffer is not used afterwards).</summary>
+    public ReadOnlySpan<double> Span => _items.AsSpan(0, Count);
+}
+
+/// <summary>
+/// The numbers of one column as the segments the reader threads filled. Merging threads' results only links segments;
+/// the one copy happens at the end into an array of the exact size, column by column, so the peak stays near one copy
+/// of the window's values.
+/// </summary>
+internal sealed class NumberSegments
+{
+    private readonly List<DoubleBuffer> _segments = [new DoubleBuffer()];
+    public void Add(double v) => _segments[^1].Add(v);
+    public void Merge(NumberSegments other) => _segments.AddRange(other._segments);
+
+    /// <summary>All values in one array sorted ascending; the segments are released.</summary>
     public double[] SortedArray()
     {
-        Array.Resize(ref _items, Count);
-        Array.Sort(_items);
-        return _items;
+        var all = new double[_segments.Sum(s => s.Count)];
+        int at = 0;
+        foreach (var s in _segments) { s.Span.CopyTo(all.AsSpan(at)); at += s.Count; }
+        _segments.Clear();
+        Array.Sort(all);
+        return all;
     }
 }
 
@@ -33,7 +43,7 @@ internal sealed class DoubleBuffer
 internal sealed class ColumnAccumulator(FeatureReference reference)
 {
     public FeatureReference Reference { get; } = reference;
-    public DoubleBuffer? Numbers { get; } = reference.Kind == ReferenceKind.Numeric ? new DoubleBuffer() : null;
+    public NumberSegments? Numbers { get; } = reference.Kind == ReferenceKind.Numeric ? new NumberSegments() : null;
     public Dictionary<string, long>? Counts { get; } = reference.Kind == ReferenceKind.Numeric ? null : new(StringComparer.Ordinal);
     /// <summary>Rows in which the column was present (missing = rows − present + nulls).</summary>
     public long Present;
@@ -48,7 +58,7 @@ internal sealed class ColumnAccumulator(FeatureReference reference)
 
     public void Merge(ColumnAccumulator other)
     {
-        Numbers?.AddRange(other.Numbers!);
+        if (Numbers is not null) Numbers.Merge(other.Numbers!);
         if (Counts is not null) foreach (var (k, v) in other.Counts!) Counts[k] = Counts.GetValueOrDefault(k) + v;
         Present += other.Present;
         Nulls += other.Nulls;
