@@ -118,7 +118,7 @@ public static class MonitorBench
         for (int i = 0; i < n; i++) PredictionIds.New(at);
         double ns = sw.Elapsed.TotalMilliseconds * 1e6 / n;
         Console.WriteLine("## Prediction id cost");
-        Console.WriteLine($"generating one id: {ns:F0} ns (load avg {Load()}); a single-row predict answered at 35,000 requests/s on this machine costs ~28,600 ns of CPU per request, so an id plus its ~31 response bytes is well under 1% of it.");
+        Console.WriteLine($"generating one id: {ns:F0} ns (load avg {Load()}); even Kestrel returning a constant (35,600 requests/s on 2 cores, design/measured-limits.md) spends ~56,000 ns of CPU per request, so one id per row is under 0.3% of a single-row predict.");
     }
 
     private static string[] SelfCommand(string mode)

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Microsoft.DurableTask;
 using Microsoft.Extensions.Logging;
 using Mlops.Core;
@@ -21,17 +20,11 @@ public sealed class PrepareMonitorRun(IMonitoringSource source) : TaskActivity<P
     {
         string model = RegistryNames.CheckModel(input.Request.Model);
         string json = await source.GetMonitoringJsonAsync(model, CancellationToken.None).ConfigureAwait(false) ?? "{}";
-        var options = Parse(json); // fails the run with the key named when the section is invalid
+        var options = MonitoringSourceExtensions.ParseOptions(json); // fails the run with the key named when the section is invalid
         int version = input.Request.Version
             ?? await source.GetServingVersionAsync(model, CancellationToken.None).ConfigureAwait(false)
             ?? throw new MonitoringException("monitoring.nothing_served", $"Model '{model}' has no production version to monitor; promote a version first.", 404);
         return new MonitorPlan(model, input.RunId, version, input.WindowEnd - options.Window, input.WindowEnd, input.Request.Version, json);
-    }
-
-    internal static MonitoringOptions Parse(string json)
-    {
-        using var doc = JsonDocument.Parse(json);
-        return MonitoringOptions.Parse(doc.RootElement.Clone());
     }
 }
 
@@ -42,7 +35,7 @@ public sealed class ComputeMonitorReport(MonitorRunner runner, MonitoringStore s
     /// <inheritdoc />
     public override async Task<MonitorOutcome> RunAsync(TaskActivityContext context, MonitorPlan plan)
     {
-        var options = PrepareMonitorRun.Parse(plan.MonitoringJson);
+        var options = MonitoringSourceExtensions.ParseOptions(plan.MonitoringJson);
         var reference = await store.ReadReferenceAsync(plan.Model, plan.ReferenceVersion).ConfigureAwait(false);
         var now = clock.UtcNow;
         var report = await runner.RunAsync(plan.Model, plan.RunId, reference, plan.ReferenceVersion, plan.From, plan.To, now, options, plan.Version).ConfigureAwait(false);
@@ -65,7 +58,7 @@ public sealed class EvaluateRetrainPolicy(MonitoringStore store) : TaskActivity<
     /// <inheritdoc />
     public override async Task<RetrainDecision> RunAsync(TaskActivityContext context, PolicyInput input)
     {
-        var options = PrepareMonitorRun.Parse(input.Plan.MonitoringJson);
+        var options = MonitoringSourceExtensions.ParseOptions(input.Plan.MonitoringJson);
         var history = await store.GetHistoryAsync(input.Plan.Model, input.Now, options.Retrain?.Cooldown ?? TimeSpan.Zero).ConfigureAwait(false);
         var decision = RetrainPolicy.Decide(options.Retrain, input.Outcome.Signals with { Now = input.Now }, history);
         await store.RecordDecisionAsync(input.Plan.Model, input.Plan.RunId, decision, retrainRunId: null).ConfigureAwait(false);

@@ -67,13 +67,3 @@ public interface IRetrainLauncher
     /// implementation can use to make a repeated call find the run it already started.</remarks>
     Task<string> StartRetrainingAsync(string model, string reason, CancellationToken cancellationToken);
 }
-
-/// <summary>Where a model's monitoring settings and serving version come from (mlops.json and the registry in the host).</summary>
-public interface IMonitoringSource
-{
-    /// <summary>The model's <c>monitoring</c> section as raw JSON (null when absent).</summary>
-    Task<string?> GetMonitoringJsonAsync(string model, CancellationToken cancellationToken);
-
-    /// <summary>The version serving production traffic (the baseline), or null when nothing is promoted.</summary>
-    Task<int?> GetServingVersionAsync(string model, CancellationToken cancellationToken);
-}

@@ -8,7 +8,7 @@ namespace Mlops.Monitoring.Reference;
 
 /// <summary>
 /// Everything a monitor run needs from training time, computed once when a model version is registered and stored next
-/// to it (<c>models/{model}/v{N}/reference.json</c>, tens of kilobytes): per-feature summaries, the distribution of the
+/// to it (<c>models/{model}/v{N}/reference.json</c>, about 25 KB per numeric feature): per-feature summaries, the distribution of the
 /// model's outputs, a score calibration for confidence-based performance estimation (CBPE) and the reference metrics.
 /// A monitor run reads this and the window's prediction log, never the training data.
 /// </summary>

@@ -187,4 +187,26 @@ public sealed class MonitorModelTests
         Assert.Equal(OrchestrationRuntimeStatus.Failed, state.RuntimeStatus);
         Assert.Contains("monitoring.retrain.when[0].share", state.FailureDetails!.ErrorMessage);
     }
+
+    [Fact]
+    public async Task DurableMonitorLauncher_SameTickTwice_OneRunAndItsWindowEndsAtTheTick()
+    {
+        var (host, _, _, blobs, _) = await StartAsync(Policy);
+        await using var _h = host;
+        var tick = new DateTimeOffset(DateTimeOffset.UtcNow.Year, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        await SeedAsync(blobs, tick, shift: 0);
+        var launcher = new DurableMonitorLauncher(host.Client);
+
+        string first = await launcher.StartScheduledAsync("m", tick);
+        string second = await launcher.StartScheduledAsync("m", tick);
+        Assert.Equal(first, second);
+        Assert.Equal(DurableMonitorLauncher.ForTick("m", tick), first);
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var state = await host.Client.WaitForInstanceCompletionAsync(first, getInputsAndOutputs: true, cts.Token);
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, state.RuntimeStatus);
+        var report = await new MonitoringStore(blobs, new InMemoryTableStore()).ReadReportAsync("m", first);
+        Assert.Equal(tick, report!.Window.To);
+        Assert.Equal(tick.AddHours(-2), report.Window.From); // the policy's PT2H window
+        Assert.Equal(400, report.Window.Rows);
+    }
 }
