@@ -27,6 +27,8 @@ public static class MonitorCommand
         {
             var output = pr.InvocationConfiguration.Output;
             var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output) });
+            // Ten columns: when the output is a file or a pipe, do not wrap them at the default 80 characters.
+            if (!CliApp.CanShowProgress(output)) console.Profile.Width = 200;
             try
             {
                 var storage = AzureStorageAccount.Connect(pr.GetValue(connection) ?? Environment.GetEnvironmentVariable("AzureWebJobsStorage"));
