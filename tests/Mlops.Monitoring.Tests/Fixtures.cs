@@ -54,35 +54,7 @@ internal static class Fixtures
     {
         using var ms = new MemoryStream();
         using (var w = new Utf8JsonWriter(ms))
-        {
-            w.WriteStartObject();
-            w.WriteString("at", at);
-            w.WriteString("model", "m");
-            w.WriteNumber("version", version);
-            w.WriteBoolean("shadow", shadow);
-            w.WriteNumber("latencyMs", 0.1);
-            if (ids is not null)
-            {
-                w.WriteStartArray("ids");
-                foreach (var id in ids) w.WriteStringValue(id);
-                w.WriteEndArray();
-            }
-            w.WritePropertyName("inputs");
-            JsonSerializer.Serialize(w, rows);
-            w.WriteStartArray("outputs");
-            foreach (var s in scores)
-            {
-                w.WriteStartObject();
-                w.WriteString("label", s >= 0.5 ? "1" : "0");
-                w.WriteStartObject("probabilities");
-                w.WriteNumber("0", 1 - s);
-                w.WriteNumber("1", s);
-                w.WriteEndObject();
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-            w.WriteEndObject();
-        }
+            Window.LogLineWriter.WriteBinary(w, at, "m", version, shadow, ids, iw => JsonSerializer.Serialize(iw, rows), scores);
         return Encoding.UTF8.GetString(ms.ToArray());
     }
 

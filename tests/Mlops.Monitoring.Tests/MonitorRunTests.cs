@@ -35,6 +35,17 @@ public class MonitorRunTests
         return model.WithMetrics(Evaluator.Evaluate(model, test).Metrics);
     }
 
+    /// <summary>A model trained on 20,000 rows, evaluated on 4,000, with its reference profile.</summary>
+    private static (ML.Models.Model Model, ReferenceProfile Reference) Trained(Random rng)
+    {
+        var train = Table(rng, 20_000);
+        var model = Train(train, Table(rng, 4000));
+        return (model, ReferenceProfile.Build(train, model, now: T0));
+    }
+
+    private static Dictionary<string, object?> Row(DataTable t, int i) =>
+        new() { ["x0"] = t["x0"].Numbers![i], ["x1"] = t["x1"].Numbers![i], ["color"] = t["color"].Strings![i] };
+
     [Fact]
     public void Build_TrainedModel_SmallJsonThatRoundTrips()
     {
@@ -68,9 +79,7 @@ public class MonitorRunTests
     public async Task RunAsync_ShiftedTrafficAndWrongLabels_ReportsDriftAndDropAndWritesReports()
     {
         var rng = new Random(23);
-        var train = Table(rng, 20_000);
-        var model = Train(train, Table(rng, 4000));
-        var reference = ReferenceProfile.Build(train, model, now: T0);
+        var (model, reference) = Trained(rng);
         var blobs = new InMemoryBlobStore();
         var tables = new InMemoryTableStore();
         var clock = new FixedClock(T0.AddHours(26));
@@ -84,8 +93,7 @@ public class MonitorRunTests
         {
             var at = T0.AddHours(1).AddSeconds(i);
             string id = PredictionIds.New(at);
-            var row = new Dictionary<string, object?> { ["x0"] = served["x0"].Numbers![i], ["x1"] = served["x1"].Numbers![i], ["color"] = served["color"].Strings![i] };
-            lines.Add(Line(at, 1, [row], [predictions.Values[i]], [id]));
+            lines.Add(Line(at, 1, [Row(served, i)], [predictions.Values[i]], [id]));
             bool truth = served["y"].Numbers![i] == 1;
             labels.Append(id).Append(',').Append((rng.NextDouble() < 0.4 ? !truth : truth) ? "1" : "0").Append('\n');
         }
@@ -128,15 +136,11 @@ public class MonitorRunTests
     public async Task RunAsync_SameDistributionFewLabels_NoDriftInsufficientLabels()
     {
         var rng = new Random(24);
-        var train = Table(rng, 20_000);
-        var model = Train(train, Table(rng, 4000));
-        var reference = ReferenceProfile.Build(train, model, now: T0);
+        var (model, reference) = Trained(rng);
         var blobs = new InMemoryBlobStore();
         var served = Table(rng, 2000);
         var predictions = model.PredictBatch(served);
-        var lines = Enumerable.Range(0, served.RowCount).Select(i => Line(T0.AddSeconds(i), 1,
-            [new Dictionary<string, object?> { ["x0"] = served["x0"].Numbers![i], ["x1"] = served["x1"].Numbers![i], ["color"] = served["color"].Strings![i] }],
-            [predictions.Values[i]], [$"c{i}"])).ToArray();
+        var lines = Enumerable.Range(0, served.RowCount).Select(i => Line(T0.AddSeconds(i), 1, [Row(served, i)], [predictions.Values[i]], [$"c{i}"])).ToArray();
         await AppendAsync(blobs, T0, lines);
         var feedback = new FeedbackStore(blobs, new InMemoryTableStore(), new FixedClock(T0.AddHours(2)));
         await feedback.IngestJsonAsync("m", Encoding.UTF8.GetBytes("""{"labels":[{"predictionId":"c1","label":1},{"predictionId":"c2","label":0}]}"""), TimeSpan.FromDays(30));

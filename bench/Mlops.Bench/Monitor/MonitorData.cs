@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using Mlops.Core;
 using Mlops.Monitoring.Reference;
+using Mlops.Monitoring.Window;
 
 namespace Mlops.Bench.Monitor;
 
@@ -119,31 +120,14 @@ internal static class MonitorData
             line.SetLength(0);
             using (var w = new Utf8JsonWriter(line))
             {
-                double s = Score(x);
-                w.WriteStartObject();
-                w.WriteString("at", at);
-                w.WriteString("model", Model);
-                w.WriteNumber("version", 1);
-                w.WriteBoolean("shadow", false);
-                w.WriteNumber("latencyMs", 0.2);
-                w.WriteStartArray("ids");
-                w.WriteStringValue(PredictionIds.New(at));
-                w.WriteEndArray();
-                w.WriteStartArray("inputs");
-                w.WriteStartObject();
-                for (int k = 0; k < Features; k++) w.WriteNumber(names[k], x[k]);
-                w.WriteEndObject();
-                w.WriteEndArray();
-                w.WriteStartArray("outputs");
-                w.WriteStartObject();
-                w.WriteString("label", s >= 0.5 ? "1" : "0");
-                w.WriteStartObject("probabilities");
-                w.WriteNumber("0", 1 - s);
-                w.WriteNumber("1", s);
-                w.WriteEndObject();
-                w.WriteEndObject();
-                w.WriteEndArray();
-                w.WriteEndObject();
+                LogLineWriter.WriteBinary(w, at, Model, 1, shadow: false, [PredictionIds.New(at)], iw =>
+                {
+                    iw.WriteStartArray();
+                    iw.WriteStartObject();
+                    for (int k = 0; k < Features; k++) iw.WriteNumber(names[k], x[k]);
+                    iw.WriteEndObject();
+                    iw.WriteEndArray();
+                }, [Score(x)]);
             }
             line.WriteByte((byte)'\n');
             log!.Write(line.GetBuffer(), 0, (int)line.Length);

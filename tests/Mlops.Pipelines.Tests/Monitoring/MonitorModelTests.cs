@@ -116,11 +116,15 @@ public sealed class MonitorModelTests
         return (host, launcher, alerts, blobs, tables);
     }
 
+    private static async Task<OrchestrationMetadata> WaitAsync(DurableTaskTestHost host, string id)
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        return await host.Client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, cts.Token);
+    }
+
     private static async Task<MonitorResult> RunAsync(DurableTaskTestHost host, MonitorRequest request)
     {
-        string id = await host.Client.ScheduleNewOrchestrationInstanceAsync(nameof(MonitorModel), request);
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        var state = await host.Client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, cts.Token);
+        var state = await WaitAsync(host, await host.Client.ScheduleNewOrchestrationInstanceAsync(nameof(MonitorModel), request));
         Assert.True(state.RuntimeStatus == OrchestrationRuntimeStatus.Completed, $"{state.RuntimeStatus}: {state.FailureDetails?.ErrorMessage}");
         return state.ReadOutputAs<MonitorResult>()!;
     }
@@ -181,9 +185,7 @@ public sealed class MonitorModelTests
         var (host, _, _, blobs, _) = await StartAsync("""{"retrain":{"when":[{"signal":"data_drift","share":2}]}}""");
         await using var _h = host;
         await SeedAsync(blobs, DateTimeOffset.UtcNow, shift: 0);
-        string id = await host.Client.ScheduleNewOrchestrationInstanceAsync(nameof(MonitorModel), new MonitorRequest("m"));
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        var state = await host.Client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, cts.Token);
+        var state = await WaitAsync(host, await host.Client.ScheduleNewOrchestrationInstanceAsync(nameof(MonitorModel), new MonitorRequest("m")));
         Assert.Equal(OrchestrationRuntimeStatus.Failed, state.RuntimeStatus);
         Assert.Contains("monitoring.retrain.when[0].share", state.FailureDetails!.ErrorMessage);
     }
@@ -201,8 +203,7 @@ public sealed class MonitorModelTests
         string second = await launcher.StartScheduledAsync("m", tick);
         Assert.Equal(first, second);
         Assert.Equal(DurableMonitorLauncher.ForTick("m", tick), first);
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        var state = await host.Client.WaitForInstanceCompletionAsync(first, getInputsAndOutputs: true, cts.Token);
+        var state = await WaitAsync(host, first);
         Assert.Equal(OrchestrationRuntimeStatus.Completed, state.RuntimeStatus);
         var report = await new MonitoringStore(blobs, new InMemoryTableStore()).ReadReportAsync("m", first);
         Assert.Equal(tick, report!.Window.To);
