@@ -40,12 +40,14 @@ public static class MonitorBench
         MonitorData.Ensure(Dir, rows, refRows, Python, $"{Peers}/make_synth.py");
         string startLoad = Load();
         var results = new List<(string Who, int Round, double Wall, double PeakMb, string Detail, string Load)>();
+        Dictionary<string, double> ours = [], peer = [];
         for (int round = 1; round <= rounds; round++)
         {
             var (wall, peak, output) = Timed(SelfCommand("monitor-run"));
             using (var doc = JsonDocument.Parse(output.Trim().Split('\n')[^1]))
             {
                 var r = doc.RootElement;
+                ours = r.GetProperty("statistics").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetDouble());
                 results.Add(("ours (MonitorRunner)", round, wall, peak,
                     $"{r.GetProperty("drifted").GetInt32()}/{r.GetProperty("tested").GetInt32()} drifted, {r.GetProperty("rows").GetInt64():N0} rows, in-process {r.GetProperty("seconds").GetDouble():F2} s", Load()));
             }
@@ -53,6 +55,7 @@ public static class MonitorBench
             using (var doc = JsonDocument.Parse(output.Trim().Split('\n')[^1]))
             {
                 var r = doc.RootElement;
+                peer = r.GetProperty("per_column").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetProperty("value").GetDouble());
                 results.Add(("drift_peer.py (pandas+SciPy)", round, wall, peak,
                     $"{r.GetProperty("drifted").GetInt32()}/{r.GetProperty("columns").GetInt32()} drifted, {r.GetProperty("rows_current").GetInt64():N0} rows", Load()));
             }
@@ -61,6 +64,8 @@ public static class MonitorBench
         Console.WriteLine("| run | round | wall s | peak RSS MB | result | load avg after |");
         Console.WriteLine("|---|---|---|---|---|---|");
         foreach (var r in results) Console.WriteLine($"| {r.Who} | {r.Round} | {r.Wall:F2} | {r.PeakMb:F0} | {r.Detail} | {r.Load} |");
+        var gaps = ours.Keys.Intersect(peer.Keys).Select(k => Math.Abs(ours[k] - peer[k])).ToList();
+        Console.WriteLine($"per-column normalized Wasserstein, ours (1001-quantile reference sketch) vs the peer (full reference): max |difference| {gaps.DefaultIfEmpty(double.NaN).Max():F4} over {gaps.Count} columns");
         Console.WriteLine($"load average at start: {startLoad}; log size {DirectorySize(Path.Combine(MonitorData.Blobs(Dir), "predictions")) / 1e6:F0} MB in 24 hourly blobs");
         Console.WriteLine();
         await FeedbackRateAsync();
@@ -80,6 +85,7 @@ public static class MonitorBench
         Console.WriteLine(JsonSerializer.Serialize(new
         {
             seconds = sw.Elapsed.TotalSeconds, rows = report.Window.Rows, drifted = report.DataDrift.Drifted, tested = report.DataDrift.Tested,
+            statistics = report.DataDrift.Features.ToDictionary(f => f.Column, f => f.Statistic),
             peakMb = Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0,
         }));
         return 0;
