@@ -115,4 +115,16 @@ public sealed class MonitoringEndpointsTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.NotFound, (await _client.GetAsync("/api/models/m/monitoring/nope")).StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, (await _client.GetAsync("/api/models/m/monitoring?take=0")).StatusCode);
     }
+
+    [Fact]
+    public async Task IngestDroppedCsv_ModelFromPath_OtherBlobsIgnored()
+    {
+        var api = _app.Services.GetRequiredService<MonitoringApi>();
+        await _blobs.WriteAsync(MonitoringApi.DropContainer, "m/day1.csv", "predictionId,label\nx,1\ny,0\n"u8.ToArray());
+        await _blobs.WriteAsync(MonitoringApi.DropContainer, "m/notes.txt", "hello"u8.ToArray());
+        var receipt = await api.IngestDroppedCsvAsync(_blobs, "m/day1.csv");
+        Assert.Equal(("m", 2), (receipt!.Model, receipt.Accepted));
+        Assert.Null(await api.IngestDroppedCsvAsync(_blobs, "m/notes.txt"));
+        Assert.Null(await api.IngestDroppedCsvAsync(_blobs, "m/sub/day1.csv"));
+    }
 }

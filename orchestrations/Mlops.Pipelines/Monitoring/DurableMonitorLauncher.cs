@@ -5,7 +5,7 @@ using Mlops.Monitoring;
 namespace Mlops.Pipelines.Monitoring;
 
 /// <summary>Starts <see cref="MonitorModel"/> through the durable client: on demand (HTTP) and per schedule tick (timer).</summary>
-public sealed class DurableMonitorLauncher(DurableTaskClient client) : IMonitorLauncher
+public sealed class DurableMonitorLauncher(DurableTaskClient client) : IMonitorLauncher, IScheduledMonitorLauncher
 {
     /// <summary>Instance id of the run for a schedule tick: the same tick always maps to the same run, so a timer that fires twice starts one.</summary>
     public static string ForTick(string model, DateTimeOffset tick) => $"monitor-{model}-{tick.UtcDateTime:yyyyMMddTHHmmss}";

@@ -20,6 +20,9 @@ public sealed record MonitoringListing(string Model, IReadOnlyList<MonitorRunSum
 /// </summary>
 public sealed class MonitoringApi(FeedbackStore feedback, MonitoringStore store, IMonitorLauncher launcher, IMonitoringSource source)
 {
+    /// <summary>Container of the feedback drop zone: <c>feedback/{model}/{name}.csv</c>.</summary>
+    public const string DropContainer = "feedback";
+
     /// <summary>Largest feedback body accepted (10,000 labels with long client ids fit easily).</summary>
     public const int MaxFeedbackBytes = 16 << 20;
 
@@ -44,6 +47,23 @@ public sealed class MonitoringApi(FeedbackStore feedback, MonitoringStore store,
             return await feedback.IngestCsvAsync(model, buffer, options.Lookback, cancellationToken).ConfigureAwait(false);
         }
         return await feedback.IngestJsonAsync(model, buffer.GetBuffer().AsMemory(0, (int)buffer.Length), options.Lookback, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Ingests a CSV dropped at <c>feedback/{model}/{name}.csv</c> (the blob trigger's call, once per blob version).
+    /// Returns null for blobs that are not a drop (another extension or a nested path).
+    /// </summary>
+    /// <param name="blobs">Blob storage holding <see cref="DropContainer"/>.</param>
+    /// <param name="blobName">Name inside the container.</param>
+    /// <param name="cancellationToken">Cancels the ingestion.</param>
+    public async Task<FeedbackReceipt?> IngestDroppedCsvAsync(Core.Storage.IBlobStore blobs, string blobName, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(blobs);
+        var parts = blobName.Split('/');
+        if (parts.Length != 2 || !parts[1].EndsWith(".csv", StringComparison.OrdinalIgnoreCase)) return null;
+        using var stream = await blobs.OpenReadAsync(DropContainer, blobName, cancellationToken).ConfigureAwait(false);
+        if (stream is null) return null;
+        return await PostFeedbackAsync(parts[0], "text/csv", stream, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Starts a monitor run now.</summary>
