@@ -42,6 +42,7 @@ public class WindowAndFeedbackTests
         var joined = Assert.Single(window.Labeled);
         Assert.Equal(("id-b", 0.2, "0"), (joined.Id, joined.Score, joined.PredictedLabel));
         Assert.Equal([0.8, 0.2], joined.Probabilities!);
+        Assert.Equal("""{"x0":0.3,"x1":0.4,"color":"blue"}""", joined.InputsJson);
     }
 
     [Fact]
@@ -155,5 +156,18 @@ public class WindowAndFeedbackTests
         Assert.Equal(at, decoded);
         Assert.False(PredictionIds.TryGetTime("client-id", out _));
         Assert.NotEqual(id, PredictionIds.New(at));
+    }
+
+    [Fact]
+    public void FeedbackTrainingSet_ToCsv_InputsPlusLabelEscaped()
+    {
+        var reference = BinaryReference(100);
+        var rows = new List<LabeledPrediction>
+        {
+            new("a", 0.9, "1", null, """{"x0":1.5,"color":"dark, red","x1":null}"""),
+            new("b", 0.1, "0", null, """{"x1":2,"x0":-1}"""),
+        };
+        var csv = Encoding.UTF8.GetString(FeedbackTrainingSet.ToCsv(reference, rows, new Dictionary<string, string> { ["a"] = "1", ["b"] = "0" }));
+        Assert.Equal("x0,x1,color,y\n1.5,,\"dark, red\",1\n-1,2,,0\n", csv);
     }
 }

@@ -8,6 +8,7 @@ using Mlops.Monitoring;
 using Mlops.Monitoring.Feedback;
 using Mlops.Monitoring.Policy;
 using Mlops.Monitoring.Reports;
+using Mlops.Monitoring.Window;
 using Mlops.Registry;
 
 namespace Mlops.Pipelines.Monitoring;
@@ -68,15 +69,33 @@ public sealed class EvaluateRetrainPolicy(MonitoringStore store) : TaskActivity<
     }
 }
 
-/// <summary>Starts the training pipeline through the host's <see cref="IRetrainLauncher"/> and records the run id on the decision.</summary>
-public sealed class StartRetraining(IRetrainLauncher launcher, MonitoringStore store) : TaskActivity<RetrainInput, string>
+/// <summary>
+/// Starts the training pipeline through the host's <see cref="IRetrainLauncher"/> and records the run id on the decision.
+/// With <c>trainOn</c> including <c>feedback</c>, first writes the labeled production rows of the lookback as
+/// <c>labels/{model}/training/{runId}.csv</c> (model inputs + target) and names that blob in the reason.
+/// </summary>
+public sealed class StartRetraining(IRetrainLauncher launcher, MonitoringStore store, PredictionLogReader log, FeedbackStore feedback, IBlobStore blobs, IClock clock)
+    : TaskActivity<RetrainInput, string>
 {
     /// <inheritdoc />
     public override async Task<string> RunAsync(TaskActivityContext context, RetrainInput input)
     {
-        string reason = $"monitor run {input.Plan.RunId}: {input.Decision.Reason}";
-        string runId = await launcher.StartRetrainingAsync(input.Plan.Model, reason, CancellationToken.None).ConfigureAwait(false);
-        await store.RecordDecisionAsync(input.Plan.Model, input.Plan.RunId, input.Decision, runId).ConfigureAwait(false);
+        var plan = input.Plan;
+        var options = MonitoringSourceExtensions.ParseOptions(plan.MonitoringJson);
+        string reason = $"monitor run {plan.RunId}: {input.Decision.Reason}";
+        if (options.Retrain?.TrainOn.Contains("feedback", StringComparison.Ordinal) == true)
+        {
+            var reference = await store.ReadReferenceAsync(plan.Model, plan.ReferenceVersion).ConfigureAwait(false);
+            var (csv, rows) = await FeedbackTrainingSet.BuildAsync(log, feedback, plan.Model, reference, plan.To - options.Lookback, plan.To, clock.UtcNow).ConfigureAwait(false);
+            if (rows > 0)
+            {
+                string blob = FeedbackTrainingSet.BlobName(plan.Model, plan.RunId);
+                await blobs.WriteAsync(FeedbackStore.DefaultContainer, blob, csv).ConfigureAwait(false);
+                reason += $"; trainOn {options.Retrain.TrainOn}: {rows} labeled production rows in {FeedbackStore.DefaultContainer}/{blob}";
+            }
+        }
+        string runId = await launcher.StartRetrainingAsync(plan.Model, reason, CancellationToken.None).ConfigureAwait(false);
+        await store.RecordDecisionAsync(plan.Model, plan.RunId, input.Decision, runId).ConfigureAwait(false);
         return runId;
     }
 }

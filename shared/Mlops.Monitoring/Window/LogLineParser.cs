@@ -23,6 +23,8 @@ internal sealed class LogLineParser
     private readonly string _positive;
     private readonly bool _classification;
     private List<string?> _ids = [];
+    // Raw JSON of the input rows whose ids have labels (per line), so feedback can become training rows.
+    private Dictionary<int, string> _joinedRows = [];
     // Scratch for names and category values (per parser; each thread has its own clone).
     private char[] _chars = new char[256];
 
@@ -44,6 +46,7 @@ internal sealed class LogLineParser
     {
         var copy = (LogLineParser)MemberwiseClone();
         copy._ids = [];
+        copy._joinedRows = [];
         copy._chars = new char[256];
         return copy;
     }
@@ -55,7 +58,7 @@ internal sealed class LogLineParser
         var reader = new Utf8JsonReader(line, isFinalBlock: true, state: default);
         try
         {
-            ParseLine(ref reader, acc);
+            ParseLine(ref reader, line, acc);
         }
         catch (JsonException)
         {
@@ -63,10 +66,11 @@ internal sealed class LogLineParser
         }
     }
 
-    private void ParseLine(ref Utf8JsonReader r, WindowAccumulator acc)
+    private void ParseLine(ref Utf8JsonReader r, ReadOnlySpan<byte> line, WindowAccumulator acc)
     {
         if (!r.Read() || r.TokenType != JsonTokenType.StartObject) throw new JsonException("not an object");
         _ids.Clear();
+        _joinedRows.Clear();
         long rowsBefore = acc.Rows;
         int version = 0;
         DateTimeOffset at = default;
@@ -98,7 +102,14 @@ internal sealed class LogLineParser
             {
                 r.Read();
                 if (r.TokenType != JsonTokenType.StartArray) throw new JsonException("inputs is not an array");
-                while (r.Read() && r.TokenType == JsonTokenType.StartObject) ParseRow(ref r, acc);
+                int index = 0;
+                while (r.Read() && r.TokenType == JsonTokenType.StartObject)
+                {
+                    long start = r.TokenStartIndex;
+                    ParseRow(ref r, acc);
+                    if (IsJoined(index)) _joinedRows[index] = Encoding.UTF8.GetString(line[(int)start..(int)r.BytesConsumed]);
+                    index++;
+                }
             }
             else if (r.ValueTextEquals("outputs"u8))
             {
@@ -197,7 +208,7 @@ internal sealed class LogLineParser
         string? label = null;
         double score = double.NaN;
         double[]? probs = null;
-        bool joined = _labeledIds is not null && row < _ids.Count && _ids[row] is { } id && _labeledIds.Contains(id);
+        bool joined = IsJoined(row);
         while (r.Read() && r.TokenType == JsonTokenType.PropertyName)
         {
             if (r.ValueTextEquals("value"u8))
@@ -228,8 +239,10 @@ internal sealed class LogLineParser
             acc.PredictedLabels.Present++;
             if (label is null) acc.PredictedLabels.Nulls++; else acc.PredictedLabels.AddCategory(label);
         }
-        if (joined) acc.Labeled.Add(new LabeledPrediction(_ids[row]!, score, label, probs));
+        if (joined) acc.Labeled.Add(new LabeledPrediction(_ids[row]!, score, label, probs, _joinedRows.GetValueOrDefault(row)));
     }
+
+    private bool IsJoined(int row) => _labeledIds is not null && row < _ids.Count && _ids[row] is { } id && _labeledIds.Contains(id);
 
     // Binary: the score is the positive class's probability; multiclass: the largest. Keeps the vector only for joined rows.
     private double[]? ReadProbabilities(ref Utf8JsonReader r, ref double score, bool keep)

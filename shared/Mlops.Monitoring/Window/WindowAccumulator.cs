@@ -71,7 +71,8 @@ internal sealed class ColumnAccumulator(FeatureReference reference)
 /// <param name="Score">Binary: P(positive); multiclass: winning probability; regression: the value.</param>
 /// <param name="PredictedLabel">Predicted class (classification).</param>
 /// <param name="Probabilities">Class probabilities in the reference's class order (classification).</param>
-public sealed record LabeledPrediction(string Id, double Score, string? PredictedLabel, double[]? Probabilities);
+/// <param name="InputsJson">The logged input row as JSON (what the model saw), for turning feedback into training rows.</param>
+public sealed record LabeledPrediction(string Id, double Score, string? PredictedLabel, double[]? Probabilities, string? InputsJson = null);
 
 /// <summary>The state one reader thread builds from its share of the log lines; merged at the end.</summary>
 internal sealed class WindowAccumulator

@@ -23,7 +23,7 @@ namespace Mlops.Pipelines.Tests.Monitoring;
 public sealed class MonitorModelTests
 {
     private const string Policy = """
-        {"window":"PT2H","retrain":{"when":[{"signal":"data_drift","share":0.5}],"cooldown":"PT6H","maxPerDay":2}}
+        {"window":"PT2H","retrain":{"when":[{"signal":"data_drift","share":0.5}],"trainOn":"accepted+feedback","cooldown":"PT6H","maxPerDay":2}}
         """;
 
     private sealed class Source(string? json) : IMonitoringSource
@@ -63,7 +63,7 @@ public sealed class MonitorModelTests
     }
 
     /// <summary>Reference x0 ~ N(0, 1); the window's x0 ~ N(<paramref name="shift"/>, 1).</summary>
-    private static async Task SeedAsync(IBlobStore blobs, DateTimeOffset windowEnd, double shift)
+    private static async Task<List<string>> SeedAsync(IBlobStore blobs, DateTimeOffset windowEnd, double shift)
     {
         var rng = new Random(5);
         var refValues = Normal(rng, 5000, 0);
@@ -79,18 +79,21 @@ public sealed class MonitorModelTests
         await new MonitoringStore(blobs, new InMemoryTableStore()).WriteReferenceAsync("m", 1, profile);
         var at = windowEnd.AddMinutes(-30);
         var lines = new StringBuilder();
+        var ids = new List<string>();
         foreach (var x in Normal(rng, 400, shift))
         {
+            ids.Add(PredictionIds.New(at));
             double s = 1 / (1 + Math.Exp(-x));
             var line = new
             {
-                at, model = "m", version = 1, shadow = false, latencyMs = 0.1, ids = new[] { PredictionIds.New(at) },
+                at, model = "m", version = 1, shadow = false, latencyMs = 0.1, ids = new[] { ids[^1] },
                 inputs = new[] { new Dictionary<string, double> { ["x0"] = x } },
                 outputs = new[] { new { label = s >= 0.5 ? "1" : "0", probabilities = new Dictionary<string, double> { ["0"] = 1 - s, ["1"] = s } } },
             };
             lines.Append(JsonSerializer.Serialize(line)).Append('\n');
         }
         await blobs.AppendAsync("predictions", $"m/{at.UtcDateTime:yyyy/MM/dd/HH}/h-0.jsonl", Encoding.UTF8.GetBytes(lines.ToString()));
+        return ids;
     }
 
     private static async Task<(DurableTaskTestHost Host, Launcher Launcher, Alerts Alerts, InMemoryBlobStore Blobs, InMemoryTableStore Tables)> StartAsync(string? policy)
@@ -135,7 +138,12 @@ public sealed class MonitorModelTests
         var (host, launcher, alerts, blobs, tables) = await StartAsync(Policy);
         await using var _ = host;
         var windowEnd = DateTimeOffset.UtcNow;
-        await SeedAsync(blobs, windowEnd, shift: 2);
+        var ids = await SeedAsync(blobs, windowEnd, shift: 2);
+        var feedback = host.Services.GetRequiredService<FeedbackStore>();
+        await feedback.IngestJsonAsync("m", Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new
+        {
+            labels = ids.Take(25).Select((id, i) => new { predictionId = id, label = i % 2 }),
+        })), TimeSpan.FromDays(30));
 
         var first = await RunAsync(host, new MonitorRequest("m", WindowEnd: windowEnd));
         Assert.Equal("breach", first.Verdicts["data_drift"]);
@@ -144,6 +152,11 @@ public sealed class MonitorModelTests
         var (model, reason) = Assert.Single(launcher.Calls);
         Assert.Equal("m", model);
         Assert.Contains("data drift", reason);
+        Assert.Contains("25 labeled production rows", reason);
+        var rows = Encoding.UTF8.GetString((await blobs.ReadAsync(FeedbackStore.DefaultContainer, FeedbackTrainingSet.BlobName("m", first.RunId)))!.Data)
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("x0,y", rows[0]);
+        Assert.Equal(26, rows.Length);
         Assert.NotNull(await blobs.ReadAsync(MonitoringStore.DefaultContainer, $"m/{first.RunId}/report.html"));
         Assert.Contains(alerts.Sent, a => a.SourceName == "monitor:data_drift");
         Assert.Contains(alerts.Sent, a => a.SourceName == "monitor:retrain");
