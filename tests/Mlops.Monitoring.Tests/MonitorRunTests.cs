@@ -154,4 +154,72 @@ public class MonitorRunTests
         Assert.Equal("insufficient_data", report.Verdicts.Single(v => v.Signal == "performance").Status);
         Assert.Equal("ok", report.Verdicts.Single(v => v.Signal == "data_quality").Status);
     }
+
+    // Writes `served` as log lines with regression or multiclass outputs, ids "r{i}".
+    private static async Task<InMemoryBlobStore> LogAsync(DataTable served, ML.Models.PredictionBatch predictions)
+    {
+        var blobs = new InMemoryBlobStore();
+        var lines = new List<string>();
+        for (int i = 0; i < served.RowCount; i++)
+        {
+            object output = predictions.Labels is null
+                ? new { value = predictions.Values[i] }
+                : new { label = predictions.Labels[i], probabilities = predictions.Classes.Select((c, k) => (c, k)).ToDictionary(t => t.c, t => predictions.Probability(i, t.k)) };
+            lines.Add(JsonSerializer.Serialize(new { at = T0.AddSeconds(i), model = "m", version = 1, shadow = false, ids = new[] { $"r{i}" }, inputs = new[] { Row(served, i) }, outputs = new[] { output } }));
+        }
+        await AppendAsync(blobs, T0, lines.ToArray());
+        return blobs;
+    }
+
+    [Fact]
+    public async Task RunAsync_Regression_RealizedRmseNoCbpe()
+    {
+        var rng = new Random(25);
+        var train = Table(rng, 5000);
+        var target = train["x0"].Numbers!.Select((v, i) => 3 * v - train["x1"].Numbers![i]).ToArray();
+        train = new DataTable([.. train.Columns.Where(c => c.Name != "y"), Column.Numeric("y", target)]);
+        var model = ModelTrainer.Train(train, new TrainingSpec("y", MlTask.Regression) { Trainer = TrainerKind.Linear }).Model;
+        var reference = ReferenceProfile.Build(train, model, now: T0);
+        var served = Table(rng, 300);
+        var predictions = model.PredictBatch(served);
+        var blobs = await LogAsync(served, predictions);
+        // Labels 1.0 above the truth: a realized RMSE of about 1.
+        var labels = Enumerable.Range(0, 300).ToDictionary(i => $"r{i}", i => (3 * served["x0"].Numbers![i] - served["x1"].Numbers![i] + 1).ToString("R", System.Globalization.CultureInfo.InvariantCulture));
+        var window = await new PredictionLogReader(blobs).ReadAsync("m", reference, T0, T0.AddHours(1), labeledIds: labels.Keys.ToHashSet());
+        var report = MonitorRunner.Compute("m", "r", reference, 1, window, labels, T0.AddHours(1), new MonitoringOptions());
+
+        Assert.Null(report.EstimatedPerformance);
+        Assert.Null(reference.Calibration);
+        Assert.Equal("ok", report.Performance.Status);
+        Assert.InRange(report.Performance.Metrics["rmse"], 0.95, 1.05);
+        Assert.DoesNotContain(report.Verdicts, v => v.Signal == "estimated_performance");
+    }
+
+    [Fact]
+    public async Task RunAsync_Multiclass_CbpeAccuracyNearRealized()
+    {
+        var rng = new Random(26);
+        DataTable ThreeClasses(int n)
+        {
+            var t = Table(rng, n);
+            var noise = Normal(rng, n, sd: 0.7);
+            var y = t["x0"].Numbers!.Select((v, i) => v + noise[i] < -0.5 ? "low" : v + noise[i] < 0.5 ? "mid" : "high").ToArray();
+            return new DataTable([.. t.Columns.Where(c => c.Name != "y"), Column.Categorical("y", y)]);
+        }
+        var train = ThreeClasses(20_000);
+        var holdout = ThreeClasses(5000);
+        var model = ModelTrainer.Train(train, new TrainingSpec("y", MlTask.Multiclass) { Trainer = TrainerKind.Linear }).Model;
+        var reference = ReferenceProfile.Build(train, model, calibration: holdout, now: T0);
+        var served = ThreeClasses(3000);
+        var predictions = model.PredictBatch(served);
+        var blobs = await LogAsync(served, predictions);
+        var labels = Enumerable.Range(0, 3000).ToDictionary(i => $"r{i}", i => served["y"].Strings![i]!);
+        var window = await new PredictionLogReader(blobs).ReadAsync("m", reference, T0, T0.AddHours(1), labeledIds: labels.Keys.ToHashSet());
+        var report = MonitorRunner.Compute("m", "r", reference, 1, window, labels, T0.AddHours(1), new MonitoringOptions());
+
+        double realized = report.Performance.Metrics["accuracy"];
+        // Tolerance: 3,000 rows give the realized accuracy a standard error of about 0.009.
+        Assert.InRange(report.EstimatedPerformance!.Metrics["accuracy"], realized - 0.03, realized + 0.03);
+        Assert.Equal(3000, report.Performance.Labels);
+    }
 }

@@ -33,10 +33,12 @@ public static class MonitoringRegistration
     /// </summary>
     /// <param name="services">Service collection.</param>
     /// <param name="predictionLogContainer">Container of the prediction log (ServingOptions.PredictionLogContainer).</param>
-    public static IServiceCollection AddMonitoringServices(this IServiceCollection services, string predictionLogContainer = "predictions")
+    /// <param name="maxParallelism">Threads a monitor run parses and sorts on (default: every core; a process that
+    /// also serves predictions passes <c>Environment.ProcessorCount - 1</c> to keep a core for them).</param>
+    public static IServiceCollection AddMonitoringServices(this IServiceCollection services, string predictionLogContainer = "predictions", int? maxParallelism = null)
     {
         services.TryAddSingleton<IClock>(SystemClock.Instance);
-        services.TryAddSingleton(sp => new PredictionLogReader(sp.GetRequiredService<IBlobStore>(), predictionLogContainer));
+        services.TryAddSingleton(sp => new PredictionLogReader(sp.GetRequiredService<IBlobStore>(), predictionLogContainer, maxParallelism));
         services.TryAddSingleton(sp => new FeedbackStore(sp.GetRequiredService<IBlobStore>(), sp.GetRequiredService<ITableStore>(), sp.GetRequiredService<IClock>()));
         services.TryAddSingleton(sp => new MonitoringStore(sp.GetRequiredService<IBlobStore>(), sp.GetRequiredService<ITableStore>()));
         services.TryAddSingleton<MonitorRunner>();

@@ -8,9 +8,11 @@ namespace Mlops.Monitoring.Window;
 /// Reads one model's production window from the prediction log: the hourly blobs
 /// <c>{container}/{model}/{yyyy}/{MM}/{dd}/{HH}/{host}-{part}.jsonl</c> whose hour overlaps [from, to), and within them
 /// the lines whose <c>at</c> falls in the window. The cost is O(rows in those hours): nothing outside the window's hours
-/// is listed or read, and the training data is never touched. Blobs are streamed in chunks and parsed on all cores.
+/// is listed or read, and the training data is never touched. Blobs are streamed in chunks and parsed on up to
+/// <c>maxParallelism</c> threads (default: every core; a host that serves predictions in the same process passes
+/// fewer, so a monitor run leaves a core to the predict path).
 /// </summary>
-public sealed class PredictionLogReader(IBlobStore blobs, string container = "predictions")
+public sealed class PredictionLogReader(IBlobStore blobs, string container = "predictions", int? maxParallelism = null)
 {
     private const int ChunkBytes = 4 << 20;
 
@@ -41,7 +43,9 @@ public sealed class PredictionLogReader(IBlobStore blobs, string container = "pr
         var total = new WindowAccumulator(reference);
         long malformed = 0, blobCount = 0, bytes = 0;
         var pending = new List<Task<(WindowAccumulator Acc, long Malformed)>>();
-        using var throttle = new SemaphoreSlim(Environment.ProcessorCount + 1);
+        // At most `parallelism` chunks parse at once; the next one is read from storage meanwhile.
+        int parallelism = Math.Max(1, maxParallelism ?? Environment.ProcessorCount);
+        using var throttle = new SemaphoreSlim(parallelism);
         foreach (var prefix in HourPrefixes(model, from, to))
         {
             await foreach (var blob in blobs.ListAsync(container, prefix, cancellationToken).ConfigureAwait(false))
@@ -67,7 +71,7 @@ public sealed class PredictionLogReader(IBlobStore blobs, string container = "pr
             total.Merge(acc);
             malformed += bad;
         }
-        return WindowData.Create(total, from, to, malformed, blobCount, bytes);
+        return WindowData.Create(total, from, to, malformed, blobCount, bytes, parallelism);
     }
 
     private static (WindowAccumulator, long) ParseChunk(LogLineParser prototype, ReferenceProfile reference, LineChunk chunk)

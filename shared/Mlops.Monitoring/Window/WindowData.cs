@@ -78,11 +78,11 @@ public sealed class WindowData
     /// <summary>Time of the first and last line read.</summary>
     public (DateTimeOffset? First, DateTimeOffset? Last) Span { get; private init; }
 
-    internal static WindowData Create(WindowAccumulator a, DateTimeOffset from, DateTimeOffset to, long malformed, long blobs, long bytes)
+    internal static WindowData Create(WindowAccumulator a, DateTimeOffset from, DateTimeOffset to, long malformed, long blobs, long bytes, int parallelism)
     {
         // Columns are finished in parallel: each is a sort of up to the window's row count.
         var columns = new ColumnWindow[a.Columns.Length];
-        Parallel.For(0, columns.Length, i => columns[i] = ColumnWindow.From(a.Columns[i], a.Rows));
+        Parallel.For(0, columns.Length, new ParallelOptions { MaxDegreeOfParallelism = parallelism }, i => columns[i] = ColumnWindow.From(a.Columns[i], a.Rows));
         return new WindowData
         {
             From = from, To = to, Rows = a.Rows, Lines = a.Lines, MalformedLines = malformed, RowsWithoutId = a.RowsWithoutId,
