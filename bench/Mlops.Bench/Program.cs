@@ -11,6 +11,8 @@ return args.Length > 0 ? args[0] switch
     "storage" => await Mlops.Bench.Storage.StorageBench.RunAsync(args[1..]),
     "chaos" => await Mlops.Bench.Chaos.ChaosBench.RunAsync(args[1..]),
     "drop" => await Mlops.Bench.Drop.DropBench.RunAsync(args[1..]),
+    "monitor" => await Mlops.Bench.Monitor.MonitorBench.RunAsync(args[1..]),
+    "monitor-run" => await Mlops.Bench.Monitor.MonitorBench.RunWindowAsync(args[1..]),
     _ => Usage(),
 } : Usage();
 
@@ -22,6 +24,6 @@ static async Task<int> RunAsync(Func<Task> bench)
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: Mlops.Bench <ml|ml-profile|ml-memory|data|durable|serve|storage|chaos|drop> [options]   (ml: --quick, --skip-peers, --only NAME)");
+    Console.Error.WriteLine("usage: Mlops.Bench <ml|ml-profile|ml-memory|data|durable|serve|storage|chaos|drop|monitor> [options]   (ml: --quick, --skip-peers, --only NAME)");
     return 2;
 }

@@ -17,6 +17,7 @@ public static class CliApp
         root.Subcommands.Add(TrainCommand.Create());
         root.Subcommands.Add(PredictCommand.Create());
         root.Subcommands.Add(RegistryCommands.Create());
+        root.Subcommands.Add(MonitorCommand.Create());
         return root;
     }
 

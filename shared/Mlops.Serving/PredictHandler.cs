@@ -5,6 +5,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
+using Mlops.Core;
 using Mlops.Core.Errors;
 using Mlops.Core.Storage;
 using Mlops.Registry;
@@ -42,6 +43,14 @@ internal static class PredictionJson
         w.WriteEndArray();
     }
 
+    /// <summary>Writes <paramref name="ids"/> as a string array property.</summary>
+    public static void WriteIds(Utf8JsonWriter w, JsonEncodedText name, ReadOnlySpan<string> ids)
+    {
+        w.WriteStartArray(name);
+        foreach (var id in ids) w.WriteStringValue(id);
+        w.WriteEndArray();
+    }
+
     // JSON has no NaN/Infinity: a model that produces one answers null rather than breaking the response.
     private static void WriteNumber(Utf8JsonWriter w, JsonEncodedText name, double v)
     {
@@ -59,6 +68,9 @@ internal sealed class PredictHandler(ServingRuntime runtime, PredictionLogger lo
     private static readonly JsonEncodedText ModelProp = JsonEncodedText.Encode("model");
     private static readonly JsonEncodedText VersionProp = JsonEncodedText.Encode("version");
     private static readonly JsonEncodedText PredictionsProp = JsonEncodedText.Encode("predictions");
+    private static readonly JsonEncodedText PredictionIdsProp = JsonEncodedText.Encode("predictionIds");
+    /// <summary>Header carrying the prediction id when the request had a single row.</summary>
+    public const string PredictionIdHeader = "x-mlops-prediction-id";
     private readonly ServingMetrics _metrics = runtime.Metrics;
     private readonly bool _logging = options.PredictionLogEnabled;
 
@@ -117,6 +129,9 @@ internal sealed class PredictHandler(ServingRuntime runtime, PredictionLogger lo
                             string.Join("; ", errors.Take(10).Select(e => e.Message)) + (errors.Count > 10 ? "; …" : ""), 400, errors);
                     }
 
+                    // Ids are fixed before predicting so the response and the log line carry the same ones.
+                    var at = DateTimeOffset.UtcNow;
+                    var ids = PredictionIdsFor(root, count, at);
                     var predictions = new Prediction[count];
                     try
                     {
@@ -129,7 +144,7 @@ internal sealed class PredictHandler(ServingRuntime runtime, PredictionLogger lo
 
                     double ms = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
                     target.Stats.Record(ms, failed: false);
-                    await WriteResponseAsync(context, model, target.Version, signature, predictions).ConfigureAwait(false);
+                    await WriteResponseAsync(context, model, target.Version, signature, predictions, ids).ConfigureAwait(false);
                     _metrics.Succeeded.Increment();
 
                     bool sample = _logging && (options.PredictionLogSampleRate >= 1 || Random.Shared.NextDouble() < options.PredictionLogSampleRate);
@@ -137,10 +152,9 @@ internal sealed class PredictHandler(ServingRuntime runtime, PredictionLogger lo
                     if (sample || shadows.Length > 0)
                     {
                         var rawRows = System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(rowsElement);
-                        var at = DateTimeOffset.UtcNow;
-                        if (sample) log.Write(model, at, target.Version, shadow: false, requestKey, ms, rawRows, signature, predictions, error: null);
+                        if (sample) log.Write(model, at, target.Version, shadow: false, requestKey, ms, ids, rawRows, signature, predictions, error: null);
                         if (shadows.Length > 0)
-                            log.EnqueueShadow(new ShadowWork { Model = model, RequestKey = requestKey, At = at, Rows = rawRows.ToArray(), Shadows = shadows, Log = sample });
+                            log.EnqueueShadow(new ShadowWork { Model = model, RequestKey = requestKey, At = at, Ids = ids, Rows = rawRows.ToArray(), Shadows = shadows, Log = sample });
                     }
                 }
                 finally
@@ -177,6 +191,31 @@ internal sealed class PredictHandler(ServingRuntime runtime, PredictionLogger lo
         {
             if (body is not null) ArrayPool<byte>.Shared.Return(body);
         }
+    }
+
+    /// <summary>
+    /// The request's own <c>"ids"</c> (strings parallel to <c>rows</c>, 1–128 characters each) or new time-ordered ids
+    /// (<see cref="PredictionIds"/>): what feedback labels refer to later.
+    /// </summary>
+    private static string[] PredictionIdsFor(JsonElement root, int count, DateTimeOffset at)
+    {
+        var ids = new string[count];
+        if (!root.TryGetProperty("ids", out var given) || given.ValueKind == JsonValueKind.Null)
+        {
+            for (int i = 0; i < count; i++) ids[i] = PredictionIds.New(at);
+            return ids;
+        }
+        if (given.ValueKind != JsonValueKind.Array || given.GetArrayLength() != count)
+            throw new ServingException("serving.invalid_ids", $"\"ids\" must be an array of {count} strings, one per row.");
+        int k = 0;
+        foreach (var id in given.EnumerateArray())
+        {
+            string? s = id.ValueKind == JsonValueKind.String ? id.GetString() : null;
+            if (string.IsNullOrEmpty(s) || s.Length > PredictionIds.MaxClientLength)
+                throw new ServingException("serving.invalid_ids", $"\"ids\"[{k}] must be a non-empty string of at most {PredictionIds.MaxClientLength} characters.");
+            ids[k++] = s;
+        }
+        return ids;
     }
 
     private static ServingException UnknownModel(string model) => new("serving.unknown_model", $"Model '{model}' is not registered.", 404);
@@ -270,7 +309,7 @@ internal sealed class PredictHandler(ServingRuntime runtime, PredictionLogger lo
     [ThreadStatic] private static ArrayBufferWriter<byte>? t_buffer;
     [ThreadStatic] private static Utf8JsonWriter? t_writer;
 
-    private static Task WriteResponseAsync(HttpContext context, string model, int version, ModelSignature signature, Prediction[] predictions)
+    private static Task WriteResponseAsync(HttpContext context, string model, int version, ModelSignature signature, Prediction[] predictions, string[] ids)
     {
         var buffer = t_buffer ??= new ArrayBufferWriter<byte>(4096);
         buffer.ResetWrittenCount();
@@ -281,10 +320,12 @@ internal sealed class PredictHandler(ServingRuntime runtime, PredictionLogger lo
         w.WriteNumber(VersionProp, version);
         w.WritePropertyName(PredictionsProp);
         PredictionJson.WritePredictions(w, signature, predictions);
+        PredictionJson.WriteIds(w, PredictionIdsProp, ids);
         w.WriteEndObject();
         w.Flush();
         var response = context.Response;
         response.StatusCode = StatusCodes.Status200OK;
+        if (ids.Length == 1) response.Headers[PredictionIdHeader] = ids[0];
         response.ContentType = "application/json; charset=utf-8";
         response.ContentLength = buffer.WrittenCount;
         var pipe = response.BodyWriter;

@@ -14,6 +14,8 @@ internal sealed class ShadowWork
     public required string Model { get; init; }
     public string? RequestKey { get; init; }
     public DateTimeOffset At { get; init; }
+    /// <summary>Prediction ids of the rows (the shadow's log line carries the same ids as the answered one).</summary>
+    public required string[] Ids { get; init; }
     /// <summary>Copy of the raw JSON of the request's <c>rows</c> array.</summary>
     public required byte[] Rows { get; init; }
     public required LoadedVersion[] Shadows { get; init; }
@@ -23,7 +25,7 @@ internal sealed class ShadowWork
 
 /// <summary>
 /// The prediction log and the shadow runner, built so that logging every request costs the request almost nothing.
-/// A request serializes its log line (inputs verbatim, outputs, version, key, latency) straight into one of a few
+/// A request serializes its log line (prediction ids, inputs verbatim, outputs, version, key, latency) straight into one of a few
 /// lock-striped in-memory buffers — no per-request object outlives the request, which keeps the garbage collector's
 /// work flat at any rate. This background service swaps the buffers out every
 /// <see cref="ServingOptions.PredictionLogFlushInterval"/> (or when <see cref="ServingOptions.PredictionLogMaxBatchBytes"/>
@@ -34,6 +36,8 @@ internal sealed class ShadowWork
 /// </summary>
 public sealed class PredictionLogger : BackgroundService
 {
+    private static readonly JsonEncodedText IdsProp = JsonEncodedText.Encode("ids");
+
     // An append blob accepts 50,000 blocks; start a new part well before that.
     private const int MaxAppendsPerBlob = 45_000;
 
@@ -81,7 +85,7 @@ public sealed class PredictionLogger : BackgroundService
 
     /// <summary>Writes one log line into this thread's buffer stripe. Cheap and non-blocking (a short uncontended lock).</summary>
     internal void Write(string model, DateTimeOffset at, int version, bool shadow, string? requestKey, double latencyMs,
-        ReadOnlySpan<byte> rows, ModelSignature signature, ReadOnlySpan<Prediction> outputs, string? error)
+        ReadOnlySpan<string> ids, ReadOnlySpan<byte> rows, ModelSignature signature, ReadOnlySpan<Prediction> outputs, string? error)
     {
         var shard = _shards[(uint)Environment.CurrentManagedThreadId % (uint)_shards.Length];
         lock (shard)
@@ -103,6 +107,7 @@ public sealed class PredictionLogger : BackgroundService
             w.WriteBoolean("shadow", shadow);
             if (requestKey is not null) w.WriteString("requestKey", requestKey);
             w.WriteNumber("latencyMs", Math.Round(latencyMs, 3));
+            PredictionJson.WriteIds(w, IdsProp, ids);
             w.WritePropertyName("inputs");
             w.WriteRawValue(rows, skipInputValidation: true); // validated JSON from the request: copied verbatim
             if (error is null)
@@ -230,7 +235,7 @@ public sealed class PredictionLogger : BackgroundService
         shadow.Stats.Record(ms, error is not null);
         if (error is null) _metrics.ShadowPredictions.Increment(); else _metrics.ShadowFailures.Increment();
         if (work.Log && _options.PredictionLogEnabled)
-            Write(work.Model, work.At, shadow.Version, shadow: true, work.RequestKey, ms, work.Rows, shadow.Servable.Signature, outputs, error);
+            Write(work.Model, work.At, shadow.Version, shadow: true, work.RequestKey, ms, work.Ids, work.Rows, shadow.Servable.Signature, outputs, error);
     }
 
     private async Task AppendAllAsync(CancellationToken ct)

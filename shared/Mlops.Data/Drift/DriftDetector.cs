@@ -41,23 +41,9 @@ public static class DriftDetector
         long distinct = numeric ? Math.Max(ColumnData.Distinct(reference), ColumnData.Distinct(current)) : CategoryUnion(reference, current);
         bool categoricalLike = !numeric || distinct <= NumericCategoricalMaxDistinct;
 
-        var method = columnOptions.Method;
-        if (method == DriftMethod.Auto)
-        {
-            bool small = refCount <= options.SmallSampleMaxRows;
-            method = (small, categoricalLike) switch
-            {
-                (true, false) => DriftMethod.KolmogorovSmirnov,
-                (true, true) => distinct <= 2 ? DriftMethod.ZTest : DriftMethod.ChiSquare,
-                (false, false) => DriftMethod.Wasserstein,
-                (false, true) => DriftMethod.JensenShannon,
-            };
-        }
-        // Sample-based numeric tests need numbers on both sides; otherwise use the count-based equivalent.
-        if (!numeric && method is DriftMethod.KolmogorovSmirnov) method = DriftMethod.ChiSquare;
-        if (!numeric && method is DriftMethod.Wasserstein) method = DriftMethod.JensenShannon;
+        var method = ChooseMethod(columnOptions.Method, refCount, numeric, distinct, options.SmallSampleMaxRows);
         // Two values on each side can still be three or four together ({0,1} then {5}): the Z-test needs the union binary.
-        if (method == DriftMethod.ZTest && (distinct > 2 || CategoryUnion(reference, current) > 2)) method = DriftMethod.ChiSquare;
+        if (method == DriftMethod.ZTest && CategoryUnion(reference, current) > 2) method = DriftMethod.ChiSquare;
 
         double threshold = columnOptions.Threshold ?? (IsPValueMethod(method) ? DefaultPValueThreshold : DefaultDistanceThreshold);
         bool insufficient = refCount < options.MinRowsForDrift || curCount < options.MinRowsForDrift;
@@ -89,6 +75,39 @@ public static class DriftDetector
             : !double.IsNaN(r.Statistic) && r.Statistic >= threshold;
         return new DriftResult(current.Name, method, r.Statistic, r.PValue, threshold, crossed && !insufficient, insufficient,
             refCount, curCount, isLabel);
+    }
+
+    /// <summary>
+    /// The test a column pair gets: <paramref name="requested"/> unless it is <see cref="DriftMethod.Auto"/>, in which case
+    /// the size rule above picks it from the reference's non-missing count. Sample-based numeric methods fall back to
+    /// their count-based equivalents when either side is not numeric, and the Z-test to chi-square beyond two values.
+    /// Public so that callers holding a reference summary (monitoring) rather than the rows choose the same test.
+    /// </summary>
+    /// <param name="requested">Method asked for in the options.</param>
+    /// <param name="referenceCount">Non-missing values in the reference.</param>
+    /// <param name="numeric">Both sides hold numbers.</param>
+    /// <param name="distinct">Distinct values (numeric) or categories in the union of both sides.</param>
+    /// <param name="smallSampleMaxRows">Largest reference treated as small (<see cref="ValidationOptions.SmallSampleMaxRows"/>).</param>
+    public static DriftMethod ChooseMethod(DriftMethod requested, long referenceCount, bool numeric, long distinct, int smallSampleMaxRows)
+    {
+        bool categoricalLike = !numeric || distinct <= NumericCategoricalMaxDistinct;
+        var method = requested;
+        if (method == DriftMethod.Auto)
+        {
+            bool small = referenceCount <= smallSampleMaxRows;
+            method = (small, categoricalLike) switch
+            {
+                (true, false) => DriftMethod.KolmogorovSmirnov,
+                (true, true) => distinct <= 2 ? DriftMethod.ZTest : DriftMethod.ChiSquare,
+                (false, false) => DriftMethod.Wasserstein,
+                (false, true) => DriftMethod.JensenShannon,
+            };
+        }
+        // Sample-based numeric tests need numbers on both sides; otherwise use the count-based equivalent.
+        if (!numeric && method is DriftMethod.KolmogorovSmirnov) method = DriftMethod.ChiSquare;
+        if (!numeric && method is DriftMethod.Wasserstein) method = DriftMethod.JensenShannon;
+        if (method == DriftMethod.ZTest && distinct > 2) method = DriftMethod.ChiSquare;
+        return method;
     }
 
     private static long CategoryUnion(Column a, Column b)

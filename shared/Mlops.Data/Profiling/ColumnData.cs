@@ -39,8 +39,10 @@ internal static class ColumnData
     {
         int n = a.Length;
         if (n < 16_384) { Array.Sort(a); return; }
-        var keys = new ulong[n];
-        var tmp = new ulong[n];
+        // Pooled: profiling and monitoring sort dozens of large columns in a row, and two fresh 8n-byte arrays per
+        // column would pile up as large-object garbage faster than the collector reclaims it.
+        var keys = System.Buffers.ArrayPool<ulong>.Shared.Rent(n);
+        var tmp = System.Buffers.ArrayPool<ulong>.Shared.Rent(n);
         var counts = new int[8 * 256];
         for (int i = 0; i < n; i++)
         {
@@ -71,6 +73,8 @@ internal static class ColumnData
             ulong b = (k & 0x8000_0000_0000_0000UL) != 0 ? k & 0x7FFF_FFFF_FFFF_FFFFUL : ~k;
             a[i] = BitConverter.Int64BitsToDouble((long)b);
         }
+        System.Buffers.ArrayPool<ulong>.Shared.Return(keys);
+        System.Buffers.ArrayPool<ulong>.Shared.Return(tmp);
     }
 
     /// <summary>Stable text form of a numeric value, used as a category key ("1", "0.5").</summary>
