@@ -21,6 +21,10 @@ using Mlops.Functions.Functions;
 using Mlops.Functions.Security;
 using Mlops.Functions.Triggers;
 using Mlops.Pipelines;
+using Mlops.Pipelines.Monitoring;
+using Mlops.Monitoring;
+using Mlops.Monitoring.Http;
+using Mlops.Registry;
 using Mlops.Pipelines.Activities;
 using Mlops.Pipelines.Configuration;
 using Mlops.Pipelines.Launching;
@@ -59,7 +63,11 @@ public static class FunctionApp
         services.AddSingleton(storage);
         services.AddSingleton(keys);
         services.AddSingleton(WebhookOptions.FromEnvironment()); // alert delivery: https only unless MLOPS_ALLOW_HTTP_WEBHOOKS=true
-        services.AddSingleton<IAlertSink>(sp => new LogAlertSink(sp.GetRequiredService<ILogger<LogAlertSink>>()));
+        // Host-wide alert sink (monitoring): the log, plus MLOPS_ALERT_WEBHOOK when set. Pipeline alerts go to each
+        // dataset's own alertWebhook through the durable SendAlert activity.
+        services.AddSingleton<IAlertSink>(sp => AlertSinks.Create(Environment.GetEnvironmentVariable("MLOPS_ALERT_WEBHOOK"), sp.GetRequiredService<ILoggerFactory>(), sp.GetRequiredService<WebhookOptions>()));
+        services.AddSingleton(storage.Blobs);
+        services.AddSingleton(storage.Tables);
         services.AddSingleton(sp => PipelineServices.Create(storage, sp.GetRequiredService<IAlertSink>()));
         services.AddSingleton(sp => sp.GetRequiredService<PipelineServices>().Registry);
         services.AddSingleton(sp => sp.GetRequiredService<PipelineServices>().Datasets);
@@ -71,13 +79,24 @@ public static class FunctionApp
             ? TaskHubStorage.FromConnectionString(account.ConnectionString!)
             : new StorageAccountClientProvider(account.BlobServiceUri, account.QueueServiceUri, account.TableServiceUri, account.Credential);
         services.AddLocalDurableTask(hubStorage, settings.Durable,
-            registry => registry.AddPipelines(), new JsonDataConverter(Json.Options));
+            registry => registry.AddPipelines().AddMonitoring(), new JsonDataConverter(Json.Options));
         services.AddSingleton<IPipelineLauncher, DurablePipelineLauncher>();
+
+        // Monitoring: runs read only the prediction log's window; one core is left to predictions in this process.
+        services.AddMonitoringServices("predictions", maxParallelism: Math.Max(1, Environment.ProcessorCount - 1));
+        services.AddSingleton<IMonitoringSource>(sp => new RegistryMonitoringSource(storage.Blobs, sp.GetRequiredService<ModelRegistry>()));
+        services.AddSingleton<IRetrainLauncher, MonitorRetrainLauncher>();
+        services.AddSingleton<DurableMonitorLauncher>();
+        services.AddSingleton<IMonitorLauncher>(sp => sp.GetRequiredService<DurableMonitorLauncher>());
+        services.AddSingleton(sp => new MonitorScheduler(sp.GetRequiredService<IMonitoringSource>(), sp.GetRequiredService<DurableMonitorLauncher>()));
+        services.AddSingleton<MonitoringApi>();
 
         // Functions: one class each, stateless over (payload, storage).
         services.AddSingleton<DataDropped>();
         services.AddSingleton<ScheduledRetraining>();
         services.AddSingleton<TimerRegistry>();
+        services.AddSingleton<MonitorSchedule>();
+        services.AddSingleton<FeedbackDropped>();
 
         if (!settings.RunsUnderFunctionsHost)
         {
@@ -87,11 +106,21 @@ public static class FunctionApp
                 settings.HostId, TimeSpan.FromSeconds(settings.BlobScanSeconds), settings.MaxBlobAttempts,
                 sp.GetRequiredService<ILogger<BlobTriggerListener>>(),
                 observeBlob: DatasetScheduleWatcher.Create(storage.Blobs, sp.GetRequiredService<TimerRegistry>(), sp.GetRequiredService<ILogger<TimerRegistry>>())));
+            services.AddHostedService(sp => new BlobTriggerListener(
+                storage,
+                new BlobTriggerBinding(FeedbackDropped.Name, FeedbackDropped.Container, FeedbackDropped.Matches, sp.GetRequiredService<FeedbackDropped>().RunAsync),
+                settings.HostId, TimeSpan.FromSeconds(settings.BlobScanSeconds), settings.MaxBlobAttempts,
+                sp.GetRequiredService<ILogger<BlobTriggerListener>>()));
             services.AddHostedService(sp =>
             {
                 var timers = sp.GetRequiredService<TimerRegistry>();
                 if (settings.RetrainSchedule is { } s) timers.Set(ScheduledRetraining.AllDatasetsTimer, CronSchedule.Parse(s));
-                return new TimerTriggerListener(storage, timers, settings.HostId, sp.GetRequiredService<ScheduledRetraining>().RunAsync, sp.GetRequiredService<ILogger<TimerTriggerListener>>());
+                timers.Set(MonitorSchedule.TimerName, CronSchedule.Parse(MonitorSchedule.Schedule));
+                var retraining = sp.GetRequiredService<ScheduledRetraining>();
+                var monitoring = sp.GetRequiredService<MonitorSchedule>();
+                return new TimerTriggerListener(storage, timers, settings.HostId,
+                    (tick, ct) => tick.TimerName == MonitorSchedule.TimerName ? monitoring.RunAsync(tick, ct) : retraining.RunAsync(tick, ct),
+                    sp.GetRequiredService<ILogger<TimerTriggerListener>>());
             });
         }
 
@@ -112,6 +141,7 @@ public static class FunctionApp
         app.MapServing();
         app.MapRegistry(includeApproval: false);
         app.MapDatasets();
+        app.MapMonitoring();
         if (settings.RunsUnderFunctionsHost) app.MapCustomHandler();
         return app;
     }

@@ -33,8 +33,25 @@ public sealed class RegisterModel(PipelineServices services) : TaskActivity<Regi
             lineage,
             IdempotencyKey: input.RunId,
             Gate: gate,
-            Description: $"{input.Trial.Trainer}, {input.TrialCount} trial(s), data {input.DataHash[..Math.Min(12, input.DataHash.Length)]}, trigger {input.Trigger.Kind}"), ct);
+            Description: $"{input.Trial.Trainer}, {input.TrialCount} trial(s), data {input.DataHash[..Math.Min(12, input.DataHash.Length)]}, trigger {input.Trigger.Kind}"
+                + (input.Trigger.Reason is { } why ? $" ({why})" : "")), ct);
+        await WriteReferenceAsync(input, model.Data, version.Version, ct);
         return version.Version;
+    }
+
+    /// <summary>
+    /// The statistics monitoring compares production traffic with, computed once from the training rows (and the
+    /// held-out rows for score calibration) so a monitor run never reads training data again. Rewritten identically
+    /// when the activity is retried.
+    /// </summary>
+    private async Task WriteReferenceAsync(RegisterRequest input, byte[] modelJson, int version, CancellationToken ct)
+    {
+        if (input.Config is not { } config) return;
+        var table = await services.TrainingData.LoadAsync(input.Dataset, input.TrainingHashes, ct);
+        var (train, test) = TrainingData.Split(table, config.TestFraction, config.Seed);
+        var profile = Mlops.Monitoring.Reference.ReferenceProfile.Build(train, Mlops.ML.Models.Model.FromJson(System.Text.Encoding.UTF8.GetString(modelJson)), calibration: test)
+            with { Metrics = input.Evaluation.CandidateMetrics }; // the held-out evaluation: the baseline of a performance drop
+        await new Mlops.Monitoring.MonitoringStore(services.Storage.Blobs, services.Storage.Tables).WriteReferenceAsync(input.Dataset, version, profile, ct);
     }
 }
 

@@ -51,6 +51,9 @@ public sealed record PipelineConfig
     /// <summary>Optional URL that receives a JSON POST when data is quarantined or a run fails.</summary>
     public string? AlertWebhook { get; init; }
 
+    /// <summary>The <c>monitoring</c> section: schedule, window and the declarative retraining policy (Mlops.Monitoring).</summary>
+    public System.Text.Json.JsonElement? Monitoring { get; init; }
+
     /// <summary>Column whose values define slices for per-slice metrics and the gate's slice check.</summary>
     public string? SliceColumn { get; init; }
 

@@ -70,6 +70,11 @@ public static class PipelineConfigLoader
             if (sw.Parameters.Count == 0) problems.Add("\"sweep.parameters\" is empty; add e.g. {\"learning_rate\": [0.05, 0.1, 0.2]}");
         }
         if (!string.IsNullOrWhiteSpace(c.AlertWebhook) && Mlops.Data.Alerts.WebhookUrl.Problem(c.AlertWebhook, Mlops.Data.Alerts.WebhookOptions.FromEnvironment().AllowHttp) is { } hook) problems.Add(hook);
+        if (c.Monitoring is { ValueKind: System.Text.Json.JsonValueKind.Object } section)
+        {
+            try { Mlops.Monitoring.Policy.MonitoringOptions.Parse(section); }
+            catch (Mlops.Core.Errors.MlopsException e) { problems.Add(e.Message); }
+        }
         if (c.Unknown is { Count: > 0 }) problems.Add($"unknown setting(s) {string.Join(", ", c.Unknown.Keys.Select(k => $"\"{k}\""))}; check the spelling (see README, 'mlops.json')");
         if (problems.Count > 0)
             throw new PipelineConfigException("config.invalid", $"{where}: " + string.Join("; ", problems) + ".");

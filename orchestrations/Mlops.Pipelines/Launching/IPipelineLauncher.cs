@@ -1,8 +1,10 @@
 namespace Mlops.Pipelines.Launching;
 
 /// <summary>Why a training run started: a data drop, an on-demand call, or a schedule tick.</summary>
-public sealed record PipelineTrigger(string Kind, string? BlobName = null, string? BlobETag = null, DateTimeOffset? ScheduledFor = null)
+public sealed record PipelineTrigger(string Kind, string? BlobName = null, string? BlobETag = null, DateTimeOffset? ScheduledFor = null, string? Reason = null)
 {
+    /// <summary>The monitoring loop decided to retrain; <paramref name="reason"/> says which signal and values.</summary>
+    public static PipelineTrigger Monitor(string reason) => new("monitor", Reason: reason);
     public static PipelineTrigger Drop(string blobName, string etag) => new("drop", blobName, etag);
     public static PipelineTrigger Manual() => new("manual");
     public static PipelineTrigger Schedule(DateTimeOffset tick) => new("schedule", ScheduledFor: tick);
@@ -21,6 +23,10 @@ public static class PipelineInstanceIds
     /// <remarks>ETags are compared without their quotes: listings quote them, trigger metadata may not.</remarks>
     public static string ForDrop(string dataset, string blobName, string etag) =>
         $"train-{dataset}-{Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(blobName + "|" + etag.Trim('"'))))[..16]}";
+
+    /// <summary>One retraining per monitor run: the reason starts with "monitor run {id}:", so a retried activity finds its run.</summary>
+    public static string ForMonitor(string dataset, string reason) =>
+        $"train-{dataset}-mon-{Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(reason.Split(':')[0])))[..16]}";
 
     public static string ForSchedule(string dataset, DateTimeOffset tick) => $"train-{dataset}-sched-{tick.UtcDateTime:yyyyMMddTHHmmss}";
 

@@ -24,7 +24,7 @@ public sealed record TrialResult(string RunId, Dictionary<string, JsonElement> P
 public sealed record EvaluationResult(string RunId, Dictionary<string, double> CandidateMetrics, Dictionary<string, double>? ProductionMetrics, int? ProductionVersion, bool GatePassed, IReadOnlyList<string> GateReasons, string PrimaryMetric, JsonElement? GateDecision, JsonElement? Slices);
 
 /// <summary>Input of the register activity.</summary>
-public sealed record RegisterRequest(string Dataset, string InstanceId, string RunId, string DataHash, IReadOnlyList<string> TrainingHashes, PipelineTrigger Trigger, EvaluationResult Evaluation, TrialResult Trial, int TrialCount, string? Task = null);
+public sealed record RegisterRequest(string Dataset, string InstanceId, string RunId, string DataHash, IReadOnlyList<string> TrainingHashes, PipelineTrigger Trigger, EvaluationResult Evaluation, TrialResult Trial, int TrialCount, string? Task = null, Configuration.PipelineConfig? Config = null);
 
 /// <summary>Input of the promote activity.</summary>
 public sealed record PromoteRequest(string Dataset, int Version, string Alias, string Reason, string Actor);

@@ -62,7 +62,7 @@ public sealed class TrainingPipeline : TaskOrchestrator<TrainingRequest, Pipelin
 
         context.SetCustomStatus(new PipelineProgress("register", "Registering the model version.", ingest.DataHash));
         int version = await context.CallActivityAsync<int>(PipelineActivities.Register,
-            new RegisterRequest(dataset, context.InstanceId, best.RunId, ingest.DataHash, ingest.TrainingHashes, input.Trigger, evaluation, best, trials.Count, ingest.Config.Task), Retry);
+            new RegisterRequest(dataset, context.InstanceId, best.RunId, ingest.DataHash, ingest.TrainingHashes, input.Trigger, evaluation, best, trials.Count, ingest.Config.Task, ingest.Config), Retry);
 
         if (!evaluation.GatePassed)
         {
