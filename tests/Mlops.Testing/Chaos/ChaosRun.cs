@@ -35,7 +35,8 @@ public static class ChaosRun
     {
         string dir = Path.Combine(Path.GetTempPath(), "mlops-chaos-" + Guid.NewGuid().ToString("N")[..8]);
         await using var azurite = await AzuriteInstance.StartAsync(dir, cancellationToken);
-        string dll = HostProcess.FindHostDll();
+        // Run a private copy of the built host, so a rebuild during the (long) run cannot swap binaries under it.
+        string dll = HostProcess.CopyHost(HostProcess.FindHostDll(), Path.Combine(dir, "host"));
         var hosts = Enumerable.Range(0, options.Hosts).Select(i => new HostProcess(dll, azurite.ConnectionString, AzuriteInstance.FreePort(), $"host{i}")).ToList();
         var random = new Random(options.Seed);
         var storage = AzureStorageAccount.Connect(azurite.ConnectionString);
@@ -88,8 +89,12 @@ public static class ChaosRun
             var promoted = new HashSet<string>();
             while (promoted.Count < datasets.Count && DateTime.UtcNow < deadline)
             {
-                foreach (string ds in datasets.Where(d => !promoted.Contains(d)))
-                    if (await ProductionVersionAsync(hosts, ds) is not null) promoted.Add(ds);
+                foreach (string ds in datasets.Where(d => !promoted.Contains(d)).ToList())
+                    if (await ProductionVersionAsync(hosts, ds) is not null)
+                    {
+                        promoted.Add(ds);
+                        log.WriteLine($"{sw.Elapsed.TotalSeconds,6:F1}s  {ds} promoted ({promoted.Count}/{datasets.Count})");
+                    }
                 await Task.Delay(1000, cancellationToken);
             }
             stop.Cancel();

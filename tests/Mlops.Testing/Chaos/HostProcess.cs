@@ -33,6 +33,19 @@ public sealed class HostProcess : IAsyncDisposable
                ?? throw new FileNotFoundException("Build functions/Mlops.Functions first (dotnet build).");
     }
 
+    /// <summary>Copies the host's build output folder to <paramref name="target"/>; returns the copied dll's path.</summary>
+    public static string CopyHost(string dll, string target)
+    {
+        string source = Path.GetDirectoryName(dll)!;
+        foreach (string file in Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories))
+        {
+            string to = Path.Combine(target, Path.GetRelativePath(source, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(to)!);
+            File.Copy(file, to, overwrite: true);
+        }
+        return Path.Combine(target, Path.GetFileName(dll));
+    }
+
     public void Start()
     {
         var psi = new ProcessStartInfo("dotnet") { ArgumentList = { _dll }, RedirectStandardOutput = true, RedirectStandardError = true };
