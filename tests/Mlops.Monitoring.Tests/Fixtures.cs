@@ -54,13 +54,13 @@ internal static class Fixtures
     {
         using var ms = new MemoryStream();
         using (var w = new Utf8JsonWriter(ms))
-            Window.LogLineWriter.WriteBinary(w, at, "m", version, shadow, ids, iw => JsonSerializer.Serialize(iw, rows), scores);
+            Window.LogLineWriter.WriteBinary(w, at, "mdl", version, shadow, ids, iw => JsonSerializer.Serialize(iw, rows), scores);
         return Encoding.UTF8.GetString(ms.ToArray());
     }
 
     /// <summary>Appends lines to the hourly log blob of their time.</summary>
     public static async Task AppendAsync(IBlobStore blobs, DateTimeOffset at, params string[] lines) =>
-        await blobs.AppendAsync("predictions", $"m/{at.UtcDateTime:yyyy/MM/dd/HH}/host-0.jsonl", Encoding.UTF8.GetBytes(string.Join("\n", lines) + "\n"));
+        await blobs.AppendAsync("predictions", $"mdl/{at.UtcDateTime:yyyy/MM/dd/HH}/host-0.jsonl", Encoding.UTF8.GetBytes(string.Join("\n", lines) + "\n"));
 
     public sealed class FixedClock(DateTimeOffset now) : IClock
     {

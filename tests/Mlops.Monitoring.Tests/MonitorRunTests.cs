@@ -100,12 +100,12 @@ public class MonitorRunTests
         await AppendAsync(blobs, T0.AddHours(1), lines.ToArray());
         var feedback = new FeedbackStore(blobs, tables, clock);
         clock.UtcNow = T0.AddHours(25);
-        await feedback.IngestCsvAsync("m", new MemoryStream(Encoding.UTF8.GetBytes(labels.ToString())), TimeSpan.FromDays(30));
+        await feedback.IngestCsvAsync("mdl", new MemoryStream(Encoding.UTF8.GetBytes(labels.ToString())), TimeSpan.FromDays(30));
         clock.UtcNow = T0.AddHours(26);
 
         var options = MonitoringOptions.Parse(JsonDocument.Parse("""{"retrain":{"when":[{"signal":"performance","metric":"auc","drop":0.02}]}}""").RootElement);
         var runner = new MonitorRunner(new PredictionLogReader(blobs), feedback);
-        var report = await runner.RunAsync("m", "run-1", reference, 1, T0, T0.AddDays(1), clock.UtcNow, options);
+        var report = await runner.RunAsync("mdl", "run-1", reference, 1, T0, T0.AddDays(1), clock.UtcNow, options);
 
         Assert.Equal(3000, report.Window.Rows);
         Assert.Contains(report.DataDrift.Features, f => f.Column == "x0" && f.Drifted);
@@ -121,14 +121,14 @@ public class MonitorRunTests
         var store = new MonitoringStore(blobs, tables);
         var decision = RetrainPolicy.Decide(options.Retrain, new MonitorSignals(clock.UtcNow, report.Performance.Metrics, false, reference.Metrics, report.DataDrift.Share, 3000), new([], null));
         await store.SaveReportAsync(report with { Decision = decision });
-        var html = Encoding.UTF8.GetString((await blobs.ReadAsync("monitoring", "m/run-1/report.html"))!.Data);
+        var html = Encoding.UTF8.GetString((await blobs.ReadAsync("monitoring", "mdl/run-1/report.html"))!.Data);
         Assert.Contains("<svg", html);
         Assert.DoesNotContain("http://cdn", html);
         Assert.DoesNotContain("<script", html);
-        var listed = Assert.Single(await store.ListRunsAsync("m"));
+        var listed = Assert.Single(await store.ListRunsAsync("mdl"));
         Assert.Equal("breach", listed.Verdicts["performance"]);
         Assert.True(listed.Retrain);
-        var back = await store.ReadReportAsync("m", "run-1");
+        var back = await store.ReadReportAsync("mdl", "run-1");
         Assert.Equal(report.DataDrift.Drifted, back!.DataDrift.Drifted);
     }
 
@@ -143,9 +143,9 @@ public class MonitorRunTests
         var lines = Enumerable.Range(0, served.RowCount).Select(i => Line(T0.AddSeconds(i), 1, [Row(served, i)], [predictions.Values[i]], [$"c{i}"])).ToArray();
         await AppendAsync(blobs, T0, lines);
         var feedback = new FeedbackStore(blobs, new InMemoryTableStore(), new FixedClock(T0.AddHours(2)));
-        await feedback.IngestJsonAsync("m", Encoding.UTF8.GetBytes("""{"labels":[{"predictionId":"c1","label":1},{"predictionId":"c2","label":0}]}"""), TimeSpan.FromDays(30));
+        await feedback.IngestJsonAsync("mdl", Encoding.UTF8.GetBytes("""{"labels":[{"predictionId":"c1","label":1},{"predictionId":"c2","label":0}]}"""), TimeSpan.FromDays(30));
 
-        var report = await new MonitorRunner(new PredictionLogReader(blobs), feedback).RunAsync("m", "run-2", reference, 1, T0, T0.AddHours(1), T0.AddHours(3), new MonitoringOptions());
+        var report = await new MonitorRunner(new PredictionLogReader(blobs), feedback).RunAsync("mdl", "run-2", reference, 1, T0, T0.AddHours(1), T0.AddHours(3), new MonitoringOptions());
 
         Assert.Equal(0, report.DataDrift.Drifted);
         Assert.Equal("ok", report.Verdicts.Single(v => v.Signal == "data_drift").Status);
@@ -165,7 +165,7 @@ public class MonitorRunTests
             object output = predictions.Labels is null
                 ? new { value = predictions.Values[i] }
                 : new { label = predictions.Labels[i], probabilities = predictions.Classes.Select((c, k) => (c, k)).ToDictionary(t => t.c, t => predictions.Probability(i, t.k)) };
-            lines.Add(JsonSerializer.Serialize(new { at = T0.AddSeconds(i), model = "m", version = 1, shadow = false, ids = new[] { $"r{i}" }, inputs = new[] { Row(served, i) }, outputs = new[] { output } }));
+            lines.Add(JsonSerializer.Serialize(new { at = T0.AddSeconds(i), model = "mdl", version = 1, shadow = false, ids = new[] { $"r{i}" }, inputs = new[] { Row(served, i) }, outputs = new[] { output } }));
         }
         await AppendAsync(blobs, T0, lines.ToArray());
         return blobs;
@@ -185,8 +185,8 @@ public class MonitorRunTests
         var blobs = await LogAsync(served, predictions);
         // Labels 1.0 above the truth: a realized RMSE of about 1.
         var labels = Enumerable.Range(0, 300).ToDictionary(i => $"r{i}", i => (3 * served["x0"].Numbers![i] - served["x1"].Numbers![i] + 1).ToString("R", System.Globalization.CultureInfo.InvariantCulture));
-        var window = await new PredictionLogReader(blobs).ReadAsync("m", reference, T0, T0.AddHours(1), labeledIds: labels.Keys.ToHashSet());
-        var report = MonitorRunner.Compute("m", "r", reference, 1, window, labels, T0.AddHours(1), new MonitoringOptions());
+        var window = await new PredictionLogReader(blobs).ReadAsync("mdl", reference, T0, T0.AddHours(1), labeledIds: labels.Keys.ToHashSet());
+        var report = MonitorRunner.Compute("mdl", "r", reference, 1, window, labels, T0.AddHours(1), new MonitoringOptions());
 
         Assert.Null(report.EstimatedPerformance);
         Assert.Null(reference.Calibration);
@@ -214,8 +214,8 @@ public class MonitorRunTests
         var predictions = model.PredictBatch(served);
         var blobs = await LogAsync(served, predictions);
         var labels = Enumerable.Range(0, 3000).ToDictionary(i => $"r{i}", i => served["y"].Strings![i]!);
-        var window = await new PredictionLogReader(blobs).ReadAsync("m", reference, T0, T0.AddHours(1), labeledIds: labels.Keys.ToHashSet());
-        var report = MonitorRunner.Compute("m", "r", reference, 1, window, labels, T0.AddHours(1), new MonitoringOptions());
+        var window = await new PredictionLogReader(blobs).ReadAsync("mdl", reference, T0, T0.AddHours(1), labeledIds: labels.Keys.ToHashSet());
+        var report = MonitorRunner.Compute("mdl", "r", reference, 1, window, labels, T0.AddHours(1), new MonitoringOptions());
 
         double realized = report.Performance.Metrics["accuracy"];
         // Tolerance: 3,000 rows give the realized accuracy a standard error of about 0.009.

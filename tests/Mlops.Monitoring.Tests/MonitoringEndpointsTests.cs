@@ -19,7 +19,7 @@ public sealed class MonitoringEndpointsTests : IAsyncLifetime
     {
         public string? Json { get; set; } = """{"lookback":"P7D"}""";
         public Task<string?> GetMonitoringJsonAsync(string model, CancellationToken cancellationToken) => Task.FromResult(Json);
-        public Task<int?> GetServingVersionAsync(string model, CancellationToken cancellationToken) => Task.FromResult<int?>(model == "m" ? 1 : null);
+        public Task<int?> GetServingVersionAsync(string model, CancellationToken cancellationToken) => Task.FromResult<int?>(model == "mdl" ? 1 : null);
     }
 
     private sealed class Launcher : IMonitorLauncher
@@ -55,7 +55,7 @@ public sealed class MonitoringEndpointsTests : IAsyncLifetime
     public async Task PostFeedback_Json_ReceiptWithCountsAndLookbackFromConfig()
     {
         string fresh = PredictionIds.New(DateTimeOffset.UtcNow.AddDays(-1)), stale = PredictionIds.New(DateTimeOffset.UtcNow.AddDays(-8));
-        var response = await _client.PostAsync("/api/models/m/feedback", new StringContent(
+        var response = await _client.PostAsync("/api/models/mdl/feedback", new StringContent(
             $$"""{"labels":[{"predictionId":"{{fresh}}","label":1},{"predictionId":"{{stale}}","label":0}]}""", Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var receipt = await Body(response);
@@ -66,14 +66,14 @@ public sealed class MonitoringEndpointsTests : IAsyncLifetime
     [Fact]
     public async Task PostFeedback_Csv_Accepted()
     {
-        var response = await _client.PostAsync("/api/models/m/feedback", new StringContent("predictionId,label\nabc,1\n", Encoding.UTF8, "text/csv"));
+        var response = await _client.PostAsync("/api/models/mdl/feedback", new StringContent("predictionId,label\nabc,1\n", Encoding.UTF8, "text/csv"));
         Assert.Equal(1, (await Body(response)).GetProperty("accepted").GetInt32());
     }
 
     [Theory]
-    [InlineData("/api/models/m/feedback", "{\"labels\":5}", 400, "monitoring.feedback")]
-    [InlineData("/api/models/m/feedback", "{oops", 400, "monitoring.feedback")]
-    [InlineData("/api/models/bad%20name/feedback", "{}", 400, "registry.invalid_model_name")]
+    [InlineData("/api/models/mdl/feedback", "{\"labels\":5}", 400, "monitoring.feedback")]
+    [InlineData("/api/models/mdl/feedback", "{oops", 400, "monitoring.feedback")]
+    [InlineData("/api/models/bad%20name/feedback", "{}", 400, "dataset.invalid_name")]
     [InlineData("/api/models/other/monitor", "", 404, "monitoring.nothing_served")]
     public async Task Post_BadInput_ErrorShape(string path, string body, int status, string code)
     {
@@ -85,13 +85,13 @@ public sealed class MonitoringEndpointsTests : IAsyncLifetime
     [Fact]
     public async Task PostMonitor_Starts_BadConfigIs400()
     {
-        var started = await _client.PostAsync("/api/models/m/monitor", null);
+        var started = await _client.PostAsync("/api/models/mdl/monitor", null);
         Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
-        Assert.Equal("monitor-m-1", (await Body(started)).GetProperty("runId").GetString());
-        Assert.Equal(["m"], _launcher.Started);
+        Assert.Equal("monitor-mdl-1", (await Body(started)).GetProperty("runId").GetString());
+        Assert.Equal(["mdl"], _launcher.Started);
 
         _source.Json = """{"window":"forever"}""";
-        var bad = await _client.PostAsync("/api/models/m/monitor", null);
+        var bad = await _client.PostAsync("/api/models/mdl/monitor", null);
         Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
         Assert.Contains("monitoring.window", (await Body(bad)).GetProperty("error").GetProperty("message").GetString());
     }
@@ -101,30 +101,30 @@ public sealed class MonitoringEndpointsTests : IAsyncLifetime
     {
         var reference = BinaryReference(2000);
         await AppendAsync(_blobs, T0, Line(T0, 1, [new Dictionary<string, object?> { ["x0"] = 3.0, ["x1"] = 3.0, ["color"] = "red" }], [0.9], ["id"]));
-        var window = await new Window.PredictionLogReader(_blobs).ReadAsync("m", reference, T0, T0.AddHours(1));
-        var report = Reports.MonitorRunner.Compute("m", "run-1", reference, 1, window, new Dictionary<string, string>(), T0.AddHours(1), new Policy.MonitoringOptions());
+        var window = await new Window.PredictionLogReader(_blobs).ReadAsync("mdl", reference, T0, T0.AddHours(1));
+        var report = Reports.MonitorRunner.Compute("mdl", "run-1", reference, 1, window, new Dictionary<string, string>(), T0.AddHours(1), new Policy.MonitoringOptions());
         await new MonitoringStore(_blobs, _tables).SaveReportAsync(report);
 
-        var list = await Body(await _client.GetAsync("/api/models/m/monitoring"));
+        var list = await Body(await _client.GetAsync("/api/models/mdl/monitoring"));
         Assert.Equal("run-1", list.GetProperty("runs")[0].GetProperty("runId").GetString());
-        var json = await Body(await _client.GetAsync("/api/models/m/monitoring/run-1"));
+        var json = await Body(await _client.GetAsync("/api/models/mdl/monitoring/run-1"));
         Assert.Equal(1, json.GetProperty("window").GetProperty("rows").GetInt64());
-        var html = await _client.GetAsync("/api/models/m/monitoring/run-1/report.html");
+        var html = await _client.GetAsync("/api/models/mdl/monitoring/run-1/report.html");
         Assert.Equal("text/html; charset=utf-8", html.Content.Headers.ContentType!.ToString());
         Assert.Contains("<svg", await html.Content.ReadAsStringAsync());
-        Assert.Equal(HttpStatusCode.NotFound, (await _client.GetAsync("/api/models/m/monitoring/nope")).StatusCode);
-        Assert.Equal(HttpStatusCode.BadRequest, (await _client.GetAsync("/api/models/m/monitoring?take=0")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await _client.GetAsync("/api/models/mdl/monitoring/nope")).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await _client.GetAsync("/api/models/mdl/monitoring?take=0")).StatusCode);
     }
 
     [Fact]
     public async Task IngestDroppedCsv_ModelFromPath_OtherBlobsIgnored()
     {
         var api = _app.Services.GetRequiredService<MonitoringApi>();
-        await _blobs.WriteAsync(MonitoringApi.DropContainer, "m/day1.csv", "predictionId,label\nx,1\ny,0\n"u8.ToArray());
-        await _blobs.WriteAsync(MonitoringApi.DropContainer, "m/notes.txt", "hello"u8.ToArray());
-        var receipt = await api.IngestDroppedCsvAsync(_blobs, "m/day1.csv");
-        Assert.Equal(("m", 2), (receipt!.Model, receipt.Accepted));
-        Assert.Null(await api.IngestDroppedCsvAsync(_blobs, "m/notes.txt"));
-        Assert.Null(await api.IngestDroppedCsvAsync(_blobs, "m/sub/day1.csv"));
+        await _blobs.WriteAsync(MonitoringApi.DropContainer, "mdl/day1.csv", "predictionId,label\nx,1\ny,0\n"u8.ToArray());
+        await _blobs.WriteAsync(MonitoringApi.DropContainer, "mdl/notes.txt", "hello"u8.ToArray());
+        var receipt = await api.IngestDroppedCsvAsync(_blobs, "mdl/day1.csv");
+        Assert.Equal(("mdl", 2), (receipt!.Model, receipt.Accepted));
+        Assert.Null(await api.IngestDroppedCsvAsync(_blobs, "mdl/notes.txt"));
+        Assert.Null(await api.IngestDroppedCsvAsync(_blobs, "mdl/sub/day1.csv"));
     }
 }

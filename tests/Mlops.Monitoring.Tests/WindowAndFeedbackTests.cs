@@ -29,7 +29,7 @@ public class WindowAndFeedbackTests
         var after = T0.AddHours(4);
         await AppendAsync(blobs, after, Line(after, 3, [Row(5, 5, "red")], [0.1], ["id-late"]));
 
-        var window = await new PredictionLogReader(blobs).ReadAsync("m", reference, T0.AddHours(2), T0.AddHours(4),
+        var window = await new PredictionLogReader(blobs).ReadAsync("mdl", reference, T0.AddHours(2), T0.AddHours(4),
             labeledIds: new HashSet<string> { "id-b", "id-old" });
 
         Assert.Equal(2, window.Rows);
@@ -60,7 +60,7 @@ public class WindowAndFeedbackTests
             rows.Add(row);
         }
         await AppendAsync(blobs, at, Line(at, 1, rows, Enumerable.Repeat(0.5, 100).ToList()));
-        var window = await new PredictionLogReader(blobs).ReadAsync("m", reference, T0, T0.AddHours(1));
+        var window = await new PredictionLogReader(blobs).ReadAsync("mdl", reference, T0, T0.AddHours(1));
         var quality = QualityAnalysis.Compute(window, new QualityThresholds());
 
         var x0 = quality.Features.Single(f => f.Column == "x0");
@@ -78,8 +78,8 @@ public class WindowAndFeedbackTests
     [Fact]
     public void HourPrefixes_CoverPartialHoursOnly()
     {
-        var prefixes = PredictionLogReader.HourPrefixes("m", T0.AddMinutes(30), T0.AddHours(2)).ToList();
-        Assert.Equal(["m/2026/11/30/00/", "m/2026/11/30/01/"], prefixes);
+        var prefixes = PredictionLogReader.HourPrefixes("mdl", T0.AddMinutes(30), T0.AddHours(2)).ToList();
+        Assert.Equal(["mdl/2026/11/30/00/", "mdl/2026/11/30/01/"], prefixes);
     }
 
     [Fact]
@@ -92,15 +92,15 @@ public class WindowAndFeedbackTests
             {"labels":[{"predictionId":"{{recent}}","label":0},{"predictionId":"client-7","label":"1"},{"predictionId":"{{recent}}","label":1},
                        {"predictionId":"{{old}}","label":1},{"label":1},{"predictionId":"x"}]}
             """;
-        var receipt = await store.IngestJsonAsync("m", Encoding.UTF8.GetBytes(body), TimeSpan.FromDays(30));
+        var receipt = await store.IngestJsonAsync("mdl", Encoding.UTF8.GetBytes(body), TimeSpan.FromDays(30));
         Assert.Equal((6, 2, 1, 1, 2), (receipt.Received, receipt.Accepted, receipt.Duplicates, receipt.Unknown, receipt.Invalid));
         Assert.Contains(receipt.Problems, p => p.Contains(old) && p.Contains("lookback"));
 
-        var labels = await store.ReadLabelsAsync("m", T0.AddDays(39), clock.UtcNow.AddMinutes(1));
+        var labels = await store.ReadLabelsAsync("mdl", T0.AddDays(39), clock.UtcNow.AddMinutes(1));
         Assert.Equal("1", labels[recent]);
         Assert.Equal("1", labels["client-7"]);
-        Assert.Equal(2, await store.CountLabelsSinceAsync("m", T0.AddDays(39)));
-        Assert.Equal(0, await store.CountLabelsSinceAsync("m", clock.UtcNow.AddSeconds(1)));
+        Assert.Equal(2, await store.CountLabelsSinceAsync("mdl", T0.AddDays(39)));
+        Assert.Equal(0, await store.CountLabelsSinceAsync("mdl", clock.UtcNow.AddSeconds(1)));
     }
 
     [Fact]
@@ -108,13 +108,13 @@ public class WindowAndFeedbackTests
     {
         var clock = new FixedClock(T0);
         var store = new FeedbackStore(new InMemoryBlobStore(), new InMemoryTableStore(), clock);
-        await store.IngestCsvAsync("m", new MemoryStream("predictionId,label\na,0\nb,1\n"u8.ToArray()), TimeSpan.FromDays(30));
+        await store.IngestCsvAsync("mdl", new MemoryStream("predictionId,label\na,0\nb,1\n"u8.ToArray()), TimeSpan.FromDays(30));
         clock.UtcNow = T0.AddHours(1);
-        await store.IngestCsvAsync("m", new MemoryStream("label,predictionId\n1,a\n"u8.ToArray()), TimeSpan.FromDays(30));
-        var labels = await store.ReadLabelsAsync("m", T0, T0.AddHours(2));
+        await store.IngestCsvAsync("mdl", new MemoryStream("label,predictionId\n1,a\n"u8.ToArray()), TimeSpan.FromDays(30));
+        var labels = await store.ReadLabelsAsync("mdl", T0, T0.AddHours(2));
         Assert.Equal("1", labels["a"]);
         Assert.Equal("1", labels["b"]);
-        var onlyFirst = await store.ReadLabelsAsync("m", T0, T0.AddMinutes(30));
+        var onlyFirst = await store.ReadLabelsAsync("mdl", T0, T0.AddMinutes(30));
         Assert.Equal("0", onlyFirst["a"]);
     }
 
@@ -125,7 +125,7 @@ public class WindowAndFeedbackTests
     public async Task IngestJson_BadBody_TypedError(string body, string code, int status)
     {
         var store = new FeedbackStore(new InMemoryBlobStore(), new InMemoryTableStore(), new FixedClock(T0));
-        var e = await Assert.ThrowsAsync<MonitoringException>(() => store.IngestJsonAsync("m", Encoding.UTF8.GetBytes(body), TimeSpan.FromDays(30)));
+        var e = await Assert.ThrowsAsync<MonitoringException>(() => store.IngestJsonAsync("mdl", Encoding.UTF8.GetBytes(body), TimeSpan.FromDays(30)));
         Assert.Equal((code, status), (e.Code, e.Status));
     }
 
@@ -134,7 +134,7 @@ public class WindowAndFeedbackTests
     {
         var store = new FeedbackStore(new InMemoryBlobStore(), new InMemoryTableStore(), new FixedClock(T0));
         var body = "{\"labels\":[" + string.Join(",", Enumerable.Range(0, FeedbackStore.MaxBatch + 1).Select(i => $"{{\"predictionId\":\"p{i}\",\"label\":1}}")) + "]}";
-        var e = await Assert.ThrowsAsync<MonitoringException>(() => store.IngestJsonAsync("m", Encoding.UTF8.GetBytes(body), TimeSpan.FromDays(30)));
+        var e = await Assert.ThrowsAsync<MonitoringException>(() => store.IngestJsonAsync("mdl", Encoding.UTF8.GetBytes(body), TimeSpan.FromDays(30)));
         Assert.Equal(413, e.Status);
     }
 
@@ -142,7 +142,7 @@ public class WindowAndFeedbackTests
     public async Task IngestCsv_MissingColumn_TypedError()
     {
         var store = new FeedbackStore(new InMemoryBlobStore(), new InMemoryTableStore(), new FixedClock(T0));
-        var e = await Assert.ThrowsAsync<MonitoringException>(() => store.IngestCsvAsync("m", new MemoryStream("id,label\na,1\n"u8.ToArray()), TimeSpan.FromDays(30)));
+        var e = await Assert.ThrowsAsync<MonitoringException>(() => store.IngestCsvAsync("mdl", new MemoryStream("id,label\na,1\n"u8.ToArray()), TimeSpan.FromDays(30)));
         Assert.Contains("predictionId", e.Message);
     }
 

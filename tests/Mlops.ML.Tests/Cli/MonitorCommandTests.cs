@@ -42,6 +42,6 @@ public class MonitorCommandTests
         Assert.Equal(1, doc.RootElement.GetArrayLength());
 
         Assert.Equal(1, CliApp.Run(["monitor", "bad name", "--connection", azurite.ConnectionString], new StringWriter(), error));
-        Assert.Contains("registry.invalid_model_name", error.ToString());
+        Assert.Contains("dataset.invalid_name", error.ToString());
     }
 }

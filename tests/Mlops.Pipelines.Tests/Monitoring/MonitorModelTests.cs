@@ -29,7 +29,7 @@ public sealed class MonitorModelTests
     private sealed class Source(string? json) : IMonitoringSource
     {
         public Task<string?> GetMonitoringJsonAsync(string model, CancellationToken cancellationToken) => Task.FromResult(json);
-        public Task<int?> GetServingVersionAsync(string model, CancellationToken cancellationToken) => Task.FromResult<int?>(model == "m" ? 1 : null);
+        public Task<int?> GetServingVersionAsync(string model, CancellationToken cancellationToken) => Task.FromResult<int?>(model == "mdl" ? 1 : null);
     }
 
     private sealed class Launcher : IRetrainLauncher
@@ -76,7 +76,7 @@ public sealed class MonitorModelTests
             Score = FeatureSummaries.Numeric("score", scores, 5000, ReferenceProfile.ExactUpTo),
             Metrics = new Dictionary<string, double> { ["auc"] = 0.9 },
         };
-        await new MonitoringStore(blobs, new InMemoryTableStore()).WriteReferenceAsync("m", 1, profile);
+        await new MonitoringStore(blobs, new InMemoryTableStore()).WriteReferenceAsync("mdl", 1, profile);
         var at = windowEnd.AddMinutes(-30);
         var lines = new StringBuilder();
         var ids = new List<string>();
@@ -86,13 +86,13 @@ public sealed class MonitorModelTests
             double s = 1 / (1 + Math.Exp(-x));
             var line = new
             {
-                at, model = "m", version = 1, shadow = false, latencyMs = 0.1, ids = new[] { ids[^1] },
+                at, model = "mdl", version = 1, shadow = false, latencyMs = 0.1, ids = new[] { ids[^1] },
                 inputs = new[] { new Dictionary<string, double> { ["x0"] = x } },
                 outputs = new[] { new { label = s >= 0.5 ? "1" : "0", probabilities = new Dictionary<string, double> { ["0"] = 1 - s, ["1"] = s } } },
             };
             lines.Append(JsonSerializer.Serialize(line)).Append('\n');
         }
-        await blobs.AppendAsync("predictions", $"m/{at.UtcDateTime:yyyy/MM/dd/HH}/h-0.jsonl", Encoding.UTF8.GetBytes(lines.ToString()));
+        await blobs.AppendAsync("predictions", $"mdl/{at.UtcDateTime:yyyy/MM/dd/HH}/h-0.jsonl", Encoding.UTF8.GetBytes(lines.ToString()));
         return ids;
     }
 
@@ -140,39 +140,39 @@ public sealed class MonitorModelTests
         var windowEnd = DateTimeOffset.UtcNow;
         var ids = await SeedAsync(blobs, windowEnd, shift: 2);
         var feedback = host.Services.GetRequiredService<FeedbackStore>();
-        await feedback.IngestJsonAsync("m", Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new
+        await feedback.IngestJsonAsync("mdl", Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new
         {
             labels = ids.Take(25).Select((id, i) => new { predictionId = id, label = i % 2 }),
         })), TimeSpan.FromDays(30));
 
-        var first = await RunAsync(host, new MonitorRequest("m", WindowEnd: windowEnd));
+        var first = await RunAsync(host, new MonitorRequest("mdl", WindowEnd: windowEnd));
         Assert.Equal("breach", first.Verdicts["data_drift"]);
         Assert.True(first.Retrain);
-        Assert.Equal("train-m-1", first.RetrainRunId);
+        Assert.Equal("train-mdl-1", first.RetrainRunId);
         var (model, reason) = Assert.Single(launcher.Calls);
-        Assert.Equal("m", model);
+        Assert.Equal("mdl", model);
         Assert.Contains("data drift", reason);
         Assert.Contains("25 labeled production rows", reason);
-        var rows = Encoding.UTF8.GetString((await blobs.ReadAsync(FeedbackStore.DefaultContainer, FeedbackTrainingSet.BlobName("m", first.RunId)))!.Data)
+        var rows = Encoding.UTF8.GetString((await blobs.ReadAsync(FeedbackStore.DefaultContainer, FeedbackTrainingSet.BlobName("mdl", first.RunId)))!.Data)
             .Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal("x0,y", rows[0]);
         Assert.Equal(26, rows.Length);
-        Assert.NotNull(await blobs.ReadAsync(MonitoringStore.DefaultContainer, $"m/{first.RunId}/report.html"));
+        Assert.NotNull(await blobs.ReadAsync(MonitoringStore.DefaultContainer, $"mdl/{first.RunId}/report.html"));
         Assert.Contains(alerts.Sent, a => a.SourceName == "monitor:data_drift");
         Assert.Contains(alerts.Sent, a => a.SourceName == "monitor:retrain");
 
         // Same window again: the policy still sees drift, but the cooldown holds the retraining back and the
         // already-sent (model, signal, window) alert is not repeated.
         int alertsBefore = alerts.Sent.Count;
-        var second = await RunAsync(host, new MonitorRequest("m", WindowEnd: windowEnd));
+        var second = await RunAsync(host, new MonitorRequest("mdl", WindowEnd: windowEnd));
         Assert.False(second.Retrain);
         Assert.Contains("cooldown", second.Reason);
         Assert.Single(launcher.Calls);
         Assert.DoesNotContain(alerts.Sent.Skip(alertsBefore), a => a.SourceName == "monitor:data_drift");
-        var decisions = await tables.QueryAsync(MonitoringStore.DecisionsTable, "m");
+        var decisions = await tables.QueryAsync(MonitoringStore.DecisionsTable, "mdl");
         Assert.Equal(2, decisions.Count);
-        Assert.Equal("train-m-1", decisions.Single(d => d.GetBool("Retrain") == true).GetString("RetrainRunId"));
-        var runs = await new MonitoringStore(blobs, tables).ListRunsAsync("m");
+        Assert.Equal("train-mdl-1", decisions.Single(d => d.GetBool("Retrain") == true).GetString("RetrainRunId"));
+        var runs = await new MonitoringStore(blobs, tables).ListRunsAsync("mdl");
         Assert.Equal(2, runs.Count);
     }
 
@@ -184,7 +184,7 @@ public sealed class MonitorModelTests
         var windowEnd = DateTimeOffset.UtcNow;
         await SeedAsync(blobs, windowEnd, shift: 0);
 
-        var result = await RunAsync(host, new MonitorRequest("m", WindowEnd: windowEnd));
+        var result = await RunAsync(host, new MonitorRequest("mdl", WindowEnd: windowEnd));
         Assert.Equal("ok", result.Verdicts["data_drift"]);
         Assert.False(result.Retrain);
         Assert.Empty(launcher.Calls);
@@ -198,7 +198,7 @@ public sealed class MonitorModelTests
         var (host, _, _, blobs, _) = await StartAsync("""{"retrain":{"when":[{"signal":"data_drift","share":2}]}}""");
         await using var _h = host;
         await SeedAsync(blobs, DateTimeOffset.UtcNow, shift: 0);
-        var state = await WaitAsync(host, await host.Client.ScheduleNewOrchestrationInstanceAsync(nameof(MonitorModel), new MonitorRequest("m")));
+        var state = await WaitAsync(host, await host.Client.ScheduleNewOrchestrationInstanceAsync(nameof(MonitorModel), new MonitorRequest("mdl")));
         Assert.Equal(OrchestrationRuntimeStatus.Failed, state.RuntimeStatus);
         Assert.Contains("monitoring.retrain.when[0].share", state.FailureDetails!.ErrorMessage);
     }
@@ -212,13 +212,13 @@ public sealed class MonitorModelTests
         await SeedAsync(blobs, tick, shift: 0);
         var launcher = new DurableMonitorLauncher(host.Client);
 
-        string first = await launcher.StartScheduledAsync("m", tick);
-        string second = await launcher.StartScheduledAsync("m", tick);
+        string first = await launcher.StartScheduledAsync("mdl", tick);
+        string second = await launcher.StartScheduledAsync("mdl", tick);
         Assert.Equal(first, second);
-        Assert.Equal(DurableMonitorLauncher.ForTick("m", tick), first);
+        Assert.Equal(DurableMonitorLauncher.ForTick("mdl", tick), first);
         var state = await WaitAsync(host, first);
         Assert.Equal(OrchestrationRuntimeStatus.Completed, state.RuntimeStatus);
-        var report = await new MonitoringStore(blobs, new InMemoryTableStore()).ReadReportAsync("m", first);
+        var report = await new MonitoringStore(blobs, new InMemoryTableStore()).ReadReportAsync("mdl", first);
         Assert.Equal(tick, report!.Window.To);
         Assert.Equal(tick.AddHours(-2), report.Window.From); // the policy's PT2H window
         Assert.Equal(400, report.Window.Rows);
