@@ -23,8 +23,9 @@ public sealed class LocalDurableOptions
     /// <summary>Partition lease length; a dead host's partitions move to a live one after it expires.</summary>
     public TimeSpan LeaseInterval { get; set; } = TimeSpan.FromSeconds(15);
 
-    /// <summary>Activities run at once per process (training is CPU-bound; more would only queue on the cores).</summary>
-    public int MaxConcurrentActivities { get; set; } = Math.Max(2, Environment.ProcessorCount * 2);
+    /// <summary>Activities run at once per process: Durable Functions' default (10 × cores). Most activities wait on
+    /// storage; CPU-bound training is bounded by the sweep's <c>parallelism</c>, not by this.</summary>
+    public int MaxConcurrentActivities { get; set; } = Environment.ProcessorCount * 10;
 
     /// <summary>Orchestration episodes run at once per process.</summary>
     public int MaxConcurrentOrchestrations { get; set; } = Math.Max(10, Environment.ProcessorCount * 10);

@@ -48,6 +48,9 @@ public static class FunctionApp
         builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.Hosting", LogLevel.Warning);
+        // DTFx logs every lease and queue event at Information, and normal message reordering as warnings.
+        builder.Logging.AddFilter("DurableTask", LogLevel.Warning);
+        builder.Logging.AddFilter("DurableTask.AzureStorage", LogLevel.Error);
         int port = settings.CustomHandlerPort ?? settings.HttpPort;
         builder.WebHost.ConfigureKestrel(k =>
         {
