@@ -69,7 +69,7 @@ public static class ServeBench
         // 1. Framework ceiling: Kestrel minimal API reading the body and returning constant JSON.
         await using (var bare = await StartBareAsync())
         {
-            results.Add(new("bare Kestrel, constant JSON (ceiling)", "1 row", 1, await WrkAsync(wrkLoad, bare.Url + "/api/models/bc/predict", single, seconds, null)));
+            results.Add(new("bare Kestrel, constant JSON (ceiling)", "1 row", 1, await WrkAsync(wrkLoad, bare.Url + "/api/models/bc-model/predict", single, seconds, null)));
         }
 
         // 2. Ours, registry in memory, prediction log serialized and handed to a discarding sink (isolates serving cost).
@@ -77,15 +77,15 @@ public static class ServeBench
             var sink = new DiscardingAppendBlobStore(new InMemoryBlobStore());
             var storage = new StorageServices(sink, new InMemoryQueueStore(), new InMemoryTableStore());
             await using var ours = await StartOursAsync(storage, modelFile);
-            results.Add(new("ours: GBDT, log on → discarding sink", "1 row", 1, await WrkAsync(wrkLoad, ours.Url + "/api/models/bc/predict", single, seconds, Key), ours.Stats()));
-            results.Add(new("ours: GBDT, log on → discarding sink", "1000 rows", 1000, await WrkAsync(wrkLoad, ours.Url + "/api/models/bc/predict", batch, seconds, Key), ours.Stats()));
+            results.Add(new("ours: GBDT, log on → discarding sink", "1 row", 1, await WrkAsync(wrkLoad, ours.Url + "/api/models/bc-model/predict", single, seconds, Key), ours.Stats()));
+            results.Add(new("ours: GBDT, log on → discarding sink", "1000 rows", 1000, await WrkAsync(wrkLoad, ours.Url + "/api/models/bc-model/predict", batch, seconds, Key), ours.Stats()));
         }
 
         // 2b. The same without the prediction log, to show what logging costs.
         {
             var storage = new StorageServices(new InMemoryBlobStore(), new InMemoryQueueStore(), new InMemoryTableStore());
             await using var ours = await StartOursAsync(storage, modelFile, log: false);
-            results.Add(new("ours: GBDT, log off", "1 row", 1, await WrkAsync(wrkLoad, ours.Url + "/api/models/bc/predict", single, seconds, Key)));
+            results.Add(new("ours: GBDT, log off", "1 row", 1, await WrkAsync(wrkLoad, ours.Url + "/api/models/bc-model/predict", single, seconds, Key)));
         }
 
         // 3. Ours as deployed locally: registry and prediction log in Azurite (node process shares the 2 cores).
@@ -94,16 +94,16 @@ public static class ServeBench
             await using var azurite = await Mlops.Testing.AzuriteInstance.StartAsync();
             var storage = AzureStorageAccount.Connect(azurite.ConnectionString);
             await using var ours = await StartOursAsync(storage, modelFile);
-            results.Add(new("ours: GBDT, log on → Azurite append blobs", "1 row", 1, await WrkAsync(wrkLoad, ours.Url + "/api/models/bc/predict", single, seconds, Key), ours.Stats()));
-            results.Add(new("ours: GBDT, log on → Azurite append blobs", "1000 rows", 1000, await WrkAsync(wrkLoad, ours.Url + "/api/models/bc/predict", batch, seconds, Key), ours.Stats()));
+            results.Add(new("ours: GBDT, log on → Azurite append blobs", "1 row", 1, await WrkAsync(wrkLoad, ours.Url + "/api/models/bc-model/predict", single, seconds, Key), ours.Stats()));
+            results.Add(new("ours: GBDT, log on → Azurite append blobs", "1000 rows", 1000, await WrkAsync(wrkLoad, ours.Url + "/api/models/bc-model/predict", batch, seconds, Key), ours.Stats()));
         }
 
         // 4. The peer: FastAPI + uvicorn (2 workers) + scikit-learn HistGradientBoosting (100 iterations).
         if (!skipPeer && File.Exists(Path.Combine(peers, "serve_peer.py")))
         {
             await using var peer = await Peer.StartAsync(peers, csv);
-            results.Add(new("peer: FastAPI + uvicorn ×2 + sklearn HGB", "1 row", 1, await WrkAsync(wrkLoad, peer.Url + "/api/models/bc/predict", single, seconds, null)));
-            results.Add(new("peer: FastAPI + uvicorn ×2 + sklearn HGB", "1000 rows", 1000, await WrkAsync(wrkLoad, peer.Url + "/api/models/bc/predict", batch, seconds, null)));
+            results.Add(new("peer: FastAPI + uvicorn ×2 + sklearn HGB", "1 row", 1, await WrkAsync(wrkLoad, peer.Url + "/api/models/bc-model/predict", single, seconds, null)));
+            results.Add(new("peer: FastAPI + uvicorn ×2 + sklearn HGB", "1000 rows", 1000, await WrkAsync(wrkLoad, peer.Url + "/api/models/bc-model/predict", batch, seconds, null)));
         }
 
         string table = Report(results, seconds);
@@ -117,7 +117,7 @@ public static class ServeBench
     private static void Micro(Mlops.ML.Models.Model model, byte[] file, string body, DataTable data)
     {
         // In-process cost of the pieces of one single-row request (no HTTP), to see where time goes.
-        var servable = new MlModelLoader().Load(new ModelVersion { Model = "bc", Version = 1, ModelPath = "x" }, file);
+        var servable = new MlModelLoader().Load(new ModelVersion { Model = "bc-model", Version = 1, ModelPath = "x" }, file);
         byte[] one = Encoding.UTF8.GetBytes(Body(data, 1));
         var preds = new Mlops.Serving.Prediction[1];
         for (int round = 0; round < 5; round++)
@@ -189,7 +189,7 @@ public static class ServeBench
     private static async Task<Server> StartBareAsync()
     {
         var app = NewBuilder().Build();
-        byte[] constant = """{"model":"bc","version":1,"predictions":[{"label":"1","probabilities":{"0":0.01,"1":0.99}}]}"""u8.ToArray();
+        byte[] constant = """{"model":"bc-model","version":1,"predictions":[{"label":"1","probabilities":{"0":0.01,"1":0.99}}]}"""u8.ToArray();
         app.MapPost("/api/models/{model}/predict", async (HttpContext ctx) =>
         {
             // Read the whole body, as a real handler must, then answer a constant.
@@ -210,8 +210,8 @@ public static class ServeBench
     private static async Task<Server> StartOursAsync(StorageServices storage, byte[] modelFile, bool log = true)
     {
         var registry = new ModelRegistry(storage.Blobs, storage.Tables);
-        var v = await registry.RegisterAsync(new RegisterModelRequest("bc", modelFile, IdempotencyKey: "bench"));
-        await registry.PromoteAsync("bc", v.Version, new ChangeContext("bench", "bench"));
+        var v = await registry.RegisterAsync(new RegisterModelRequest("bc-model", modelFile, IdempotencyKey: "bench"));
+        await registry.PromoteAsync("bc-model", v.Version, new ChangeContext("bench", "bench"));
 
         var builder = NewBuilder();
         builder.Services.AddServing(storage, o => o.PredictionLogEnabled = log);
@@ -237,7 +237,7 @@ public static class ServeBench
         });
         using var client = new HttpClient();
         client.DefaultRequestHeaders.Add("x-functions-key", Key);
-        var warm = await client.PostAsync(server.Url + "/api/models/bc/predict", new StringContent("""{"rows":[{"mean radius":1}]}""", Encoding.UTF8, "application/json"));
+        var warm = await client.PostAsync(server.Url + "/api/models/bc-model/predict", new StringContent("""{"rows":[{"mean radius":1}]}""", Encoding.UTF8, "application/json"));
         if ((int)warm.StatusCode != 400) throw new InvalidOperationException($"warm-up answered {(int)warm.StatusCode}, expected 400 for a partial row");
         return server;
     }
@@ -364,7 +364,7 @@ public static class ServeBench
             {
                 try
                 {
-                    var r = await client.PostAsync(owned.Url + "/api/models/bc/predict", new StringContent(body, Encoding.UTF8, "application/json"));
+                    var r = await client.PostAsync(owned.Url + "/api/models/bc-model/predict", new StringContent(body, Encoding.UTF8, "application/json"));
                     ok = r.IsSuccessStatusCode ? ok + 1 : 0;
                 }
                 catch (Exception e) when (e is HttpRequestException or TaskCanceledException) { ok = 0; }
