@@ -53,6 +53,22 @@ public sealed class IngestData(PipelineServices services) : TaskActivity<Trainin
         }
 
         IReadOnlyList<string> hashes = [hash];
+        if (input.Trigger.FeedbackRows is { } feedbackBlob)
+        {
+            // trainOn: ...+feedback: labeled production rows become a dataset version of their own (validated like any
+            // drop) and join the training set, so the retrained model learns from production.
+            await using var rowsStream = await services.Storage.Blobs.OpenReadAsync(Mlops.Monitoring.Feedback.FeedbackStore.DefaultContainer, feedbackBlob, ct);
+            if (rowsStream is not null)
+            {
+                var fed = await services.Datasets.IngestAsync(dataset, rowsStream, $"{Mlops.Monitoring.Feedback.FeedbackStore.DefaultContainer}/{feedbackBlob}",
+                    new IngestOptions(config.Target, validation, new TrainingRequirements(TrainingRequirements.ParseTask(config.Task)!.Value, config.TestFraction)), ct);
+                if (fed.Version.Outcome != ValidationOutcome.Quarantined && fed.Version.Hash != hash)
+                {
+                    hashes = [hash, fed.Version.Hash];
+                    rows += fed.Version.Rows;
+                }
+            }
+        }
         if (config.Mode == "append")
         {
             // Only the version list is needed here; the trials load (and cache) the rows themselves.

@@ -1,10 +1,13 @@
 namespace Mlops.Pipelines.Launching;
 
 /// <summary>Why a training run started: a data drop, an on-demand call, or a schedule tick.</summary>
-public sealed record PipelineTrigger(string Kind, string? BlobName = null, string? BlobETag = null, DateTimeOffset? ScheduledFor = null, string? Reason = null)
+public sealed record PipelineTrigger(string Kind, string? BlobName = null, string? BlobETag = null, DateTimeOffset? ScheduledFor = null, string? Reason = null, string? FeedbackRows = null)
 {
-    /// <summary>The monitoring loop decided to retrain; <paramref name="reason"/> says which signal and values.</summary>
-    public static PipelineTrigger Monitor(string reason) => new("monitor", Reason: reason);
+    /// <summary>
+    /// The monitoring loop decided to retrain; <paramref name="reason"/> says which signal and values, and
+    /// <paramref name="feedbackRows"/> (a blob in the labels container) holds labeled production rows to learn from.
+    /// </summary>
+    public static PipelineTrigger Monitor(string reason, string? feedbackRows = null) => new("monitor", Reason: reason, FeedbackRows: feedbackRows);
     public static PipelineTrigger Drop(string blobName, string etag) => new("drop", blobName, etag);
     public static PipelineTrigger Manual() => new("manual");
     public static PipelineTrigger Schedule(DateTimeOffset tick) => new("schedule", ScheduledFor: tick);

@@ -83,6 +83,7 @@ public sealed class StartRetraining(IRetrainLauncher launcher, MonitoringStore s
         var plan = input.Plan;
         var options = MonitoringSourceExtensions.ParseOptions(plan.MonitoringJson);
         string reason = $"monitor run {plan.RunId}: {input.Decision.Reason}";
+        string? feedbackRows = null;
         if (options.Retrain?.TrainOn.Contains("feedback", StringComparison.Ordinal) == true)
         {
             var reference = await store.ReadReferenceAsync(plan.Model, plan.ReferenceVersion).ConfigureAwait(false);
@@ -91,10 +92,11 @@ public sealed class StartRetraining(IRetrainLauncher launcher, MonitoringStore s
             {
                 string blob = FeedbackTrainingSet.BlobName(plan.Model, plan.RunId);
                 await blobs.WriteAsync(FeedbackStore.DefaultContainer, blob, csv).ConfigureAwait(false);
+                feedbackRows = blob;
                 reason += $"; trainOn {options.Retrain.TrainOn}: {rows} labeled production rows in {FeedbackStore.DefaultContainer}/{blob}";
             }
         }
-        string runId = await launcher.StartRetrainingAsync(plan.Model, reason, CancellationToken.None).ConfigureAwait(false);
+        string runId = await launcher.StartRetrainingAsync(plan.Model, reason, feedbackRows, CancellationToken.None).ConfigureAwait(false);
         await store.RecordDecisionAsync(plan.Model, plan.RunId, input.Decision, runId).ConfigureAwait(false);
         return runId;
     }

@@ -65,5 +65,6 @@ public interface IRetrainLauncher
     /// <summary>Starts a retraining of <paramref name="model"/>; returns the training run's id.</summary>
     /// <remarks>Called from an activity (at-least-once): the reason starts with the monitor run id, which an
     /// implementation can use to make a repeated call find the run it already started.</remarks>
-    Task<string> StartRetrainingAsync(string model, string reason, CancellationToken cancellationToken);
+    /// <param name="feedbackRows">Blob (in the labels container) of labeled production rows to train on as well, or null.</param>
+    Task<string> StartRetrainingAsync(string model, string reason, string? feedbackRows, CancellationToken cancellationToken);
 }

@@ -58,7 +58,7 @@ public sealed class MonitoringLoopTests(ITestOutputHelper output)
             var storage = AzureStorageAccount.Connect(azurite.ConnectionString);
             const string config = """
                 {"target":"label","task":"binary","trainer":"linear",
-                 "monitoring":{"window":"PT1H","retrain":{"when":[{"signal":"data_drift","share":0.5},{"signal":"performance","metric":"accuracy","drop":0.1}],"cooldown":"PT6H","maxPerDay":2}}}
+                 "monitoring":{"window":"PT1H","retrain":{"when":[{"signal":"data_drift","share":0.5},{"signal":"performance","metric":"accuracy","drop":0.1}],"trainOn":"accepted+feedback","cooldown":"PT6H","maxPerDay":2}}}
                 """;
             await storage.Blobs.WriteAsync("incoming", "loop/mlops.json", Encoding.UTF8.GetBytes(config));
             await storage.Blobs.WriteAsync("incoming", "loop/data.csv", ChaosRun.SyntheticCsv(600, 3));
@@ -84,12 +84,19 @@ public sealed class MonitoringLoopTests(ITestOutputHelper output)
             Assert.True(first.GetProperty("retrain").GetBoolean());
 
             var client = app.Services.GetRequiredService<DurableTaskClient>();
+            using (var cts = new CancellationTokenSource(TimeSpan.FromSeconds(120))) // the decision is recorded before the retraining starts
+                Assert.Equal(OrchestrationRuntimeStatus.Completed, (await client.WaitForInstanceCompletionAsync(first.GetProperty("runId").GetString()!, cts.Token)).RuntimeStatus);
             var retrains = await InstancesAsync(client, "train-loop-mon-");
             Assert.Single(retrains);
             var retrain = await client.GetInstanceAsync(retrains[0], getInputsAndOutputs: true);
             Assert.Contains("\"kind\":\"monitor\"", retrain!.SerializedInput);
             Assert.Contains("monitor run", retrain.SerializedInput);
             await WaitAsync(() => Task.FromResult(alerts.Count > 0), "no alert reached the webhook");
+
+            // trainOn accepted+feedback: the labeled production rows became a data version the retraining trained on.
+            using (var cts = new CancellationTokenSource(TimeSpan.FromSeconds(120)))
+                Assert.Equal(OrchestrationRuntimeStatus.Completed, (await client.WaitForInstanceCompletionAsync(retrains[0], cts.Token)).RuntimeStatus);
+            Assert.Contains("labels/loop/training/", await http.GetStringAsync("/api/datasets/loop"));
 
             // A second breach inside the cooldown: recorded, no second retraining.
             var second = await RunMonitorAsync(admin, http, skip: first.GetProperty("runId").GetString());

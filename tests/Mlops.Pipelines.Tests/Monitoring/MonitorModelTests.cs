@@ -35,7 +35,7 @@ public sealed class MonitorModelTests
     private sealed class Launcher : IRetrainLauncher
     {
         public ConcurrentQueue<(string Model, string Reason)> Calls { get; } = new();
-        public Task<string> StartRetrainingAsync(string model, string reason, CancellationToken cancellationToken)
+        public Task<string> StartRetrainingAsync(string model, string reason, string? feedbackRows, CancellationToken cancellationToken)
         {
             Calls.Enqueue((model, reason));
             return Task.FromResult($"train-{model}-{Calls.Count}");
