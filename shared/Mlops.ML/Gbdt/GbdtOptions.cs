@@ -44,13 +44,26 @@ public sealed record GbdtOptions
     public double HuberDelta { get; init; } = 1.0;
     /// <summary>Worker threads; 0 uses all cores. Results do not depend on it. <c>threads</c>, default 0.</summary>
     public int Threads { get; init; }
+    /// <summary>
+    /// Which implementation grows the trees: <c>lightgbm</c> (Microsoft.ML's LightGBM, converted to our format), <c>mlops</c>
+    /// (our own histogram GBDT), or <c>auto</c> — LightGBM, except for the l1 and huber objectives, which only ours has.
+    /// <c>engine</c>, default auto.
+    /// </summary>
+    public string Engine { get; init; } = "auto";
+
+    /// <summary>The implementation <see cref="Engine"/> resolves to for this objective: <c>lightgbm</c> or <c>mlops</c>.</summary>
+    public string ResolvedEngine(MlTask task) => Engine switch
+    {
+        "auto" => task == MlTask.Regression && Objective != "l2" ? "mlops" : "lightgbm",
+        _ => Engine,
+    };
 
     /// <summary>Option names accepted by <see cref="FromDictionary"/>.</summary>
     public static IReadOnlyList<string> Names { get; } =
     [
         "num_rounds", "learning_rate", "num_leaves", "max_depth", "min_data_in_leaf", "min_sum_hessian_in_leaf", "l1", "l2",
         "min_gain_to_split", "feature_fraction", "bagging_fraction", "max_bins", "bin_sample_size", "early_stopping_rounds",
-        "validation_fraction", "objective", "huber_delta", "threads",
+        "validation_fraction", "objective", "huber_delta", "threads", "engine",
     ];
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid option.</summary>
@@ -73,6 +86,8 @@ public sealed record GbdtOptions
         if (Objective is not ("l2" or "l1" or "huber")) throw new ArgumentException("objective must be l2, l1 or huber.", "objective");
         if (!(HuberDelta > 0)) throw new ArgumentException("huber_delta must be positive.", "huber_delta");
         if (Threads < 0) throw new ArgumentException("threads must be >= 0.", "threads");
+        if (Engine is not ("auto" or "lightgbm" or "mlops")) throw new ArgumentException("engine must be auto, lightgbm or mlops.", "engine");
+        if (Engine == "lightgbm" && Objective != "l2") throw new ArgumentException($"engine lightgbm supports the l2 regression objective only; objective {Objective} needs engine mlops (or auto).", "engine");
         return this;
     }
 
@@ -103,6 +118,7 @@ public sealed record GbdtOptions
                 "objective" => o with { Objective = Hyper.String(key, value) },
                 "huber_delta" => o with { HuberDelta = Hyper.Double(key, value) },
                 "threads" => o with { Threads = Hyper.Int(key, value) },
+                "engine" => o with { Engine = Hyper.String(key, value) },
                 _ => throw new ArgumentException($"Unknown GBDT option '{key}'. Known: {string.Join(", ", Names)}.", key),
             };
         }
@@ -116,7 +132,7 @@ public sealed record GbdtOptions
         ["min_data_in_leaf"] = MinDataInLeaf, ["min_sum_hessian_in_leaf"] = MinSumHessianInLeaf, ["l1"] = L1, ["l2"] = L2,
         ["min_gain_to_split"] = MinGainToSplit, ["feature_fraction"] = FeatureFraction, ["bagging_fraction"] = BaggingFraction,
         ["max_bins"] = MaxBins, ["bin_sample_size"] = BinSampleSize, ["early_stopping_rounds"] = EarlyStoppingRounds,
-        ["validation_fraction"] = ValidationFraction, ["objective"] = Objective, ["huber_delta"] = HuberDelta, ["threads"] = Threads,
+        ["validation_fraction"] = ValidationFraction, ["objective"] = Objective, ["huber_delta"] = HuberDelta, ["threads"] = Threads, ["engine"] = Engine,
     };
 }
 

@@ -1,0 +1,80 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace Mlops.ML.MlNet;
+
+/// <summary>
+/// Builds ML.NET data views from our featurized rows: a <c>Features</c> vector column whose width is set at run time
+/// through a <see cref="SchemaDefinition"/> (so any CSV works), and a <c>Label</c> column typed for the task
+/// (Boolean for binary, a key of <c>classCount</c> values for multiclass, Single for regression).
+/// </summary>
+internal static class FeatureDataView
+{
+    public const string Features = "Features";
+    public const string Label = "Label";
+
+    private sealed class BinaryRow
+    {
+        public bool Label;
+        public float[] Features = [];
+    }
+
+    private sealed class KeyRow
+    {
+        public uint Label;
+        public float[] Features = [];
+    }
+
+    private sealed class ValueRow
+    {
+        public float Label;
+        public float[] Features = [];
+    }
+
+    private sealed class FeatureRow
+    {
+        public float[] Features = [];
+    }
+
+    /// <summary>
+    /// A view over <paramref name="rows"/> row-major feature rows (<paramref name="features"/> = rows × width) and their
+    /// encoded labels (class index, or value). Rows are produced lazily, one small array each, when the trainer reads them.
+    /// </summary>
+    public static IDataView Create(MLContext ml, float[] features, int rows, int width, double[] labels, MlTask task, int classCount)
+    {
+        if (features.Length < (long)rows * width) throw new ArgumentException("features must hold rows × width values.", nameof(features));
+        if (labels.Length != rows) throw new ArgumentException("labels must have one value per row.", nameof(labels));
+        float[] Row(int i) => features.AsSpan(i * width, width).ToArray();
+        switch (task)
+        {
+            case MlTask.Binary:
+            {
+                var schema = Schema<BinaryRow>(width);
+                return ml.Data.LoadFromEnumerable(Enumerable.Range(0, rows).Select(i => new BinaryRow { Label = labels[i] > 0.5, Features = Row(i) }), schema);
+            }
+            case MlTask.Multiclass:
+            {
+                var schema = Schema<KeyRow>(width);
+                schema[Label].ColumnType = new KeyDataViewType(typeof(uint), classCount);
+                // Key values are 1-based (0 means missing): class c is key c + 1.
+                return ml.Data.LoadFromEnumerable(Enumerable.Range(0, rows).Select(i => new KeyRow { Label = (uint)labels[i] + 1, Features = Row(i) }), schema);
+            }
+            default:
+            {
+                var schema = Schema<ValueRow>(width);
+                return ml.Data.LoadFromEnumerable(Enumerable.Range(0, rows).Select(i => new ValueRow { Label = (float)labels[i], Features = Row(i) }), schema);
+            }
+        }
+    }
+
+    /// <summary>A label-free view (for scoring with an ML.NET transformer, e.g. to compare predictions or fit a calibrator).</summary>
+    public static IDataView CreateUnlabelled(MLContext ml, float[] features, int rows, int width)
+        => ml.Data.LoadFromEnumerable(Enumerable.Range(0, rows).Select(i => new FeatureRow { Features = features.AsSpan(i * width, width).ToArray() }), Schema<FeatureRow>(width));
+
+    private static SchemaDefinition Schema<T>(int width)
+    {
+        var schema = SchemaDefinition.Create(typeof(T));
+        schema[Features].ColumnType = new VectorDataViewType(NumberDataViewType.Single, width);
+        return schema;
+    }
+}
