@@ -56,8 +56,8 @@ internal static class FeatureDataView
             {
                 var schema = Schema<KeyRow>(width);
                 schema[Label].ColumnType = new KeyDataViewType(typeof(uint), classCount);
-                // Key values are 1-based (0 means missing): class c is key c + 1.
-                return ml.Data.LoadFromEnumerable(Enumerable.Range(0, rows).Select(i => new KeyRow { Label = (uint)labels[i] + 1, Features = Row(i) }), schema);
+                // A key-typed field holds the 0-based class index; the view shifts it to ML.NET's 1-based key (0 = missing).
+                return ml.Data.LoadFromEnumerable(Enumerable.Range(0, rows).Select(i => new KeyRow { Label = (uint)labels[i], Features = Row(i) }), schema);
             }
             default:
             {

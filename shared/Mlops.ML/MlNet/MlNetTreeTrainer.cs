@@ -39,7 +39,7 @@ internal static class MlNetTreeTrainer
             MaximumTreeDepth = o.MaxDepth > 0 ? o.MaxDepth : 0, MinimumChildWeight = o.MinSumHessianInLeaf,
             FeatureFraction = o.FeatureFraction, SubsampleFraction = o.BaggingFraction, SubsampleFrequency = o.BaggingFraction < 1 ? 1 : 0,
         };
-        int threads = o.Threads > 0 ? o.Threads : Environment.ProcessorCount;
+        int threads = Threads(o.Threads, train.Rows);
         switch (task)
         {
             case MlTask.Binary:
@@ -112,6 +112,12 @@ internal static class MlNetTreeTrainer
         }
     }
 
+    /// <summary>Rows below which one thread is faster: OpenMP's start-up and spin-waiting cost more than small histograms save.</summary>
+    public const int SingleThreadMaxRows = 20_000;
+
+    private static int Threads(int requested, int rows)
+        => requested > 0 ? requested : rows < SingleThreadMaxRows ? 1 : Environment.ProcessorCount;
+
     // OneVersusAllModelParameters keeps its per-class models behind a non-public property in this ML.NET version.
     private static IReadOnlyList<object> SubModels(OneVersusAllModelParameters ova)
     {
@@ -130,7 +136,7 @@ internal static class MlNetTreeTrainer
         if (task == MlTask.Multiclass) throw new MlException("bad_options", "The forest trainer supports binary classification and regression only.");
         var ml = new MLContext(seed);
         var trainView = train.ToDataView(ml, task, 2);
-        int threads = o.Threads > 0 ? o.Threads : Environment.ProcessorCount;
+        int threads = Threads(o.Threads, train.Rows);
         if (task == MlTask.Binary)
         {
             var trainer = ml.BinaryClassification.Trainers.FastForest(new FastForestBinaryTrainer.Options
