@@ -37,25 +37,32 @@ public static class ModelTrainer
         var encoded = EncodeTarget(data, spec);
         string hash = DataHash.Compute(data);
 
+        if (spec.Threshold != ThresholdRule.Default && spec.Task != MlTask.Binary)
+            throw new ArgumentException("threshold applies to binary classification only.", "threshold");
         if (spec.Trainer != TrainerKind.Auto)
         {
             var one = TrainOne(spec.Trainer, data, encoded, spec, values, hash, progress, spec.Trainer.ToName(), cancellationToken);
+            one = ApplyThreshold(one, spec, () => OutOfFold(spec.Trainer, data, encoded, spec, values, hash, progress, cancellationToken));
             return one with { Elapsed = sw.Elapsed };
         }
 
         var (metricName, higher) = SelectionMetric(spec.Task);
         var scores = new Dictionary<string, double>();
         var perFold = new Dictionary<TrainerKind, List<double>>();
+        var outOfFold = new Dictionary<TrainerKind, OutOfFoldPredictions>();
         var folds = MakeFolds(encoded, data.RowCount <= CrossValidationMaxRows ? 5 : 1, spec.Seed);
         foreach (var kind in AutoCandidates(spec.Task))
         {
             perFold[kind] = [];
+            outOfFold[kind] = new OutOfFoldPredictions([], []);
             foreach (var (trainRows, validRows) in folds)
             {
                 var trainPart = data.SelectRows(trainRows);
                 var validPart = data.SelectRows(validRows);
                 var r = TrainOne(kind, trainPart, EncodeTarget(trainPart, spec), spec with { Validation = null }, values, hash, progress, "auto:" + kind.ToName(), cancellationToken);
-                perFold[kind].Add(Evaluator.Evaluate(r.Model, validPart).Metrics[metricName]);
+                var report = Evaluator.Evaluate(r.Model, validPart);
+                perFold[kind].Add(report.Metrics[metricName]);
+                if (spec.Task == MlTask.Binary) outOfFold[kind].Add(r.Model, validPart, validRows.Select(i => encoded.Y[i] > 0.5));
             }
             scores[kind.ToName()] = perFold[kind].Average();
         }
@@ -64,9 +71,56 @@ public static class ModelTrainer
             .OrderBy(k => higher ? -scores[k.ToName()] : scores[k.ToName()]).ThenBy(k => k).First();
         var winner = ChooseWithOneStandardError(perFold[bestTrees], perFold[TrainerKind.Linear], higher) ? bestTrees : TrainerKind.Linear;
         var final = TrainOne(winner, data, encoded, spec, values, hash, progress, winner.ToName(), cancellationToken);
+        final = ApplyThreshold(final, spec, () => outOfFold[winner]);
         var tags = new Dictionary<string, string> { ["auto.selection_metric"] = metricName };
         foreach (var (k, v) in scores) tags["auto." + k] = v.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
         return final with { Model = final.Model.WithTags(tags), CandidateScores = scores, SelectionMetric = metricName, Elapsed = sw.Elapsed };
+    }
+
+    /// <summary>Positive-class probabilities of rows a model did not train on, with their true classes.</summary>
+    private sealed record OutOfFoldPredictions(List<double> Probability, List<bool> Positive)
+    {
+        public void Add(Model model, DataTable validPart, IEnumerable<bool> positive)
+        {
+            Probability.AddRange(model.PredictBatch(validPart).Values);
+            Positive.AddRange(positive);
+        }
+    }
+
+    /// <summary>Out-of-fold predictions of one trainer: 5 folds on small data, one 80/20 holdout above <see cref="CrossValidationMaxRows"/>.</summary>
+    private static OutOfFoldPredictions OutOfFold(TrainerKind kind, DataTable data, EncodedTarget encoded, TrainingSpec spec, TrainerValues values, string hash,
+        IProgress<TrainingProgress>? progress, CancellationToken ct)
+    {
+        var result = new OutOfFoldPredictions([], []);
+        foreach (var (trainRows, validRows) in MakeFolds(encoded, data.RowCount <= CrossValidationMaxRows ? 5 : 1, spec.Seed))
+        {
+            var trainPart = data.SelectRows(trainRows);
+            var r = TrainOne(kind, trainPart, EncodeTarget(trainPart, spec), spec with { Validation = null }, values, hash, progress, "threshold:" + kind.ToName(), ct);
+            result.Add(r.Model, data.SelectRows(validRows), validRows.Select(i => encoded.Y[i] > 0.5));
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// Sets the binary decision threshold: the fixed value, or (auto) the one maximizing the rule's metric on out-of-fold
+    /// predictions, recorded in tags next to the same metric at 0.5 (<c>threshold</c>, <c>threshold.metric</c>,
+    /// <c>threshold.validation</c>, <c>threshold.validation_at_0.5</c>).
+    /// </summary>
+    private static TrainingResult ApplyThreshold(TrainingResult result, TrainingSpec spec, Func<OutOfFoldPredictions> outOfFold)
+    {
+        var rule = spec.Threshold;
+        if (spec.Task != MlTask.Binary || rule == ThresholdRule.Default) return result;
+        if (!rule.Auto) return result with { Model = result.Model.WithThreshold(rule.Value) };
+        var predictions = outOfFold();
+        var (threshold, value) = ThresholdRule.Choose(predictions.Probability, predictions.Positive, rule.Metric);
+        double atHalf = ThresholdRule.MetricAt(predictions.Probability, predictions.Positive, rule.Metric, 0.5);
+        static string F(double v) => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+        var tags = new Dictionary<string, string>
+        {
+            ["threshold"] = F(threshold), ["threshold.metric"] = rule.Metric,
+            ["threshold.validation"] = F(value), ["threshold.validation_at_0.5"] = F(atHalf),
+        };
+        return result with { Model = result.Model.WithThreshold(threshold).WithTags(tags) };
     }
 
     /// <summary>

@@ -28,7 +28,7 @@ internal static class TreeModelTraining
         string curveMetric;
         int best;
         string objectiveName;
-        if (o.ResolvedEngine(spec.Task) == "lightgbm")
+        if (o.ResolvedEngine(spec.Task, data.RowCount) == "lightgbm")
         {
             ct.ThrowIfCancellationRequested();
             var train = Matrix(fz, parts.Train, parts.YTrain);
@@ -50,7 +50,7 @@ internal static class TreeModelTraining
             (ensemble, curve, curveMetric, best, objectiveName) = (output.Ensemble, output.Curve, output.CurveMetric, output.BestRound, objective.Name);
         }
         var options = o.ToDictionary();
-        options["engine"] = o.ResolvedEngine(spec.Task);
+        options["engine"] = o.ResolvedEngine(spec.Task, data.RowCount);
         var meta = ModelTrainer.Metadata(hash, data.RowCount, objectiveName, best, options, spec.Seed);
         var model = new Model(spec.Task, spec.Target, y.Classes, TrainerKind.Gbdt, fz, ensemble, meta);
         return new TrainingResult(model, TrainerKind.Gbdt, curve, curveMetric, best, new Dictionary<string, double>(), null, TimeSpan.Zero);
