@@ -58,6 +58,22 @@ public static class RegistryEndpoints
                 return Ok(new { version = v, lineage = await r.ReadLineageAsync(model, version, ct) });
             })
             .WithName("GetVersion").WithSummary("One version with metrics, gate decision and lineage.").Produces<ModelVersion>().Produces<ErrorBody>(404);
+        g.MapGet("/{model}/versions/{version:int}/model.onnx", async (string model, int version, ModelRegistry r, CancellationToken ct) =>
+            {
+                byte[] file = await r.ReadModelFileAsync(model, version, ct);
+                try
+                {
+                    var onnx = Mlops.ML.Onnx.OnnxExporter.Export(Mlops.ML.Models.Model.Load(new MemoryStream(file)));
+                    return Results.File(onnx, "application/octet-stream", $"{model}-v{version}.onnx");
+                }
+                catch (Mlops.ML.MlException ex)
+                {
+                    // e.g. a linear model (not exportable yet) or an unreadable file: the caller's request cannot be served as asked.
+                    return Error(StatusCodes.Status422UnprocessableEntity, "onnx." + ex.Code, ex.Message);
+                }
+            })
+            .WithName("GetVersionOnnx").WithSummary("The version as an ONNX-ML graph (inputs named as the columns; outputs label and probabilities).")
+            .Produces<byte[]>(200, "application/octet-stream").Produces<ErrorBody>(404).Produces<ErrorBody>(422);
 
         RouteHandlerBuilder alias(RouteHandlerBuilder b) => b.WithSummary("Points an alias at a version (one ETag-guarded write; 409 on a concurrent change).")
             .Produces<HistoryEntry>().Produces<ErrorBody>(400).Produces<ErrorBody>(404).Produces<ErrorBody>(409);

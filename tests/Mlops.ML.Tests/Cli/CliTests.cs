@@ -35,6 +35,36 @@ public class CliTests
     }
 
     [Fact]
+    public void Train_AutoThreshold_ThenExportOnnx_WritesGraphMatchingModel()
+    {
+        var dir = Directory.CreateTempSubdirectory("mlops-cli-").FullName;
+        var model = Path.Combine(dir, "m.json");
+        var (code, stdout, stderr) = Run("train", TestData.PathOf("sk_breast_cancer"), "--target", "target", "--task", "binary", "--out", model, "--json", "--threshold", "auto:accuracy");
+        Assert.True(code == 0, stderr);
+        using var doc = JsonDocument.Parse(stdout);
+        Assert.True(doc.RootElement.TryGetProperty("metrics_at_0.5", out _) || doc.RootElement.GetProperty("threshold").GetDouble() == 0.5);
+
+        var onnx = Path.Combine(dir, "m.onnx");
+        (code, stdout, stderr) = Run("export", "--model", model, "--format", "onnx", "--out", onnx);
+        Assert.True(code == 0, stderr);
+        Assert.Contains("outputs label, probabilities", stdout);
+        var loaded = Mlops.ML.Models.Model.Load(model);
+        Assert.Equal(Mlops.ML.Onnx.OnnxExporter.Export(loaded), File.ReadAllBytes(onnx));
+        OnnxExportTests.AssertOnnxMatches(loaded, TestData.Load("sk_breast_cancer"));
+    }
+
+    [Fact]
+    public void Export_LinearModel_FailsWithMessage()
+    {
+        var dir = Directory.CreateTempSubdirectory("mlops-cli-").FullName;
+        var model = Path.Combine(dir, "m.json");
+        Assert.Equal(0, Run("train", TestData.PathOf("sk_iris"), "--target", "target", "--task", "multiclass", "--trainer", "linear", "--out", model).Code);
+        var (code, _, stderr) = Run("export", "--model", model, "--out", Path.Combine(dir, "m.onnx"));
+        Assert.Equal(CliApp.InputError, code);
+        Assert.Contains("ONNX export supports tree models", stderr);
+    }
+
+    [Fact]
     public void Train_TextOutputWithTestFileAndParams_ShowsPrimaryMetric()
     {
         var dir = Directory.CreateTempSubdirectory("mlops-cli-").FullName;
