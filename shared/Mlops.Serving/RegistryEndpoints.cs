@@ -68,7 +68,7 @@ public static class RegistryEndpoints
                 }
                 catch (Mlops.ML.MlException ex)
                 {
-                    // e.g. a linear model (not exportable yet) or an unreadable file: the caller's request cannot be served as asked.
+                    // e.g. a date/time input (not exportable yet) or an unreadable file: the caller's request cannot be served as asked.
                     return Error(StatusCodes.Status422UnprocessableEntity, "onnx." + ex.Code, ex.Message);
                 }
             })

@@ -26,7 +26,7 @@ public class OnnxExportTests
     }
 
     [Fact]
-    public void Export_CategoricalsMissingValuesAndTunedThreshold_Match()
+    public void Export_CategoricalsMissingValuesAndTunedThreshold_TreesAndLinearMatch()
     {
         var rng = new Random(3);
         var sb = new System.Text.StringBuilder("color,size,weight,y\n");
@@ -41,18 +41,24 @@ public class OnnxExportTests
             sb.Append(System.FormattableString.Invariant($"{colorText},{sizeText},{weight},{(y ? "yes" : "no")}\n"));
         }
         var (train, test) = TestData.Split(CsvTableReader.Parse(sb.ToString()));
-        var spec = new TrainingSpec("y", MlTask.Binary) { Threshold = ThresholdRule.Maximizing("accuracy") };
-        var model = ModelTrainer.Train(train, spec).Model;
-        Assert.NotEqual(0.5, model.Threshold);
-        AssertOnnxMatches(model, test);
+        foreach (var trainer in new[] { TrainerKind.Gbdt, TrainerKind.Linear })
+        {
+            var spec = new TrainingSpec("y", MlTask.Binary) { Trainer = trainer, Threshold = ThresholdRule.Maximizing("accuracy") };
+            var model = ModelTrainer.Train(train, spec).Model;
+            Assert.NotEqual(0.5, model.Threshold);
+            AssertOnnxMatches(model, test);
+        }
     }
 
-    [Fact]
-    public void Export_LinearModel_ThrowsClearError()
+    [Theory]
+    [InlineData("sk_breast_cancer", MlTask.Binary)]
+    [InlineData("sk_wine", MlTask.Multiclass)]
+    [InlineData("sk_diabetes", MlTask.Regression)]
+    public void Export_LinearModels_OnnxRuntimeMatchesOurPredictor(string dataset, MlTask task)
     {
-        var model = ModelTrainer.Train(TestData.Load("sk_iris"), new TrainingSpec("target", MlTask.Multiclass) { Trainer = TrainerKind.Linear }).Model;
-        var ex = Assert.Throws<MlException>(() => OnnxExporter.Export(model));
-        Assert.Equal("unsupported_model", ex.Code);
+        var (train, test) = TestData.Split(TestData.Load(dataset));
+        var model = ModelTrainer.Train(train, new TrainingSpec("target", task) { Trainer = TrainerKind.Linear }).Model;
+        AssertOnnxMatches(model, test);
     }
 
     internal static void AssertOnnxMatches(Model model, DataTable test)

@@ -1,6 +1,7 @@
 using Mlops.Data.Tabular;
 using Mlops.ML.Featurization;
 using Mlops.ML.Gbdt;
+using Mlops.ML.Linear;
 using Mlops.ML.Models;
 using static Mlops.ML.Onnx.OnnxGraph;
 
@@ -10,22 +11,27 @@ namespace Mlops.ML.Onnx;
 /// Exports a model as an ONNX-ML graph any ONNX runtime can serve. Inputs: one per used raw column, named as the column,
 /// shape [N, 1] — float for numeric and boolean columns (NaN = missing), string for categorical ones (unseen → "other",
 /// empty string → missing). Outputs: <c>label</c> ([N, 1]: the class as a string, or the regression value) and, for
-/// classifiers, <c>probabilities</c> ([N, classes], no ZipMap). The featurizer is <c>LabelEncoder</c> + <c>Concat</c>;
-/// the trees are one <c>TreeEnsembleRegressor</c> producing raw scores, followed by <c>Sigmoid</c> or <c>Softmax</c>, the
+/// classifiers, <c>probabilities</c> ([N, classes], no ZipMap). Trees: <c>LabelEncoder</c> codes + <c>Concat</c> into one
+/// <c>TreeEnsembleRegressor</c>; linear models: <c>Imputer</c>, <c>Scaler</c>, <c>OneHotEncoder</c> into <c>LinearRegressor</c>.
+/// Both produce raw scores, followed by <c>Sigmoid</c> or <c>Softmax</c>, the
 /// decision threshold, and a <c>LabelEncoder</c> from class index to class label.
 /// </summary>
 public static class OnnxExporter
 {
     /// <summary>The ONNX bytes of <paramref name="model"/>.</summary>
-    /// <exception cref="MlException"><c>unsupported_model</c> for models the exporter cannot express yet (linear models, datetime inputs).</exception>
+    /// <exception cref="MlException"><c>unsupported_model</c> for models the exporter cannot express yet (datetime inputs).</exception>
     public static byte[] Export(Model model)
     {
         ArgumentNullException.ThrowIfNull(model);
-        if (model.Predictor is not GbdtEnsemble ensemble)
-            throw new MlException("unsupported_model", $"ONNX export supports tree models (gbdt, forest); this model's trainer is {model.Trainer.ToName()}.");
         var g = new OnnxGraph();
-        var features = Featurize(g, model.Featurizer);
-        string raw = Trees(g, ensemble, features);
+        foreach (var input in model.Featurizer.Inputs.Where(i => i.Used))
+            g.Input(input.Name, input.Kind == ColumnKind.Categorical ? StringType : FloatType);
+        string raw = model.Predictor switch
+        {
+            GbdtEnsemble ensemble => Trees(g, ensemble, TreeFeatures(g, model.Featurizer)),
+            LinearModel linear => Linear(g, linear, model.Featurizer),
+            var other => throw new MlException("unsupported_model", $"ONNX export does not know the predictor {other.GetType().Name}."),
+        };
         if (model.Task == MlTask.Regression)
         {
             g.Node("Identity", [raw], "label");
@@ -58,37 +64,75 @@ public static class OnnxExporter
     /// <summary>Writes <see cref="Export"/> to <paramref name="path"/>.</summary>
     public static void Export(Model model, string path) => File.WriteAllBytes(path, Export(model));
 
-    /// <summary>Graph inputs for the used columns and the [N, F] float feature matrix in the featurizer's order.</summary>
-    private static string Featurize(OnnxGraph g, Featurizer featurizer)
+    /// <summary>The [N, F] float feature matrix trees read, in the featurizer's order (categories as codes, missing as NaN).</summary>
+    private static string TreeFeatures(OnnxGraph g, Featurizer featurizer)
     {
         var columns = new List<string>();
-        foreach (var input in featurizer.Inputs.Where(i => i.Used))
-            g.Input(input.Name, input.Kind == ColumnKind.Categorical ? StringType : FloatType);
         foreach (var feature in featurizer.Features)
         {
             var input = featurizer.Inputs[feature.Column];
-            switch (feature.Source)
-            {
-                case FeatureSource.Value:
-                    columns.Add(input.Name);
-                    break;
-                case FeatureSource.CategoryCode:
-                {
-                    var categories = input.Categories ?? [];
-                    var keys = categories.ToList();
-                    var values = Enumerable.Range(0, categories.Count).Select(i => (float)i).ToList();
-                    // An empty string is how a missing category arrives in a string tensor.
-                    if (!keys.Contains("")) { keys.Add(""); values.Add(float.NaN); }
-                    columns.Add(g.Node("LabelEncoder", [input.Name], null, MlDomain,
-                        new StringsAttr("keys_strings", keys), new FloatsAttr("values_floats", values), new FloatAttr("default_float", categories.Count)));
-                    break;
-                }
-                default:
-                    throw new MlException("unsupported_model", $"ONNX export does not support date/time features yet (column '{input.Name}').");
-            }
+            if (feature.Source == FeatureSource.Value) { columns.Add(input.Name); continue; }
+            RequireCategorical(feature, input);
+            var (keys, codes) = CategoryKeys(input);
+            columns.Add(g.Node("LabelEncoder", [input.Name], null, MlDomain,
+                new StringsAttr("keys_strings", keys), new FloatsAttr("values_floats", codes.Select(c => c < 0 ? float.NaN : c).ToArray()),
+                new FloatAttr("default_float", input.Categories?.Count ?? 0)));
         }
-        return columns.Count == 1 ? columns[0] : g.Node("Concat", [.. columns], "features", "", new IntAttr("axis", 1));
+        return Concat(g, columns);
     }
+
+    /// <summary>
+    /// The linear model: numeric inputs imputed (<c>Imputer</c>) and standardized (<c>Scaler</c>), categorical inputs one-hot
+    /// encoded over known categories + "other" (<c>LabelEncoder</c> to a code, <c>OneHotEncoder</c>; missing = all zeros),
+    /// concatenated in the model's column order and scored by <c>LinearRegressor</c>: raw scores [N, OutputCount].
+    /// </summary>
+    private static string Linear(OnnxGraph g, LinearModel linear, Featurizer featurizer)
+    {
+        var columns = new List<string>();
+        foreach (var term in linear.Terms.OrderBy(t => t.Offset))
+        {
+            var feature = featurizer.Features[term.Feature];
+            var input = featurizer.Inputs[feature.Column];
+            if (!term.Categorical)
+            {
+                if (feature.Source != FeatureSource.Value) RequireCategorical(feature, input);
+                string imputed = g.Node("Imputer", [input.Name], null, MlDomain,
+                    new FloatsAttr("imputed_value_floats", [(float)term.Impute]), new FloatAttr("replaced_value_float", float.NaN));
+                columns.Add(g.Node("Scaler", [imputed], null, MlDomain,
+                    new FloatsAttr("offset", [(float)term.Mean]), new FloatsAttr("scale", [(float)(1 / term.Scale)])));
+                continue;
+            }
+            var (keys, codes) = CategoryKeys(input);
+            string code = g.Node("LabelEncoder", [input.Name], null, MlDomain,
+                new StringsAttr("keys_strings", keys), new IntsAttr("values_int64s", codes.Select(c => (long)c).ToArray()),
+                new IntAttr("default_int64", input.Categories?.Count ?? 0));
+            string oneHot = g.Node("OneHotEncoder", [code], null, MlDomain,
+                new IntsAttr("cats_int64s", Enumerable.Range(0, term.Slots).Select(i => (long)i).ToArray()), new IntAttr("zeros", 1));
+            columns.Add(g.Node("Flatten", [oneHot], null, "", new IntAttr("axis", 1)));
+        }
+        return g.Node("LinearRegressor", [Concat(g, columns)], null, MlDomain,
+            new FloatsAttr("coefficients", linear.Weights.Select(w => (float)w).ToArray()),
+            new FloatsAttr("intercepts", linear.Intercepts.Select(b => (float)b).ToArray()),
+            new IntAttr("targets", linear.OutputCount));
+    }
+
+    /// <summary>Known categories → their code; the empty string (how a missing category arrives in a string tensor) → -1.</summary>
+    private static (List<string> Keys, List<int> Codes) CategoryKeys(InputColumn input)
+    {
+        var keys = (input.Categories ?? []).ToList();
+        var codes = Enumerable.Range(0, keys.Count).ToList();
+        if (!keys.Contains("")) { keys.Add(""); codes.Add(-1); }
+        return (keys, codes);
+    }
+
+    private static void RequireCategorical(FeatureDefinition feature, InputColumn input)
+    {
+        if (feature.Source != FeatureSource.CategoryCode)
+            throw new MlException("unsupported_model", $"ONNX export does not support date/time features yet (column '{input.Name}').");
+    }
+
+    private static string Concat(OnnxGraph g, List<string> columns)
+        => columns.Count == 1 ? columns[0] : g.Node("Concat", [.. columns], null, "", new IntAttr("axis", 1));
 
     /// <summary>One TreeEnsembleRegressor summing every tree into its output column: raw scores [N, OutputCount].</summary>
     private static string Trees(OnnxGraph g, GbdtEnsemble ensemble, string features)

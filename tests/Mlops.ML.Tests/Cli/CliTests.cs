@@ -54,14 +54,16 @@ public class CliTests
     }
 
     [Fact]
-    public void Export_LinearModel_FailsWithMessage()
+    public void Export_DateTimeInput_FailsWithMessage()
     {
         var dir = Directory.CreateTempSubdirectory("mlops-cli-").FullName;
+        var data = Path.Combine(dir, "d.csv");
+        File.WriteAllLines(data, ["when,x,y", .. Enumerable.Range(0, 60).Select(i => $"2026-01-{i % 28 + 1:D2},{i},{i % 2}")]);
         var model = Path.Combine(dir, "m.json");
-        Assert.Equal(0, Run("train", TestData.PathOf("sk_iris"), "--target", "target", "--task", "multiclass", "--trainer", "linear", "--out", model).Code);
+        Assert.Equal(0, Run("train", data, "--target", "y", "--task", "binary", "--out", model).Code);
         var (code, _, stderr) = Run("export", "--model", model, "--out", Path.Combine(dir, "m.onnx"));
         Assert.Equal(CliApp.InputError, code);
-        Assert.Contains("ONNX export supports tree models", stderr);
+        Assert.Contains("date/time", stderr);
     }
 
     [Fact]
