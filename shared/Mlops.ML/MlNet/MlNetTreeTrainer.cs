@@ -137,37 +137,40 @@ internal static class MlNetTreeTrainer
         var ml = new MLContext(seed);
         var trainView = train.ToDataView(ml, task, 2);
         int threads = Threads(o.Threads, train.Rows);
+        ITransformer forest;
+        QuantileRegressionTreeEnsemble ensemble;
         if (task == MlTask.Binary)
         {
-            var trainer = ml.BinaryClassification.Trainers.FastForest(new FastForestBinaryTrainer.Options
-            {
-                NumberOfTrees = o.NumTrees, NumberOfLeaves = o.NumLeaves, MinimumExampleCountPerLeaf = o.MinDataInLeaf,
-                FeatureFraction = o.FeatureFraction, NumberOfThreads = threads, Seed = seed, FeatureSelectionSeed = seed,
-            });
-            var forest = trainer.Fit(trainView);
-            var ensemble = forest.Model.TrainedTreeEnsemble;
-            double average = 1.0 / Math.Max(1, ensemble.Trees.Count);
-            var (raw, rawBias) = TreeConverter.Convert(ensemble, 0, train.Width, average);
-            var cal = calibration ?? train;
-            var scores = new double[cal.Rows];
-            new GbdtEnsemble(1, train.Width, [rawBias], raw).Predict(cal.Features, cal.Rows, scores);
-            var (slope, offset) = PlattScaling.Fit(scores, cal.Labels);
-            var (trees, bias) = TreeConverter.Convert(ensemble, 0, train.Width, slope * average);
-            var model = forest;
-            return new MlNetTreeOutput(new GbdtEnsemble(1, train.Width, [bias + offset], trees), trees.Count, model, ml);
+            var fitted = ml.BinaryClassification.Trainers.FastForest(Configure(new FastForestBinaryTrainer.Options(), o, threads, seed)).Fit(trainView);
+            (forest, ensemble) = (fitted, fitted.Model.TrainedTreeEnsemble);
         }
         else
         {
-            var trainer = ml.Regression.Trainers.FastForest(new FastForestRegressionTrainer.Options
-            {
-                NumberOfTrees = o.NumTrees, NumberOfLeaves = o.NumLeaves, MinimumExampleCountPerLeaf = o.MinDataInLeaf,
-                FeatureFraction = o.FeatureFraction, NumberOfThreads = threads, Seed = seed, FeatureSelectionSeed = seed,
-            });
-            var forest = trainer.Fit(trainView);
-            var ensemble = forest.Model.TrainedTreeEnsemble;
-            double average = 1.0 / Math.Max(1, ensemble.Trees.Count);
-            var (trees, bias) = TreeConverter.Convert(ensemble, 0, train.Width, average);
-            return new MlNetTreeOutput(new GbdtEnsemble(1, train.Width, [bias], trees), trees.Count, forest, ml);
+            var fitted = ml.Regression.Trainers.FastForest(Configure(new FastForestRegressionTrainer.Options(), o, threads, seed)).Fit(trainView);
+            (forest, ensemble) = (fitted, fitted.Model.TrainedTreeEnsemble);
         }
+        // A forest predicts the mean of its trees.
+        double average = 1.0 / Math.Max(1, ensemble.Trees.Count);
+        var (raw, rawBias) = TreeConverter.Convert(ensemble, 0, train.Width, average);
+        if (task == MlTask.Regression)
+            return new MlNetTreeOutput(new GbdtEnsemble(1, train.Width, [rawBias], raw), raw.Count, forest, ml);
+        var cal = calibration ?? train;
+        var scores = new double[cal.Rows];
+        new GbdtEnsemble(1, train.Width, [rawBias], raw).Predict(cal.Features, cal.Rows, scores);
+        var (slope, offset) = PlattScaling.Fit(scores, cal.Labels);
+        var (trees, bias) = TreeConverter.Convert(ensemble, 0, train.Width, slope * average);
+        return new MlNetTreeOutput(new GbdtEnsemble(1, train.Width, [bias + offset], trees), trees.Count, forest, ml);
+    }
+
+    private static T Configure<T>(T options, ForestOptions o, int threads, int seed) where T : TreeOptions
+    {
+        options.NumberOfTrees = o.NumTrees;
+        options.NumberOfLeaves = o.NumLeaves;
+        options.MinimumExampleCountPerLeaf = o.MinDataInLeaf;
+        options.FeatureFraction = o.FeatureFraction;
+        options.NumberOfThreads = threads;
+        options.Seed = seed;
+        options.FeatureSelectionSeed = seed;
+        return options;
     }
 }
