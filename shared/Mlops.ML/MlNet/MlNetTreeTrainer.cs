@@ -29,6 +29,7 @@ internal static class MlNetTreeTrainer
     /// <summary>LightGBM with our <see cref="GbdtOptions"/> mapped to its parameters; <paramref name="valid"/> enables early stopping.</summary>
     public static MlNetTreeOutput TrainLightGbm(FeatureMatrix train, FeatureMatrix? valid, MlTask task, int classCount, GbdtOptions o, int seed)
     {
+        OpenMpWaitPolicy.EnsurePassive();
         var ml = new MLContext(seed);
         var trainView = train.ToDataView(ml, task, classCount);
         var validView = valid?.ToDataView(ml, task, classCount);
