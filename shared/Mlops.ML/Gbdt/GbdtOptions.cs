@@ -3,8 +3,9 @@ using System.Globalization;
 namespace Mlops.ML.Gbdt;
 
 /// <summary>
-/// Hyperparameters of <see cref="GbdtTrainer"/>. Defaults follow LightGBM's (leaf-wise trees of 31 leaves, learning
-/// rate 0.1, 100 rounds, at least 20 rows per leaf). Names in <see cref="FromDictionary"/> use LightGBM's snake_case.
+/// Hyperparameters of gradient boosting, for both engines (Microsoft.ML's LightGBM and our <see cref="GbdtTrainer"/>).
+/// Defaults follow LightGBM's (leaf-wise trees of 31 leaves, learning rate 0.1, 100 rounds, at least 20 rows per leaf),
+/// with a size-aware learning rate on large data (<see cref="ForTraining"/>). Names use LightGBM's snake_case.
 /// </summary>
 public sealed record GbdtOptions
 {
@@ -54,6 +55,24 @@ public sealed record GbdtOptions
 
     /// <summary>Training rows from which <c>engine=auto</c> picks LightGBM.</summary>
     public const int LightGbmMinRows = 20_000;
+
+    /// <summary>
+    /// The learning rate used when the user sets none and <c>engine=auto</c> picks LightGBM: 100 rounds at 0.1 underfit
+    /// large sets. Measured (same split, same run): synth 1M AUC 0.9715 → 0.9730 at no extra time (XGBoost 0.9733),
+    /// synth_100k 0.9695 → 0.9705, diamonds RMSE 537 → 535.
+    /// </summary>
+    public const double LargeDataLearningRate = 0.15;
+
+    /// <summary>
+    /// <see cref="FromDictionary"/> plus the size-aware defaults for options the user did not set
+    /// (see <see cref="LargeDataLearningRate"/>).
+    /// </summary>
+    public static GbdtOptions ForTraining(IReadOnlyDictionary<string, object>? values, MlTask task, int trainingRows)
+    {
+        var o = FromDictionary(values);
+        bool userRate = values is not null && values.ContainsKey("learning_rate");
+        return !userRate && o.Engine == "auto" && o.ResolvedEngine(task, trainingRows) == "lightgbm" ? o with { LearningRate = LargeDataLearningRate } : o;
+    }
 
     /// <summary>The implementation <see cref="Engine"/> resolves to for this task, objective and size: <c>lightgbm</c> or <c>mlops</c>.</summary>
     public string ResolvedEngine(MlTask task, int trainingRows) => Engine switch

@@ -18,7 +18,7 @@ internal static class TreeModelTraining
     public static TrainingResult TrainGbdt(DataTable data, ModelTrainer.EncodedTarget y, TrainingSpec spec, IReadOnlyDictionary<string, object> values,
         string hash, IProgress<TrainingProgress>? progress, string stage, CancellationToken ct)
     {
-        var o = GbdtOptions.FromDictionary(values);
+        var o = GbdtOptions.ForTraining(values, spec.Task, data.RowCount);
         int classCount = spec.Task == MlTask.Regression ? 1 : y.Classes.Length;
         // Order category codes by mean target (binary, regression) so threshold splits on codes group similar categories.
         var fz = Featurizer.Fit(data, spec.Target, spec.Task == MlTask.Multiclass ? null : y.Y, spec.Featurization, spec.IgnoreColumns ?? []);
