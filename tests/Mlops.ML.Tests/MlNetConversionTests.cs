@@ -35,6 +35,44 @@ public class MlNetConversionTests
         Assert.True(output.Ensemble.Trees.Count >= 10, "the ensemble should have trees");
     }
 
+    [Theory]
+    [InlineData(MlTask.Binary)]
+    [InlineData(MlTask.Regression)]
+    public void LightGbm_NativeCategorySplits_ConvertedChainsMatchMlNet(MlTask task)
+    {
+        var table = CategoricalTable(seed: 11);
+        var (trainTable, testTable) = TestData.Split(table);
+        var fz = Featurizer.Fit(trainTable, "y");
+        double[] Encode(DataTable t) => task == MlTask.Binary
+            ? Labels.AsNumbers(t["y"]).Select(v => v > 5 ? 1.0 : 0.0).ToArray()
+            : Labels.AsNumbers(t["y"]);
+        var train = TreeModelTraining.Matrix(fz, trainTable, Encode(trainTable));
+        var test = TreeModelTraining.Matrix(fz, testTable, Encode(testTable));
+        var output = MlNetTreeTrainer.TrainLightGbm(train, null, task, 2, new GbdtOptions { NumRounds = 30, MinDataInLeaf = 5, Threads = 1 }, seed: 7);
+
+        Assert.True(output.Layout.Width > train.Width, "categorical features should be one-hot blocks");
+        Assert.Contains(output.Ensemble.Trees, t => t.Feature.Any(f => fz.Features[f].IsCategorical));
+        AssertClose(MlNetScores(output, test, task, 2), Probabilities(output.Ensemble, test, task));
+    }
+
+    /// <summary>A numeric target driven by a 12-level category (non-monotone in its code), a number, and missing values in both.</summary>
+    internal static DataTable CategoricalTable(int seed)
+    {
+        var rng = new Random(seed);
+        var effect = Enumerable.Range(0, 12).Select(_ => rng.NextDouble() * 10 - 5).ToArray();
+        var sb = new System.Text.StringBuilder("shade,x,y\n");
+        for (int i = 0; i < 1500; i++)
+        {
+            int c = rng.Next(12);
+            double x = rng.NextDouble() * 4;
+            double y = 5 + effect[c] + x + rng.NextDouble();
+            string shade = rng.NextDouble() < 0.05 ? "" : $"s{c}";
+            string xs = rng.NextDouble() < 0.05 ? "" : x.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+            sb.Append(System.FormattableString.Invariant($"{shade},{xs},{y}\n"));
+        }
+        return CsvTableReader.Parse(sb.ToString());
+    }
+
     [Fact]
     public void LightGbm_WithEarlyStopping_KeepsBestRoundsAndStillMatches()
     {
@@ -118,7 +156,7 @@ public class MlNetConversionTests
 
     private static double[] MlNetScores(MlNetTreeOutput output, FeatureMatrix m, MlTask task, int classCount)
     {
-        var scored = output.Transformer.Transform(FeatureDataView.CreateUnlabelled(output.Context, m.Features, m.Rows, m.Width));
+        var scored = output.Transformer.Transform(FeatureDataView.CreateUnlabelled(output.Context, m.Features, m.Rows, m.Width, output.Layout));
         if (task == MlTask.Binary)
             return scored.GetColumn<float>("Probability").Select(v => (double)v).ToArray();
         if (task == MlTask.Regression)

@@ -41,9 +41,10 @@ public class OnnxExportTests
             sb.Append(System.FormattableString.Invariant($"{colorText},{sizeText},{weight},{(y ? "yes" : "no")}\n"));
         }
         var (train, test) = TestData.Split(CsvTableReader.Parse(sb.ToString()));
-        foreach (var trainer in new[] { TrainerKind.Gbdt, TrainerKind.Linear })
+        foreach (var (trainer, engine) in new[] { (TrainerKind.Gbdt, "mlops"), (TrainerKind.Gbdt, "lightgbm"), (TrainerKind.Linear, "") })
         {
-            var spec = new TrainingSpec("y", MlTask.Binary) { Trainer = trainer, Threshold = ThresholdRule.Maximizing("accuracy") };
+            var options = engine.Length == 0 ? null : new Dictionary<string, object> { ["engine"] = engine };
+            var spec = new TrainingSpec("y", MlTask.Binary) { Trainer = trainer, Options = options, Threshold = ThresholdRule.Maximizing("accuracy") };
             var model = ModelTrainer.Train(train, spec).Model;
             Assert.NotEqual(0.5, model.Threshold);
             AssertOnnxMatches(model, test);

@@ -9,14 +9,22 @@ using RegressionTree = Mlops.ML.Gbdt.RegressionTree;
 
 namespace Mlops.ML.MlNet;
 
-/// <summary>Featurized training rows handed to an ML.NET learner: row-major features (rows × width) and encoded labels.</summary>
-internal sealed record FeatureMatrix(float[] Features, int Rows, int Width, double[] Labels)
+/// <summary>
+/// Featurized training rows handed to an ML.NET learner: row-major features (rows × width, categories as codes), encoded
+/// labels, and per feature the one-hot slot count of categorical features (null or 0: numeric).
+/// </summary>
+internal sealed record FeatureMatrix(float[] Features, int Rows, int Width, double[] Labels, int[]? CategorySlots = null)
 {
-    public IDataView ToDataView(MLContext ml, MlTask task, int classCount) => FeatureDataView.Create(ml, Features, Rows, Width, Labels, task, classCount);
+    /// <summary>Categorical features as one-hot blocks (for native category splits), or every feature as one slot.</summary>
+    public SlotLayout Layout(bool nativeCategories)
+        => nativeCategories && CategorySlots is { } slots && slots.Any(s => s > 0) ? new SlotLayout(slots) : SlotLayout.Plain(Width);
+
+    public IDataView ToDataView(MLContext ml, MlTask task, int classCount, SlotLayout? layout = null)
+        => FeatureDataView.Create(ml, Features, Rows, Width, Labels, task, classCount, layout);
 }
 
 /// <summary>What an ML.NET learner produced: our converted ensemble, the rounds kept, and ML.NET's own model (for checks).</summary>
-internal sealed record MlNetTreeOutput(GbdtEnsemble Ensemble, int BestRound, ITransformer Transformer, MLContext Context);
+internal sealed record MlNetTreeOutput(GbdtEnsemble Ensemble, int BestRound, ITransformer Transformer, MLContext Context, SlotLayout Layout);
 
 /// <summary>
 /// Trains gradient-boosted trees with Microsoft.ML's LightGBM (native LightGBM underneath) and random forests with
@@ -31,8 +39,10 @@ internal static class MlNetTreeTrainer
     {
         OpenMpWaitPolicy.EnsurePassive();
         var ml = new MLContext(seed);
-        var trainView = train.ToDataView(ml, task, classCount);
-        var validView = valid?.ToDataView(ml, task, classCount);
+        var layout = train.Layout(nativeCategories: true);
+        bool categorical = layout.Width != train.Width;
+        var trainView = train.ToDataView(ml, task, classCount, layout);
+        var validView = valid?.ToDataView(ml, task, classCount, layout);
         int stopping = valid is null ? 0 : o.EarlyStoppingRounds;
         var booster = new GradientBooster.Options
         {
@@ -50,7 +60,7 @@ internal static class MlNetTreeTrainer
                     NumberOfIterations = o.NumRounds, LearningRate = o.LearningRate, NumberOfLeaves = o.NumLeaves,
                     MinimumExampleCountPerLeaf = o.MinDataInLeaf, MaximumBinCountPerFeature = o.MaxBins, NumberOfThreads = threads,
                     EarlyStoppingRound = stopping, Seed = seed, Deterministic = true, Silent = true, Verbose = false,
-                    HandleMissingValue = true, UseZeroAsMissingValue = false, UseCategoricalSplit = false, Sigmoid = 1.0,
+                    HandleMissingValue = true, UseZeroAsMissingValue = false, UseCategoricalSplit = categorical, Sigmoid = 1.0,
                     Booster = booster,
                 };
                 var trainer = ml.BinaryClassification.Trainers.LightGbm(options);
@@ -59,9 +69,9 @@ internal static class MlNetTreeTrainer
                 var platt = calibrated.Calibrator as PlattCalibrator
                     ?? throw new MlException("unsupported_model", "ML.NET's LightGBM returned a calibrator other than Platt's.");
                 // ML.NET: P = 1 / (1 + exp(slope · raw + offset)) = sigmoid(−slope · raw − offset).
-                var (trees, bias) = TreeConverter.Convert(calibrated.SubModel.TrainedTreeEnsemble, 0, train.Width, -platt.Slope);
+                var (trees, bias) = TreeConverter.Convert(calibrated.SubModel.TrainedTreeEnsemble, 0, layout, -platt.Slope);
                 var ensemble = new GbdtEnsemble(1, train.Width, [bias - platt.Offset], trees);
-                return new MlNetTreeOutput(ensemble, trees.Count, model, ml);
+                return new MlNetTreeOutput(ensemble, trees.Count, model, ml, layout);
             }
             case MlTask.Multiclass:
             {
@@ -70,7 +80,7 @@ internal static class MlNetTreeTrainer
                     NumberOfIterations = o.NumRounds, LearningRate = o.LearningRate, NumberOfLeaves = o.NumLeaves,
                     MinimumExampleCountPerLeaf = o.MinDataInLeaf, MaximumBinCountPerFeature = o.MaxBins, NumberOfThreads = threads,
                     EarlyStoppingRound = stopping, Seed = seed, Deterministic = true, Silent = true, Verbose = false,
-                    HandleMissingValue = true, UseZeroAsMissingValue = false, UseCategoricalSplit = false, UseSoftmax = true,
+                    HandleMissingValue = true, UseZeroAsMissingValue = false, UseCategoricalSplit = categorical, UseSoftmax = true,
                     Booster = booster,
                 };
                 var trainer = ml.MulticlassClassification.Trainers.LightGbm(options);
@@ -86,14 +96,14 @@ internal static class MlNetTreeTrainer
                     // Softmax combines the class models' raw outputs; each arrives wrapped with an (unused) calibrator.
                     var sub = (perClass[c] is CalibratedModelParametersBase<LightGbmBinaryModelParameters, PlattCalibrator> wrapped ? wrapped.SubModel : perClass[c] as TreeEnsembleModelParametersBasedOnRegressionTree)
                         ?? throw new MlException("unsupported_model", $"ML.NET's LightGBM class model {c} is a {perClass[c].GetType().Name}, not a tree ensemble.");
-                    converted.Add(TreeConverter.Convert(sub.TrainedTreeEnsemble, c, train.Width));
+                    converted.Add(TreeConverter.Convert(sub.TrainedTreeEnsemble, c, layout));
                     init[c] = converted[c].Bias;
                 }
                 int rounds = converted.Max(x => x.Trees.Count);
                 for (int r = 0; r < rounds; r++)
                     foreach (var (classTrees, _) in converted)
                         if (r < classTrees.Count) trees.Add(classTrees[r]);
-                return new MlNetTreeOutput(new GbdtEnsemble(classCount, train.Width, init, trees), rounds, model, ml);
+                return new MlNetTreeOutput(new GbdtEnsemble(classCount, train.Width, init, trees), rounds, model, ml, layout);
             }
             default:
             {
@@ -102,13 +112,13 @@ internal static class MlNetTreeTrainer
                     NumberOfIterations = o.NumRounds, LearningRate = o.LearningRate, NumberOfLeaves = o.NumLeaves,
                     MinimumExampleCountPerLeaf = o.MinDataInLeaf, MaximumBinCountPerFeature = o.MaxBins, NumberOfThreads = threads,
                     EarlyStoppingRound = stopping, Seed = seed, Deterministic = true, Silent = true, Verbose = false,
-                    HandleMissingValue = true, UseZeroAsMissingValue = false, UseCategoricalSplit = false,
+                    HandleMissingValue = true, UseZeroAsMissingValue = false, UseCategoricalSplit = categorical,
                     Booster = booster,
                 };
                 var trainer = ml.Regression.Trainers.LightGbm(options);
                 var model = validView is null ? trainer.Fit(trainView) : trainer.Fit(trainView, validView);
-                var (trees, bias) = TreeConverter.Convert(model.Model.TrainedTreeEnsemble, 0, train.Width);
-                return new MlNetTreeOutput(new GbdtEnsemble(1, train.Width, [bias], trees), trees.Count, model, ml);
+                var (trees, bias) = TreeConverter.Convert(model.Model.TrainedTreeEnsemble, 0, layout);
+                return new MlNetTreeOutput(new GbdtEnsemble(1, train.Width, [bias], trees), trees.Count, model, ml, layout);
             }
         }
     }
@@ -152,15 +162,16 @@ internal static class MlNetTreeTrainer
         }
         // A forest predicts the mean of its trees.
         double average = 1.0 / Math.Max(1, ensemble.Trees.Count);
-        var (raw, rawBias) = TreeConverter.Convert(ensemble, 0, train.Width, average);
+        var plain = SlotLayout.Plain(train.Width);
+        var (raw, rawBias) = TreeConverter.Convert(ensemble, 0, plain, average);
         if (task == MlTask.Regression)
-            return new MlNetTreeOutput(new GbdtEnsemble(1, train.Width, [rawBias], raw), raw.Count, forest, ml);
+            return new MlNetTreeOutput(new GbdtEnsemble(1, train.Width, [rawBias], raw), raw.Count, forest, ml, plain);
         var cal = calibration ?? train;
         var scores = new double[cal.Rows];
         new GbdtEnsemble(1, train.Width, [rawBias], raw).Predict(cal.Features, cal.Rows, scores);
         var (slope, offset) = PlattScaling.Fit(scores, cal.Labels);
-        var (trees, bias) = TreeConverter.Convert(ensemble, 0, train.Width, slope * average);
-        return new MlNetTreeOutput(new GbdtEnsemble(1, train.Width, [bias + offset], trees), trees.Count, forest, ml);
+        var (trees, bias) = TreeConverter.Convert(ensemble, 0, plain, slope * average);
+        return new MlNetTreeOutput(new GbdtEnsemble(1, train.Width, [bias + offset], trees), trees.Count, forest, ml, plain);
     }
 
     private static T Configure<T>(T options, ForestOptions o, int threads, int seed) where T : TreeOptions

@@ -111,7 +111,8 @@ internal static class TreeModelTraining
             int start = b * Block, count = Math.Min(Block, n - start);
             fz.FillRows(bound, start, count, features.AsSpan(start * f, count * f));
         });
-        return new FeatureMatrix(features, n, f, labels);
+        var categorySlots = fz.Features.Select(d => d.IsCategorical ? d.CategoryCount + 1 : 0).ToArray();
+        return new FeatureMatrix(features, n, f, labels, categorySlots);
     }
 
     /// <summary>
