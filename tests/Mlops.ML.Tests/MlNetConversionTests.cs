@@ -48,7 +48,7 @@ public class MlNetConversionTests
             : Labels.AsNumbers(t["y"]);
         var train = TreeModelTraining.Matrix(fz, trainTable, Encode(trainTable));
         var test = TreeModelTraining.Matrix(fz, testTable, Encode(testTable));
-        var output = MlNetTreeTrainer.TrainLightGbm(train, null, task, 2, new GbdtOptions { NumRounds = 30, MinDataInLeaf = 5, Threads = 1 }, seed: 7);
+        var output = MlNetTreeTrainer.TrainLightGbm(train, null, task, 2, new GbdtOptions { NumRounds = 30, MinDataInLeaf = 5, Threads = 1, CategoricalSplit = "native" }, seed: 7);
 
         Assert.True(output.Layout.Width > train.Width, "categorical features should be one-hot blocks");
         Assert.Contains(output.Ensemble.Trees, t => t.Feature.Any(f => fz.Features[f].IsCategorical));

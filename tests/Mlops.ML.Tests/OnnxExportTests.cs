@@ -43,7 +43,7 @@ public class OnnxExportTests
         var (train, test) = TestData.Split(CsvTableReader.Parse(sb.ToString()));
         foreach (var (trainer, engine) in new[] { (TrainerKind.Gbdt, "mlops"), (TrainerKind.Gbdt, "lightgbm"), (TrainerKind.Linear, "") })
         {
-            var options = engine.Length == 0 ? null : new Dictionary<string, object> { ["engine"] = engine };
+            var options = engine.Length == 0 ? null : new Dictionary<string, object> { ["engine"] = engine, ["categorical_split"] = "native" };
             var spec = new TrainingSpec("y", MlTask.Binary) { Trainer = trainer, Options = options, Threshold = ThresholdRule.Maximizing("accuracy") };
             var model = ModelTrainer.Train(train, spec).Model;
             Assert.NotEqual(0.5, model.Threshold);

@@ -53,6 +53,14 @@ public sealed record GbdtOptions
     /// </summary>
     public string Engine { get; init; } = "auto";
 
+    /// <summary>
+    /// How trees split categorical columns: <c>ordered</c> — threshold splits on category codes ordered by mean target
+    /// (both engines) — or <c>native</c> — LightGBM's own category-set splits (LightGBM engine only; converted back to
+    /// threshold chains on the code). Default ordered: on diamonds (3 categorical columns, 43k rows) it measured RMSE 535
+    /// against 540 for native, same time. <c>categorical_split</c>.
+    /// </summary>
+    public string CategoricalSplit { get; init; } = "ordered";
+
     /// <summary>Training rows from which <c>engine=auto</c> picks LightGBM.</summary>
     public const int LightGbmMinRows = 20_000;
 
@@ -86,7 +94,7 @@ public sealed record GbdtOptions
     [
         "num_rounds", "learning_rate", "num_leaves", "max_depth", "min_data_in_leaf", "min_sum_hessian_in_leaf", "l1", "l2",
         "min_gain_to_split", "feature_fraction", "bagging_fraction", "max_bins", "bin_sample_size", "early_stopping_rounds",
-        "validation_fraction", "objective", "huber_delta", "threads", "engine",
+        "validation_fraction", "objective", "huber_delta", "threads", "engine", "categorical_split",
     ];
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid option.</summary>
@@ -110,6 +118,7 @@ public sealed record GbdtOptions
         if (!(HuberDelta > 0)) throw new ArgumentException("huber_delta must be positive.", "huber_delta");
         if (Threads < 0) throw new ArgumentException("threads must be >= 0.", "threads");
         if (Engine is not ("auto" or "lightgbm" or "mlops")) throw new ArgumentException("engine must be auto, lightgbm or mlops.", "engine");
+        if (CategoricalSplit is not ("ordered" or "native")) throw new ArgumentException("categorical_split must be ordered or native.", "categorical_split");
         if (Engine == "lightgbm" && Objective != "l2") throw new ArgumentException($"engine lightgbm supports the l2 regression objective only; objective {Objective} needs engine mlops (or auto).", "engine");
         return this;
     }
@@ -142,6 +151,7 @@ public sealed record GbdtOptions
                 "huber_delta" => o with { HuberDelta = Hyper.Double(key, value) },
                 "threads" => o with { Threads = Hyper.Int(key, value) },
                 "engine" => o with { Engine = Hyper.String(key, value) },
+                "categorical_split" => o with { CategoricalSplit = Hyper.String(key, value) },
                 _ => throw new ArgumentException($"Unknown GBDT option '{key}'. Known: {string.Join(", ", Names)}.", key),
             };
         }
@@ -156,6 +166,7 @@ public sealed record GbdtOptions
         ["min_gain_to_split"] = MinGainToSplit, ["feature_fraction"] = FeatureFraction, ["bagging_fraction"] = BaggingFraction,
         ["max_bins"] = MaxBins, ["bin_sample_size"] = BinSampleSize, ["early_stopping_rounds"] = EarlyStoppingRounds,
         ["validation_fraction"] = ValidationFraction, ["objective"] = Objective, ["huber_delta"] = HuberDelta, ["threads"] = Threads, ["engine"] = Engine,
+        ["categorical_split"] = CategoricalSplit,
     };
 }
 

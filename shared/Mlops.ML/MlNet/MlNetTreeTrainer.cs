@@ -39,7 +39,7 @@ internal static class MlNetTreeTrainer
     {
         OpenMpWaitPolicy.EnsurePassive();
         var ml = new MLContext(seed);
-        var layout = train.Layout(nativeCategories: true);
+        var layout = train.Layout(nativeCategories: o.CategoricalSplit == "native");
         bool categorical = layout.Width != train.Width;
         var trainView = train.ToDataView(ml, task, classCount, layout);
         var validView = valid?.ToDataView(ml, task, classCount, layout);
