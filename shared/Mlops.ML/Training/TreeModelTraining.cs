@@ -117,18 +117,22 @@ internal static class TreeModelTraining
 
     /// <summary>
     /// A one-point learning curve for learners that do not report per-round metrics: the final model's training and
-    /// validation loss (log loss, or RMSE for regression), computed with our predictor.
+    /// validation loss (log loss, or RMSE for regression), computed with our predictor on at most
+    /// <see cref="CurveSampleRows"/> rows of each (the first ones: deterministic, and cheap next to training on millions).
     /// </summary>
+    private const int CurveSampleRows = 100_000;
+
     private static (IReadOnlyList<RoundMetrics> Curve, string Metric) FinalPoint(GbdtEnsemble ensemble, MlTask task, FeatureMatrix train, FeatureMatrix? valid, int round)
     {
         int classCount = task == MlTask.Regression ? 1 : Math.Max(2, ensemble.OutputCount);
         var objective = Objective.For(task, classCount);
         double Loss(FeatureMatrix m)
         {
-            var scores = new double[(long)m.Rows * ensemble.OutputCount];
-            ensemble.Predict(m.Features, m.Rows, scores);
-            double sum = objective.Loss(scores, m.Labels, 0, m.Rows);
-            return objective.CurveMetric == "rmse" ? Math.Sqrt(sum / m.Rows) : sum / m.Rows;
+            int rows = Math.Min(m.Rows, CurveSampleRows);
+            var scores = new double[(long)rows * ensemble.OutputCount];
+            ensemble.Predict(m.Features.AsSpan(0, rows * m.Width), rows, scores);
+            double sum = objective.Loss(scores, m.Labels, 0, rows);
+            return objective.CurveMetric == "rmse" ? Math.Sqrt(sum / rows) : sum / rows;
         }
         return ([new RoundMetrics(round, Loss(train), valid is null ? null : Loss(valid))], objective.CurveMetric);
     }
