@@ -33,12 +33,12 @@ peer() {
   end=$(date +%s.%N)
   echo "| XGBoost 1.7 hist, defaults (depth 6, lr 0.3), 2 threads, pandas load | $load | $(echo "$end - $start" | bc | xargs printf '%.1f') | $(echo "$out" | /usr/bin/python3 -c 'import json,sys; print(round(json.loads(sys.stdin.readline())["quality"]["auc"],4))') |"
 }
-ours "ours, README command as-is: dotnet run --project functions/Mlops.Cli (no -c)" "" dotnet run --no-build --project functions/Mlops.Cli --
-ours "ours, the same CLI built with -c Release" "" dotnet run --no-build -c Release --project functions/Mlops.Cli --
+ours "ours, README command as-is: dotnet run --project functions/Mlops.Cli (no -c)" "" dotnet run --project functions/Mlops.Cli --
+ours "ours, the same CLI with -c Release: dotnet run -c Release --project functions/Mlops.Cli" "" dotnet run -c Release --project functions/Mlops.Cli --
 peer
 CLI="dotnet functions/Mlops.Cli/bin/Debug/net10.0/Mlops.Cli.dll"
 # shellcheck disable=SC2086
-ours "ours, defaults (GBDT engine auto → LightGBM)" "" $CLI functions/Mlops.Cli/bin/Debug/net10.0/Mlops.Cli.dll
+ours "ours, defaults (GBDT engine auto → LightGBM)" "" $CLI
 # shellcheck disable=SC2086
 ours "ours, engine=mlops (our own GBDT), defaults" "-p engine=mlops" $CLI
 # shellcheck disable=SC2086
