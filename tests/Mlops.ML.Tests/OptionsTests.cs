@@ -97,7 +97,7 @@ public class OptionsTests
 
     [Theory]
     [InlineData(1_000, null, "mlops", 0.1)]
-    [InlineData(50_000, null, "lightgbm", GbdtOptions.LargeDataLearningRate)]
+    [InlineData(50_000, null, "lightgbm", 0.3)]
     [InlineData(50_000, 0.3, "lightgbm", 0.3)]
     public void GbdtOptions_ForTraining_SizeAwareEngineAndLearningRate(int rows, double? userRate, string engine, double rate)
     {
@@ -105,6 +105,7 @@ public class OptionsTests
         var o = GbdtOptions.ForTraining(values, MlTask.Binary, rows);
         Assert.Equal(engine, o.ResolvedEngine(MlTask.Binary, rows));
         Assert.Equal(rate, o.LearningRate);
+        Assert.Equal(engine == "lightgbm" && userRate is null ? 6 : -1, o.MaxDepth);
     }
 
     [Fact]
