@@ -16,6 +16,7 @@ public static class CliApp
         var root = new RootCommand("mlops — train, evaluate and run tabular models");
         root.Subcommands.Add(TrainCommand.Create());
         root.Subcommands.Add(PredictCommand.Create());
+        root.Subcommands.Add(ExportCommand.Create());
         root.Subcommands.Add(RegistryCommands.Create());
         root.Subcommands.Add(MonitorCommand.Create());
         return root;

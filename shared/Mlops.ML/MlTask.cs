@@ -18,7 +18,9 @@ public enum TrainerKind
     Gbdt,
     /// <summary>Logistic regression (classification) or ridge regression (<see cref="Linear.LinearTrainer"/>).</summary>
     Linear,
-    /// <summary>Trains both on a validation split (cross-validation on small data), keeps the better one, retrains it on all data.</summary>
+    /// <summary>Random forest (Microsoft.ML FastForest, converted to our tree format); binary classification and regression.</summary>
+    Forest,
+    /// <summary>Trains every candidate on a validation split (cross-validation on small data), keeps the better one, retrains it on all data.</summary>
     Auto,
 }
 
@@ -35,7 +37,7 @@ public sealed class MlException : Exception
 public static class MlTaskNames
 {
     public static string ToName(this MlTask t) => t switch { MlTask.Binary => "binary", MlTask.Multiclass => "multiclass", _ => "regression" };
-    public static string ToName(this TrainerKind t) => t switch { TrainerKind.Gbdt => "gbdt", TrainerKind.Linear => "linear", _ => "auto" };
+    public static string ToName(this TrainerKind t) => t switch { TrainerKind.Gbdt => "gbdt", TrainerKind.Linear => "linear", TrainerKind.Forest => "forest", _ => "auto" };
 
     public static MlTask ParseTask(string s) => s.ToLowerInvariant() switch
     {
@@ -45,7 +47,7 @@ public static class MlTaskNames
 
     public static TrainerKind ParseTrainer(string s) => s.ToLowerInvariant() switch
     {
-        "gbdt" => TrainerKind.Gbdt, "linear" => TrainerKind.Linear, "auto" => TrainerKind.Auto,
-        _ => throw new ArgumentException($"Unknown trainer '{s}' (gbdt, linear or auto).", nameof(s)),
+        "gbdt" => TrainerKind.Gbdt, "linear" => TrainerKind.Linear, "forest" => TrainerKind.Forest, "auto" => TrainerKind.Auto,
+        _ => throw new ArgumentException($"Unknown trainer '{s}' (gbdt, linear, forest or auto).", nameof(s)),
     };
 }

@@ -57,6 +57,20 @@ public static class RegistryEndpoints
                 return Ok(new { version = v, lineage = await r.ReadLineageAsync(model, version, ct) });
             })
             .WithName("GetVersion").WithSummary("One version with metrics, gate decision and lineage.").Produces<ModelVersion>().Produces<ErrorBody>(404);
+        g.MapGet("/{model}/versions/{version:int}/model.onnx", async (string model, int version, ModelRegistry r, CancellationToken ct) =>
+            {
+                byte[] file = await r.ReadModelFileAsync(model, version, ct);
+                byte[] onnx;
+                try { onnx = Mlops.ML.Onnx.OnnxExporter.Export(Mlops.ML.Models.Model.Load(new MemoryStream(file))); }
+                catch (Mlops.ML.MlException ex)
+                {
+                    // e.g. a date/time input (not exportable yet) or an unreadable file: the caller's request cannot be served as asked.
+                    throw new MlopsException("onnx." + ex.Code, ex.Message, StatusCodes.Status422UnprocessableEntity);
+                }
+                return Results.File(onnx, "application/octet-stream", $"{model}-v{version}.onnx");
+            })
+            .WithName("GetVersionOnnx").WithSummary("The version as an ONNX-ML graph (inputs named as the columns; outputs label and probabilities).")
+            .Produces<byte[]>(200, "application/octet-stream").Produces<ErrorBody>(404).Produces<ErrorBody>(422);
 
         RouteHandlerBuilder alias(RouteHandlerBuilder b) => b.WithSummary("Points an alias at a version (one ETag-guarded write; 409 on a concurrent change).")
             .Produces<HistoryEntry>().Produces<ErrorBody>(400).Produces<ErrorBody>(404).Produces<ErrorBody>(409);

@@ -37,7 +37,7 @@ public class ModelFormatTests
         using var doc = JsonDocument.Parse(model.ToJson());
         var root = doc.RootElement;
         Assert.Equal("mlops-model", root.GetProperty("format").GetString());
-        Assert.Equal(Model.CurrentFormatVersion, root.GetProperty("formatVersion").GetInt32());
+        Assert.Equal(1, root.GetProperty("formatVersion").GetInt32());
         Assert.Equal("gbdt", root.GetProperty("trainer").GetString());
         Assert.Equal("multiclass", root.GetProperty("task").GetString());
         Assert.Equal(3, root.GetProperty("classes").GetArrayLength());

@@ -94,4 +94,25 @@ public class OptionsTests
             Assert.True(Mlops.ML.Metrics.Evaluator.Evaluate(m, test).Metrics["rmse"] < 75, objective);
         }
     }
+
+    [Theory]
+    [InlineData(1_000, null, "mlops", 0.1)]
+    [InlineData(50_000, null, "lightgbm", 0.3)]
+    [InlineData(50_000, 0.3, "lightgbm", 0.3)]
+    public void GbdtOptions_ForTraining_SizeAwareEngineAndLearningRate(int rows, double? userRate, string engine, double rate)
+    {
+        var values = userRate is null ? new Dictionary<string, object>() : new Dictionary<string, object> { ["learning_rate"] = userRate };
+        var o = GbdtOptions.ForTraining(values, MlTask.Binary, rows);
+        Assert.Equal(engine, o.ResolvedEngine(MlTask.Binary, rows));
+        Assert.Equal(rate, o.LearningRate);
+        Assert.Equal(engine == "lightgbm" && userRate is null ? 6 : -1, o.MaxDepth);
+    }
+
+    [Fact]
+    public void GbdtOptions_LightGbmWithL1Objective_ThrowsNamingEngine()
+    {
+        var ex = Assert.Throws<ArgumentException>(() => GbdtOptions.FromDictionary(new Dictionary<string, object> { ["engine"] = "lightgbm", ["objective"] = "l1" }));
+        Assert.Equal("engine", ex.ParamName);
+        Assert.Equal("mlops", GbdtOptions.ForTraining(new Dictionary<string, object> { ["objective"] = "huber" }, MlTask.Regression, 100_000).ResolvedEngine(MlTask.Regression, 100_000));
+    }
 }

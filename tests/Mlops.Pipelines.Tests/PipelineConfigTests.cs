@@ -51,6 +51,27 @@ public sealed class PipelineConfigTests
         Assert.Contains("\"trainr\"", e.Message);
     }
 
+    [Theory]
+    [InlineData("\"auto\"", true, "f1")]
+    [InlineData("\"auto:balanced_accuracy\"", true, "balanced_accuracy")]
+    [InlineData("0.35", false, "f1")]
+    public void Parse_Threshold_BecomesTheTrainingRule(string value, bool auto, string metric)
+    {
+        var rule = Parse($$"""{"target":"y","task":"binary","threshold":{{value}}}""").ThresholdRule();
+        Assert.Equal(auto, rule.Auto);
+        Assert.Equal(metric, rule.Metric);
+    }
+
+    [Theory]
+    [InlineData("""{"target":"y","task":"binary","threshold":"sometimes"}""", "\"threshold\" is")]
+    [InlineData("""{"target":"y","task":"binary","threshold":1.5}""", "between 0 and 1")]
+    [InlineData("""{"target":"y","task":"regression","threshold":"auto"}""", "binary\" only")]
+    public void Parse_BadThreshold_ClearMessage(string json, string expected)
+    {
+        var e = Assert.Throws<PipelineConfigException>(() => Parse(json));
+        Assert.Contains(expected, e.Message);
+    }
+
     [Fact]
     public void Parse_NotJson_SaysSoWithExample()
     {

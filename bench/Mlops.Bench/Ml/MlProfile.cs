@@ -19,8 +19,16 @@ public static class MlProfile
         var sw = Stopwatch.StartNew();
         var r = ModelTrainer.Train(train, new TrainingSpec(args[1], MlTask.Binary) { Options = options });
         proc.Refresh();
-        Console.WriteLine($"train wall {sw.Elapsed.TotalSeconds:F2}s cpu {(proc.TotalProcessorTime - cpu0).TotalSeconds:F2}s");
-        Console.WriteLine(Mlops.ML.Gbdt.GbdtTrainer.ProfileSummary());
+        Console.WriteLine($"train wall {sw.Elapsed.TotalSeconds:F2}s cpu {(proc.TotalProcessorTime - cpu0).TotalSeconds:F2}s (engine {r.Model.Metadata.Options["engine"]})");
+        // Phase times of our own engine, from a run of it alone (each run owns its counters).
+        var o = Mlops.ML.Gbdt.GbdtOptions.FromDictionary(options);
+        var ownFeaturizer = Mlops.ML.Featurization.Featurizer.Fit(train, args[1]);
+        var labels = Mlops.ML.Models.Labels.AsStrings(train[args[1]]);
+        var classes = Mlops.ML.Models.Labels.SortClasses(labels.Select(s => s!));
+        var y = labels.Select(s => s == classes[1] ? 1.0 : 0.0).ToArray();
+        var binned = Mlops.ML.Gbdt.BinnedDataset.Build(ownFeaturizer, ownFeaturizer.Bind(train), o with { Engine = "mlops" }, 42, new ParallelOptions());
+        var own = Mlops.ML.Gbdt.GbdtTrainer.Train(binned, y, null, null, new Mlops.ML.Objectives.BinaryLogLoss(), o with { Engine = "mlops" }, 42);
+        Console.WriteLine("mlops engine phases: " + own.Phases);
         sw.Restart();
         var cpu1 = proc.TotalProcessorTime;
         var p = r.Model.PredictBatch(test);

@@ -19,8 +19,8 @@ public static class TrainCommand
         var target = new Option<string>("--target") { Description = "Column to predict.", Required = true };
         var task = new Option<string>("--task") { Description = "binary, multiclass or regression.", Required = true };
         task.AcceptOnlyFromAmong("binary", "multiclass", "regression");
-        var trainer = new Option<string>("--trainer") { Description = "gbdt, linear or auto (default gbdt).", DefaultValueFactory = _ => "gbdt" };
-        trainer.AcceptOnlyFromAmong("gbdt", "linear", "auto");
+        var trainer = new Option<string>("--trainer") { Description = "gbdt, linear, forest or auto (default gbdt).", DefaultValueFactory = _ => "gbdt" };
+        trainer.AcceptOnlyFromAmong("gbdt", "linear", "forest", "auto");
         var test = new Option<string?>("--test") { Description = "Separate test data (CSV). Without it a stratified split of the data is used." };
         var testFraction = new Option<double>("--test-fraction") { Description = "Share of rows held out for testing when --test is absent (default 0.2).", DefaultValueFactory = _ => 0.2 };
         var seed = new Option<int>("--seed") { Description = "Seed for splits and sampling (default 42).", DefaultValueFactory = _ => 42 };
@@ -29,10 +29,11 @@ public static class TrainCommand
         var param = new Option<string[]>("--param", "-p") { Description = "Hyperparameter NAME=VALUE (repeatable), e.g. -p num_leaves=63 -p learning_rate=0.05.", AllowMultipleArgumentsPerToken = false };
         var slice = new Option<string?>("--slice") { Description = "Also report test metrics per value of this column." };
         var ignore = new Option<string[]>("--ignore") { Description = "Columns not to use as features (repeatable)." };
+        var threshold = new Option<string?>("--threshold") { Description = "Binary decision threshold: a number in (0, 1), or auto / auto:accuracy / auto:f1 / auto:balanced_accuracy (chosen on validation folds)." };
 
         var command = new Command("train", "Train a model and report its test metrics.")
         {
-            data, target, task, trainer, test, testFraction, seed, output, json, param, slice, ignore,
+            data, target, task, trainer, test, testFraction, seed, output, json, param, slice, ignore, threshold,
         };
         command.SetAction(parse => CliApp.Guard(parse, (stdout, stderr) =>
         {
@@ -57,6 +58,7 @@ public static class TrainCommand
                 Options = options,
                 Seed = seedValue,
                 IgnoreColumns = parse.GetValue(ignore),
+                Threshold = parse.GetValue(threshold) is { } t ? ThresholdRule.Parse(t) : ThresholdRule.Default,
             };
             var jsonOut = parse.GetValue(json);
             TrainingResult result;
@@ -79,6 +81,8 @@ public static class TrainCommand
             else result = ModelTrainer.Train(train, spec);
             double trainSeconds = trainWatch.Elapsed.TotalSeconds;
             var report = Evaluator.Evaluate(result.Model, testTable, parse.GetValue(slice));
+            // A tuned threshold is reported next to the usual 0.5, on the same test rows.
+            var atHalf = mlTask == MlTask.Binary && result.Model.Threshold != 0.5 ? Evaluator.Evaluate(result.Model.WithThreshold(0.5), testTable).Metrics : null;
             var model = result.Model.WithMetrics(report.Metrics.ToDictionary(kv => "test_" + kv.Key, kv => kv.Value));
             var outPath = parse.GetValue(output)!;
             model.Save(outPath);
@@ -98,6 +102,8 @@ public static class TrainCommand
                     ["best_iteration"] = result.BestIteration,
                     ["primary_metric"] = report.PrimaryMetric,
                     ["metrics"] = report.Metrics.Where(kv => double.IsFinite(kv.Value)).ToDictionary(),
+                    ["threshold"] = report.Threshold,
+                    ["metrics_at_0.5"] = atHalf?.Where(kv => double.IsFinite(kv.Value)).ToDictionary(),
                     ["candidates"] = result.CandidateScores.Count > 0 ? result.CandidateScores : null,
                     ["confusion_matrix"] = report.Confusion is { } cm ? new { labels = cm.Labels, counts = cm.Counts } : null,
                     ["slices"] = report.Slices.Count > 0 ? report.Slices.Select(s => new { column = s.Column, value = s.Value, rows = s.RowCount, metrics = s.Metrics.Where(kv => double.IsFinite(kv.Value)).ToDictionary() }) : null,
@@ -109,7 +115,9 @@ public static class TrainCommand
             {
                 stdout.WriteLine($"trained {result.Trainer.ToString().ToLowerInvariant()} on {train.RowCount:N0} rows in {trainSeconds:F2}s ({result.BestIteration} iterations); tested on {report.RowCount:N0} rows");
                 foreach (var (name, score) in result.CandidateScores) stdout.WriteLine($"  auto candidate {name}: {result.SelectionMetric} {score:F4}");
-                foreach (var (name, value) in report.Metrics) stdout.WriteLine($"  {name,-10} {value.ToString("F4", CultureInfo.InvariantCulture)}{(name == report.PrimaryMetric ? "  (primary)" : "")}");
+                if (atHalf is not null) stdout.WriteLine($"  threshold {report.Threshold!.Value.ToString("F4", CultureInfo.InvariantCulture)} ({spec.Threshold}); at 0.5 in brackets");
+                foreach (var (name, value) in report.Metrics)
+                    stdout.WriteLine($"  {name,-10} {value.ToString("F4", CultureInfo.InvariantCulture)}{(atHalf is not null ? $" [{atHalf[name].ToString("F4", CultureInfo.InvariantCulture)}]" : "")}{(name == report.PrimaryMetric ? "  (primary)" : "")}");
                 if (report.Confusion is { } cm && cm.Labels.Count <= 10)
                 {
                     stdout.WriteLine("  confusion (rows = actual, columns = predicted): " + string.Join(" ", cm.Labels));

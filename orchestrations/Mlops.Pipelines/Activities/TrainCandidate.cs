@@ -38,6 +38,7 @@ public sealed class TrainCandidate(PipelineServices services) : TaskActivity<Tri
             Trainer = Enum.Parse<TrainerKind>(config.Trainer, ignoreCase: true),
             Options = input.Params.ToDictionary(p => p.Key, p => ToObject(p.Value)),
             Seed = config.Seed,
+            Threshold = config.ThresholdRule(),
         };
         var clock = Stopwatch.StartNew();
         var trained = ModelTrainer.Train(train, spec, progress: null, ct);

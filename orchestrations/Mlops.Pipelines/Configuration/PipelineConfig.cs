@@ -57,6 +57,21 @@ public sealed record PipelineConfig
     /// <summary>Column whose values define slices for per-slice metrics and the gate's slice check.</summary>
     public string? SliceColumn { get; init; }
 
+    /// <summary>
+    /// Binary decision threshold: a number in (0, 1), or <c>"auto"</c> / <c>"auto:accuracy"</c> / <c>"auto:f1"</c> /
+    /// <c>"auto:balanced_accuracy"</c> to choose it on validation folds (default 0.5; auto maximizes f1).
+    /// </summary>
+    public JsonElement? Threshold { get; init; }
+
+    /// <summary>The <see cref="Threshold"/> setting as the ML library's rule (throws <see cref="ArgumentException"/> on a bad value).</summary>
+    public Mlops.ML.Training.ThresholdRule ThresholdRule() => Threshold switch
+    {
+        null or { ValueKind: JsonValueKind.Null } => Mlops.ML.Training.ThresholdRule.Default,
+        { ValueKind: JsonValueKind.Number } n => Mlops.ML.Training.ThresholdRule.Fixed(n.GetDouble()),
+        { ValueKind: JsonValueKind.String } t => Mlops.ML.Training.ThresholdRule.Parse(t.GetString()!),
+        _ => throw new ArgumentException("threshold must be a number between 0 and 1 or \"auto\".", "threshold"),
+    };
+
     [JsonExtensionData]
     public Dictionary<string, JsonElement>? Unknown { get; init; }
 }

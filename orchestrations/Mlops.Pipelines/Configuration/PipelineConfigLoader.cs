@@ -14,7 +14,7 @@ public static class PipelineConfigLoader
     public const string IncomingContainer = "incoming";
     public const string ConfigFileName = "mlops.json";
     private static readonly string[] Tasks = ["binary", "multiclass", "regression"];
-    private static readonly string[] Trainers = ["auto", "gbdt", "linear"];
+    private static readonly string[] Trainers = ["auto", "gbdt", "linear", "forest"];
 
     public static string ConfigBlobName(string dataset) => $"{dataset}/{ConfigFileName}";
 
@@ -58,7 +58,7 @@ public static class PipelineConfigLoader
         if (string.IsNullOrWhiteSpace(c.Target)) problems.Add($"add \"target\": the name of the label column, e.g. {Example(task: string.IsNullOrEmpty(c.Task) ? null : c.Task)}");
         if (string.IsNullOrWhiteSpace(c.Task)) problems.Add("add \"task\": one of \"binary\", \"multiclass\", \"regression\"");
         else if (!Tasks.Contains(c.Task, StringComparer.OrdinalIgnoreCase)) problems.Add($"\"task\" is \"{c.Task}\"; use one of \"binary\", \"multiclass\", \"regression\"");
-        if (!Trainers.Contains(c.Trainer, StringComparer.OrdinalIgnoreCase)) problems.Add($"\"trainer\" is \"{c.Trainer}\"; use one of \"auto\", \"gbdt\", \"linear\"");
+        if (!Trainers.Contains(c.Trainer, StringComparer.OrdinalIgnoreCase)) problems.Add($"\"trainer\" is \"{c.Trainer}\"; use one of \"auto\", \"gbdt\", \"linear\", \"forest\"");
         if (c.TestFraction is <= 0 or >= 1) problems.Add($"\"testFraction\" is {c.TestFraction}; use a number between 0 and 1, e.g. 0.2");
         if (c.Mode is not ("replace" or "append")) problems.Add($"\"mode\" is \"{c.Mode}\"; use \"replace\" or \"append\"");
         if (c.Approval is not ("auto" or "manual")) problems.Add($"\"approval\" is \"{c.Approval}\"; use \"auto\" or \"manual\"");
@@ -74,6 +74,11 @@ public static class PipelineConfigLoader
         {
             try { Mlops.Monitoring.Policy.MonitoringOptions.Parse(section); }
             catch (Mlops.Core.Errors.MlopsException e) { problems.Add(e.Message); }
+        }
+        if (c.Threshold is not null)
+        {
+            try { if (c.ThresholdRule() != Mlops.ML.Training.ThresholdRule.Default && !string.Equals(c.Task, "binary", StringComparison.OrdinalIgnoreCase)) problems.Add("\"threshold\" applies to \"task\": \"binary\" only; remove it"); }
+            catch (ArgumentException ex) { problems.Add($"\"threshold\" is {c.Threshold}; {ex.Message.Split(" (Parameter")[0]} e.g. \"auto\" or 0.4"); }
         }
         if (c.Unknown is { Count: > 0 }) problems.Add($"unknown setting(s) {string.Join(", ", c.Unknown.Keys.Select(k => $"\"{k}\""))}; check the spelling (see README, 'mlops.json')");
         if (problems.Count > 0)

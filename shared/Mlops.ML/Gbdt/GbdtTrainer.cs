@@ -5,7 +5,7 @@ using Mlops.ML.Training;
 namespace Mlops.ML.Gbdt;
 
 /// <summary>What <see cref="GbdtTrainer.Train"/> returns: the ensemble, its learning curve and where early stopping kept it.</summary>
-public sealed record GbdtTrainingOutput(GbdtEnsemble Ensemble, IReadOnlyList<RoundMetrics> Curve, string CurveMetric, int BestRound);
+public sealed record GbdtTrainingOutput(GbdtEnsemble Ensemble, IReadOnlyList<RoundMetrics> Curve, string CurveMetric, int BestRound, PhaseTimes Phases);
 
 /// <summary>
 /// Histogram gradient boosting: each round computes gradients of the objective, grows one leaf-wise tree per output
@@ -38,7 +38,8 @@ public static class GbdtTrainer
         var grad = new float[k][];
         var hess = new float[k][];
         for (int c = 0; c < k; c++) { grad[c] = new float[n]; hess[c] = new float[n]; }
-        var learner = new TreeLearner(train, options, parallel);
+        var phases = new PhaseTimes();
+        var learner = new TreeLearner(train, options, parallel, phases);
         var rng = new Random(seed);
         var trees = new List<RegressionTree>();
         var curve = new List<RoundMetrics>();
@@ -51,7 +52,7 @@ public static class GbdtTrainer
         for (int round = 0; round < options.NumRounds; round++)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            if (round == 0) ComputeGradients(objective, scores, labels, grad, hess, n, k, parallel);
+            if (round == 0) ComputeGradients(objective, scores, labels, grad, hess, n, k, parallel, phases);
             int bagCount = n;
             if (bag is not null)
             {
@@ -77,8 +78,7 @@ public static class GbdtTrainer
                 long t1 = System.Diagnostics.Stopwatch.GetTimestamp();
                 var tree = learner.Train(grad[c], hess[c], bag, bagCount, features, c);
                 trees.Add(tree);
-                long t2 = System.Diagnostics.Stopwatch.GetTimestamp();
-                TreeTicks += t2 - t1;
+                PhaseTimes.AddSince(ref phases.Trees, t1);
                 if (k == 1)
                     for (int leaf = 0; leaf < learner.LeafCount; leaf++)
                         if (objective.RenewLeaf(learner.LeafRows(leaf), scores, labels) is double renewed)
@@ -108,9 +108,9 @@ public static class GbdtTrainer
             }
             long t3 = System.Diagnostics.Stopwatch.GetTimestamp();
             // Gradients for the next round come with this round's training loss in the same pass.
-            double trainMetric = CurveValue(objective, ComputeGradients(objective, scores, labels, grad, hess, n, k, parallel), n);
+            double trainMetric = CurveValue(objective, ComputeGradients(objective, scores, labels, grad, hess, n, k, parallel, phases), n);
             double? validMetric = valid is null ? null : CurveValue(objective, SumLoss(objective, vScores!, validLabels!, valid.RowCount, parallel), valid.RowCount);
-            LossTicks += System.Diagnostics.Stopwatch.GetTimestamp() - t3;
+            PhaseTimes.AddSince(ref phases.Loss, t3);
             curve.Add(new RoundMetrics(round + 1, trainMetric, validMetric));
             progress?.Report(new TrainingProgress(stage, round + 1, options.NumRounds, trainMetric, validMetric));
             if (validMetric is double vm)
@@ -123,20 +123,11 @@ public static class GbdtTrainer
         if (valid is not null && options.EarlyStoppingRounds > 0 && bestRound > 0 && bestRound * k < trees.Count)
             trees.RemoveRange(bestRound * k, trees.Count - bestRound * k);
         if (valid is null || options.EarlyStoppingRounds == 0) bestRound = trees.Count / k;
-        return new GbdtTrainingOutput(new GbdtEnsemble(k, f, init, trees), curve, objective.CurveMetric, bestRound);
-    }
-
-    internal static long GradTicks, TreeTicks, UpdateTicks, LossTicks;
-
-    /// <summary>Cumulative phase timings (for the benchmark's profiling mode).</summary>
-    public static string ProfileSummary()
-    {
-        static string S(long t) => $"{t / (double)System.Diagnostics.Stopwatch.Frequency:F2}s";
-        return $"gradients {S(GradTicks)} trees {S(TreeTicks)} (hist {S(TreeLearner.HistTicks)}, partition {S(TreeLearner.PartitionTicks)}) score-update {S(UpdateTicks)} loss {S(LossTicks)}";
+        return new GbdtTrainingOutput(new GbdtEnsemble(k, f, init, trees), curve, objective.CurveMetric, bestRound, phases);
     }
 
     /// <summary>Fills gradients of every output; returns the summed loss (block sums added in block order: deterministic).</summary>
-    private static double ComputeGradients(IObjective objective, double[] scores, double[] labels, float[][] grad, float[][] hess, int n, int k, ParallelOptions parallel)
+    private static double ComputeGradients(IObjective objective, double[] scores, double[] labels, float[][] grad, float[][] hess, int n, int k, ParallelOptions parallel, PhaseTimes phases)
     {
         long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
         int blocks = (n + Block - 1) / Block;
@@ -151,7 +142,7 @@ public static class GbdtTrainer
                 if (cc == 0) partial[b] = l;
             });
         }
-        GradTicks += System.Diagnostics.Stopwatch.GetTimestamp() - t0;
+        PhaseTimes.AddSince(ref phases.Gradients, t0);
         double s = 0;
         foreach (var p in partial) s += p;
         return s;

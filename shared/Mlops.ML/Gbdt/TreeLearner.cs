@@ -25,12 +25,14 @@ internal sealed class TreeLearner
     private readonly LeafStats[] _leaves;
     private readonly Stack<double[]> _pool = new();
     private int _leafCount;
+    private readonly PhaseTimes _phases;
 
-    public TreeLearner(BinnedDataset data, GbdtOptions options, ParallelOptions parallel)
+    public TreeLearner(BinnedDataset data, GbdtOptions options, ParallelOptions parallel, PhaseTimes phases)
     {
         _data = data;
         _o = options;
         _parallel = parallel;
+        _phases = phases;
         _binOffset = new int[data.FeatureCount];
         int total = 0;
         for (int f = 0; f < data.FeatureCount; f++) { _binOffset[f] = total; total += data.Mappers[f].BinCount; }
@@ -138,8 +140,6 @@ internal sealed class TreeLearner
 
     private double Score(double g, double h) { double t = ThresholdL1(g); return t * t / (h + _o.L2); }
 
-    internal static long HistTicks, SplitTicks, PartitionTicks;
-
     /// <summary>Rows per histogram chunk: at least 8,192 and at most 16 chunks per leaf (depends only on the row count, so results do not depend on threads).</summary>
     private static int ChunkSize(int count) => Math.Max(8192, (count + MaxChunks - 1) / MaxChunks);
     private const int MaxChunks = 16;
@@ -169,7 +169,7 @@ internal sealed class TreeLearner
             int per = (_totalBins + slices - 1) / slices;
             Parallel.For(0, slices, _parallel, sl => SumChunks(hist, chunks, sl * per * 4, Math.Min(_totalBins, (sl + 1) * per) * 4));
         }
-        HistTicks += System.Diagnostics.Stopwatch.GetTimestamp() - t0;
+        PhaseTimes.AddSince(ref _phases.Histograms, t0);
     }
 
     private unsafe void SumChunks(double[] hist, int chunks, int from, int to)
@@ -279,7 +279,7 @@ internal sealed class TreeLearner
     private int Partition(int begin, int count, int feature, int bin, bool defaultLeft)
     {
         long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
-        try { return PartitionCore(begin, count, feature, bin, defaultLeft); } finally { PartitionTicks += System.Diagnostics.Stopwatch.GetTimestamp() - t0; }
+        try { return PartitionCore(begin, count, feature, bin, defaultLeft); } finally { PhaseTimes.AddSince(ref _phases.Partitions, t0); }
     }
 
     private unsafe int PartitionCore(int begin, int count, int feature, int bin, bool defaultLeft)

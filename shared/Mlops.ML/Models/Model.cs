@@ -26,7 +26,9 @@ public sealed class Model
     /// <summary>The <c>format</c> field of every model file.</summary>
     public const string FormatName = "mlops-model";
     /// <summary>Newest format this library writes and reads.</summary>
-    public const int CurrentFormatVersion = 1;
+    public const int CurrentFormatVersion = 2;
+    /// <summary>Files that need nothing newer than version 1 (e.g. a binary threshold of 0.5) are still written as version 1.</summary>
+    private const int BaseFormatVersion = 1;
     private const int BatchBlock = 512;
     private static readonly InputIssue[] NoIssues = [];
 
@@ -64,6 +66,14 @@ public sealed class Model
         var merged = new Dictionary<string, double>(Metadata.Metrics);
         foreach (var (k, v) in metrics) merged[k] = v;
         return new Model(Task, Target, Classes, Trainer, Featurizer, Predictor, Metadata with { Metrics = merged }, Threshold);
+    }
+
+    /// <summary>A copy predicting the positive class when its probability is at least <paramref name="threshold"/> (binary models).</summary>
+    public Model WithThreshold(double threshold)
+    {
+        if (Task != MlTask.Binary) throw new MlException("bad_options", "A decision threshold applies to binary models only.");
+        if (!(threshold > 0 && threshold < 1)) throw new MlException("bad_options", $"The threshold must be between 0 and 1, got {threshold}.");
+        return new Model(Task, Target, Classes, Trainer, Featurizer, Predictor, Metadata, threshold);
     }
 
     /// <summary>A copy with extra tags (e.g. dataset name, run id).</summary>
@@ -280,14 +290,16 @@ public sealed class Model
         var options = (d.Options ?? []).ToDictionary(kv => kv.Key, kv => (object)kv.Value);
         var metadata = new ModelMetadata(d.FormatVersion, m.CreatedUtc, m.TrainingDataHash, m.TrainingRows, m.Objective ?? "", m.BestIteration,
             options, m.Metrics ?? [], m.Tags ?? []);
-        return new Model(task, d.Target, d.Classes ?? [], trainer, featurizer, predictor, metadata);
+        return new Model(task, d.Target, d.Classes ?? [], trainer, featurizer, predictor, metadata, d.Threshold ?? 0.5);
     }
 
     private ModelDocument ToDocument()
     {
         var d = new ModelDocument
         {
-            FormatVersion = CurrentFormatVersion,
+            // Version 2 added the binary threshold; a file at the default 0.5 stays readable by version-1 readers.
+            FormatVersion = Threshold == 0.5 ? BaseFormatVersion : CurrentFormatVersion,
+            Threshold = Threshold == 0.5 ? null : Threshold,
             Task = Task.ToName(),
             Target = Target,
             Trainer = Trainer.ToName(),

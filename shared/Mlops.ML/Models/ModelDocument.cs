@@ -6,6 +6,8 @@ namespace Mlops.ML.Models;
 // The on-disk JSON shape (format version 1). Field names are the contract; add fields rather than change them,
 // and bump Model.CurrentFormatVersion (with a note here) when old readers could misread a new file.
 //   v1 (2026-11): first format — featurizer, gbdt trees or linear weights, metadata.
+//   v2 (2026-12): optional "threshold" (binary decision threshold; absent = 0.5). Written only when it is not 0.5,
+//                 so a v1 reader never silently predicts at 0.5 for a model tuned to another threshold.
 
 internal sealed class ModelDocument
 {
@@ -15,6 +17,7 @@ internal sealed class ModelDocument
     public string Target { get; set; } = "";
     public string Trainer { get; set; } = "";
     public List<string>? Classes { get; set; }
+    public double? Threshold { get; set; }
     public List<InputColumnDto> InputSchema { get; set; } = [];
     public List<FeatureDto> Features { get; set; } = [];
     public Dictionary<string, JsonElement>? Options { get; set; }

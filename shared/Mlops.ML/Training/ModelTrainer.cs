@@ -4,6 +4,7 @@ using Mlops.ML.Featurization;
 using Mlops.ML.Gbdt;
 using Mlops.ML.Linear;
 using Mlops.ML.Metrics;
+using Mlops.ML.MlNet;
 using Mlops.ML.Models;
 using Mlops.ML.Objectives;
 
@@ -27,7 +28,7 @@ public static class ModelTrainer
         ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(spec);
         var sw = Stopwatch.StartNew();
-        var (gbdtOptions, linearOptions) = SplitOptions(spec);
+        var values = SplitOptions(spec);
         var target = data.Find(spec.Target) ?? throw new MlException("bad_target", $"Target column '{spec.Target}' is not in the data. Columns: {string.Join(", ", data.ColumnNames)}.");
         // Rows without a target cannot teach anything.
         var labelled = Enumerable.Range(0, data.RowCount).Where(i => !target.IsMissing(i)).ToArray();
@@ -36,49 +37,110 @@ public static class ModelTrainer
         var encoded = EncodeTarget(data, spec);
         string hash = DataHash.Compute(data);
 
+        if (spec.Threshold != ThresholdRule.Default && spec.Task != MlTask.Binary)
+            throw new ArgumentException("threshold applies to binary classification only.", "threshold");
         if (spec.Trainer != TrainerKind.Auto)
         {
-            var one = TrainOne(spec.Trainer, data, encoded, spec, gbdtOptions, linearOptions, hash, progress, spec.Trainer.ToName(), cancellationToken);
+            var one = TrainOne(spec.Trainer, data, encoded, spec, values, hash, progress, spec.Trainer.ToName(), cancellationToken);
+            one = ApplyThreshold(one, spec, () => OutOfFold(spec.Trainer, data, encoded, spec, values, hash, progress, cancellationToken));
             return one with { Elapsed = sw.Elapsed };
         }
 
         var (metricName, higher) = SelectionMetric(spec.Task);
         var scores = new Dictionary<string, double>();
         var perFold = new Dictionary<TrainerKind, List<double>>();
+        var outOfFold = new Dictionary<TrainerKind, OutOfFoldPredictions>();
         var folds = MakeFolds(encoded, data.RowCount <= CrossValidationMaxRows ? 5 : 1, spec.Seed);
-        foreach (var kind in new[] { TrainerKind.Gbdt, TrainerKind.Linear })
+        foreach (var kind in AutoCandidates(spec.Task))
         {
             perFold[kind] = [];
+            outOfFold[kind] = new OutOfFoldPredictions([], []);
             foreach (var (trainRows, validRows) in folds)
             {
                 var trainPart = data.SelectRows(trainRows);
                 var validPart = data.SelectRows(validRows);
-                var r = TrainOne(kind, trainPart, EncodeTarget(trainPart, spec), spec with { Validation = null }, gbdtOptions, linearOptions, hash, progress, "auto:" + kind.ToName(), cancellationToken);
-                perFold[kind].Add(Evaluator.Evaluate(r.Model, validPart).Metrics[metricName]);
+                var r = TrainOne(kind, trainPart, EncodeTarget(trainPart, spec), spec with { Validation = null }, values, hash, progress, "auto:" + kind.ToName(), cancellationToken);
+                var report = Evaluator.Evaluate(r.Model, validPart);
+                perFold[kind].Add(report.Metrics[metricName]);
+                if (spec.Task == MlTask.Binary) outOfFold[kind].Add(r.Model, validPart, validRows.Select(i => encoded.Y[i] > 0.5));
             }
             scores[kind.ToName()] = perFold[kind].Average();
         }
-        var winner = ChooseWithOneStandardError(perFold[TrainerKind.Gbdt], perFold[TrainerKind.Linear], higher);
-        var final = TrainOne(winner, data, encoded, spec, gbdtOptions, linearOptions, hash, progress, winner.ToName(), cancellationToken);
+        // The best tree model must still beat the simplest candidate by more than one standard error.
+        var bestTrees = perFold.Keys.Where(k => k != TrainerKind.Linear)
+            .OrderBy(k => higher ? -scores[k.ToName()] : scores[k.ToName()]).ThenBy(k => k).First();
+        var winner = ChooseWithOneStandardError(perFold[bestTrees], perFold[TrainerKind.Linear], higher) ? bestTrees : TrainerKind.Linear;
+        var final = TrainOne(winner, data, encoded, spec, values, hash, progress, winner.ToName(), cancellationToken);
+        final = ApplyThreshold(final, spec, () => outOfFold[winner]);
         var tags = new Dictionary<string, string> { ["auto.selection_metric"] = metricName };
         foreach (var (k, v) in scores) tags["auto." + k] = v.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
         return final with { Model = final.Model.WithTags(tags), CandidateScores = scores, SelectionMetric = metricName, Elapsed = sw.Elapsed };
     }
 
+    /// <summary>Positive-class probabilities of rows a model did not train on, with their true classes.</summary>
+    private sealed record OutOfFoldPredictions(List<double> Probability, List<bool> Positive)
+    {
+        public void Add(Model model, DataTable validPart, IEnumerable<bool> positive)
+        {
+            Probability.AddRange(model.PredictBatch(validPart).Values);
+            Positive.AddRange(positive);
+        }
+    }
+
+    /// <summary>Out-of-fold predictions of one trainer: 5 folds on small data, one 80/20 holdout above <see cref="CrossValidationMaxRows"/>.</summary>
+    private static OutOfFoldPredictions OutOfFold(TrainerKind kind, DataTable data, EncodedTarget encoded, TrainingSpec spec, TrainerValues values, string hash,
+        IProgress<TrainingProgress>? progress, CancellationToken ct)
+    {
+        var result = new OutOfFoldPredictions([], []);
+        foreach (var (trainRows, validRows) in MakeFolds(encoded, data.RowCount <= CrossValidationMaxRows ? 5 : 1, spec.Seed))
+        {
+            var trainPart = data.SelectRows(trainRows);
+            var r = TrainOne(kind, trainPart, EncodeTarget(trainPart, spec), spec with { Validation = null }, values, hash, progress, "threshold:" + kind.ToName(), ct);
+            result.Add(r.Model, data.SelectRows(validRows), validRows.Select(i => encoded.Y[i] > 0.5));
+        }
+        return result;
+    }
+
     /// <summary>
-    /// Picks GBDT only when it beats the linear model by more than one standard error of the paired per-fold differences
+    /// Sets the binary decision threshold: the fixed value, or (auto) the one maximizing the rule's metric on out-of-fold
+    /// predictions, recorded in tags next to the same metric at 0.5 (<c>threshold</c>, <c>threshold.metric</c>,
+    /// <c>threshold.validation</c>, <c>threshold.validation_at_0.5</c>).
+    /// </summary>
+    private static TrainingResult ApplyThreshold(TrainingResult result, TrainingSpec spec, Func<OutOfFoldPredictions> outOfFold)
+    {
+        var rule = spec.Threshold;
+        if (spec.Task != MlTask.Binary || rule == ThresholdRule.Default) return result;
+        if (!rule.Auto) return result with { Model = result.Model.WithThreshold(rule.Value) };
+        var predictions = outOfFold();
+        var (threshold, value) = ThresholdRule.Choose(predictions.Probability, predictions.Positive, rule.Metric);
+        double atHalf = ThresholdRule.MetricAt(predictions.Probability, predictions.Positive, rule.Metric, 0.5);
+        static string F(double v) => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+        var tags = new Dictionary<string, string>
+        {
+            ["threshold"] = F(threshold), ["threshold.metric"] = rule.Metric,
+            ["threshold.validation"] = F(value), ["threshold.validation_at_0.5"] = F(atHalf),
+        };
+        return result with { Model = result.Model.WithThreshold(threshold).WithTags(tags) };
+    }
+
+    /// <summary>
+    /// True when the tree model beats the linear model by more than one standard error of the paired per-fold differences
     /// (Breiman's one-standard-error rule: on small data a difference inside the noise should not buy the more complex model).
     /// With a single holdout split there is no error estimate and the better score wins.
     /// </summary>
-    private static TrainerKind ChooseWithOneStandardError(List<double> gbdt, List<double> linear, bool higherIsBetter)
+    private static bool ChooseWithOneStandardError(List<double> gbdt, List<double> linear, bool higherIsBetter)
     {
         int k = gbdt.Count;
         var gain = Enumerable.Range(0, k).Select(i => higherIsBetter ? gbdt[i] - linear[i] : linear[i] - gbdt[i]).ToArray();
         double mean = gain.Average();
-        if (k < 2) return mean > 0 ? TrainerKind.Gbdt : TrainerKind.Linear;
+        if (k < 2) return mean > 0;
         double sd = Math.Sqrt(gain.Sum(g => (g - mean) * (g - mean)) / (k - 1));
-        return mean > sd / Math.Sqrt(k) ? TrainerKind.Gbdt : TrainerKind.Linear;
+        return mean > sd / Math.Sqrt(k);
     }
+
+    /// <summary>Auto's candidates, each a tracked trial: GBDT, the linear model, and (binary, regression) the random forest.</summary>
+    public static IReadOnlyList<TrainerKind> AutoCandidates(MlTask task)
+        => task == MlTask.Multiclass ? [TrainerKind.Gbdt, TrainerKind.Linear] : [TrainerKind.Gbdt, TrainerKind.Linear, TrainerKind.Forest];
 
     /// <summary>Metric Auto compares candidates with: auc for binary, logloss for multiclass (smoother than accuracy on small data), rmse for regression.</summary>
     public static (string Name, bool HigherIsBetter) SelectionMetric(MlTask task) => task switch
@@ -107,35 +169,46 @@ public static class ModelTrainer
         return new EncodedTarget(labels.Select(s => index[s!]).ToArray(), classes);
     }
 
-    private static (IReadOnlyDictionary<string, object> Gbdt, IReadOnlyDictionary<string, object> Linear) SplitOptions(TrainingSpec spec)
+    /// <summary>Hyperparameters per trainer, after routing the spec's keys (prefixed or shared) to the trainers that know them.</summary>
+    internal sealed record TrainerValues(IReadOnlyDictionary<string, object> Gbdt, IReadOnlyDictionary<string, object> Linear, IReadOnlyDictionary<string, object> Forest);
+
+    private static readonly (string Prefix, TrainerKind Kind, IReadOnlyList<string> Names)[] OptionOwners =
+    [
+        ("gbdt.", TrainerKind.Gbdt, GbdtOptions.Names),
+        ("linear.", TrainerKind.Linear, LinearOptions.Names),
+        ("forest.", TrainerKind.Forest, ForestOptions.Names),
+    ];
+
+    private static TrainerValues SplitOptions(TrainingSpec spec)
     {
-        var g = new Dictionary<string, object>();
-        var l = new Dictionary<string, object>();
+        var byKind = OptionOwners.ToDictionary(o => o.Kind, _ => new Dictionary<string, object>());
+        bool Uses(TrainerKind kind) => spec.Trainer == kind || spec.Trainer == TrainerKind.Auto;
         foreach (var (key, value) in spec.Options ?? new Dictionary<string, object>())
         {
-            if (key.StartsWith("gbdt.", StringComparison.Ordinal)) { g[key[5..]] = value; continue; }
-            if (key.StartsWith("linear.", StringComparison.Ordinal)) { l[key[7..]] = value; continue; }
+            var prefixed = OptionOwners.FirstOrDefault(o => key.StartsWith(o.Prefix, StringComparison.Ordinal));
+            if (prefixed.Prefix is not null) { byKind[prefixed.Kind][key[prefixed.Prefix.Length..]] = value; continue; }
             bool known = false;
-            if (spec.Trainer != TrainerKind.Linear && GbdtOptions.Names.Contains(key)) { g[key] = value; known = true; }
-            if (spec.Trainer != TrainerKind.Gbdt && LinearOptions.Names.Contains(key)) { l[key] = value; known = true; }
+            foreach (var owner in OptionOwners)
+                if (Uses(owner.Kind) && owner.Names.Contains(key)) { byKind[owner.Kind][key] = value; known = true; }
             if (!known)
-                throw new ArgumentException($"Unknown option '{key}' for trainer {spec.Trainer.ToName()}. GBDT options: {string.Join(", ", GbdtOptions.Names)}; linear options: {string.Join(", ", LinearOptions.Names)}.", key);
+                throw new ArgumentException($"Unknown option '{key}' for trainer {spec.Trainer.ToName()}. " +
+                    string.Join("; ", OptionOwners.Select(o => $"{o.Kind.ToName()} options: {string.Join(", ", o.Names)}")) + ".", key);
         }
         // Validate up front so a bad value fails before any work.
-        if (spec.Trainer != TrainerKind.Linear) GbdtOptions.FromDictionary(g);
-        if (spec.Trainer != TrainerKind.Gbdt) LinearOptions.FromDictionary(l);
-        return (g, l);
+        if (Uses(TrainerKind.Gbdt)) GbdtOptions.FromDictionary(byKind[TrainerKind.Gbdt]);
+        if (Uses(TrainerKind.Linear)) LinearOptions.FromDictionary(byKind[TrainerKind.Linear]);
+        if (Uses(TrainerKind.Forest)) ForestOptions.FromDictionary(byKind[TrainerKind.Forest]);
+        return new TrainerValues(byKind[TrainerKind.Gbdt], byKind[TrainerKind.Linear], byKind[TrainerKind.Forest]);
     }
 
-    private static TrainingResult TrainOne(TrainerKind kind, DataTable data, EncodedTarget y, TrainingSpec spec,
-        IReadOnlyDictionary<string, object> gbdtValues, IReadOnlyDictionary<string, object> linearValues, string hash,
+    private static TrainingResult TrainOne(TrainerKind kind, DataTable data, EncodedTarget y, TrainingSpec spec, TrainerValues values, string hash,
         IProgress<TrainingProgress>? progress, string stage, CancellationToken ct)
     {
         var exclude = spec.IgnoreColumns ?? [];
         int classCount = spec.Task == MlTask.Regression ? 1 : y.Classes.Length;
         if (kind == TrainerKind.Linear)
         {
-            var o = LinearOptions.FromDictionary(linearValues);
+            var o = LinearOptions.FromDictionary(values.Linear);
             var fz = Featurizer.Fit(data, spec.Target, null, spec.Featurization, exclude);
             var bound = fz.Bind(data);
             var output = LinearTrainer.Train(fz, bound, y.Y, spec.Task, classCount, o, progress, stage, ct);
@@ -144,56 +217,12 @@ public static class ModelTrainer
             var model = new Model(spec.Task, spec.Target, y.Classes, TrainerKind.Linear, fz, output.Model, meta);
             return new TrainingResult(model, TrainerKind.Linear, output.Curve, "objective", output.Iterations, new Dictionary<string, double>(), null, TimeSpan.Zero);
         }
-        else
-        {
-            var o = GbdtOptions.FromDictionary(gbdtValues);
-            var parallel = new ParallelOptions { MaxDegreeOfParallelism = o.Threads > 0 ? o.Threads : Environment.ProcessorCount, CancellationToken = ct };
-            // Order category codes by mean target (binary, regression) so threshold splits on codes group similar categories.
-            var fz = Featurizer.Fit(data, spec.Target, spec.Task == MlTask.Multiclass ? null : y.Y, spec.Featurization, exclude);
-            DataTable trainPart = data, validPart = spec.Validation!;
-            double[] yTrain = y.Y, yValid = [];
-            if (spec.Validation is null && o.EarlyStoppingRounds > 0)
-            {
-                var rng = new Random(spec.Seed ^ 0x5eed);
-                var perm = Enumerable.Range(0, data.RowCount).OrderBy(_ => rng.Next()).ToArray();
-                int nValid = Math.Max(1, (int)(data.RowCount * o.ValidationFraction));
-                var vRows = perm.Take(nValid).Order().ToArray();
-                var tRows = perm.Skip(nValid).Order().ToArray();
-                trainPart = data.SelectRows(tRows);
-                validPart = data.SelectRows(vRows);
-                yTrain = tRows.Select(i => y.Y[i]).ToArray();
-                yValid = vRows.Select(i => y.Y[i]).ToArray();
-            }
-            else if (spec.Validation is not null)
-            {
-                yValid = EncodeValidation(spec, y, spec.Validation, out validPart);
-            }
-            var binned = BinnedDataset.Build(fz, fz.Bind(trainPart), o, spec.Seed, parallel);
-            BinnedDataset? vBinned = validPart is null ? null : BinnedDataset.BuildWith(fz, fz.Bind(validPart), binned.Mappers, parallel);
-            var objective = Objective.For(spec.Task, classCount, o.Objective, o.HuberDelta);
-            var output = GbdtTrainer.Train(binned, yTrain, vBinned, vBinned is null ? null : yValid, objective, o, spec.Seed, progress, stage, ct);
-            var meta = Metadata(hash, data.RowCount, objective.Name, output.BestRound, o.ToDictionary(), spec.Seed);
-            var model = new Model(spec.Task, spec.Target, y.Classes, TrainerKind.Gbdt, fz, output.Ensemble, meta);
-            return new TrainingResult(model, TrainerKind.Gbdt, output.Curve, output.CurveMetric, output.BestRound, new Dictionary<string, double>(), null, TimeSpan.Zero);
-        }
+        return kind == TrainerKind.Forest
+            ? TreeModelTraining.TrainForest(data, y, spec, values.Forest, hash, progress, stage, ct)
+            : TreeModelTraining.TrainGbdt(data, y, spec, values.Gbdt, hash, progress, stage, ct);
     }
 
-    private static double[] EncodeValidation(TrainingSpec spec, EncodedTarget y, DataTable validation, out DataTable kept)
-    {
-        var col = validation.Find(spec.Target) ?? throw new MlException("bad_target", $"The validation data has no target column '{spec.Target}'.");
-        var rows = Enumerable.Range(0, validation.RowCount).Where(i => !col.IsMissing(i)).ToArray();
-        kept = rows.Length == validation.RowCount ? validation : validation.SelectRows(rows);
-        col = kept[spec.Target];
-        if (spec.Task == MlTask.Regression) return Labels.AsNumbers(col);
-        var index = y.Classes.Select((c, i) => (c, i)).ToDictionary(t => t.c, t => (double)t.i, StringComparer.Ordinal);
-        var labels = Labels.AsStrings(col);
-        var result = new double[labels.Length];
-        for (int i = 0; i < labels.Length; i++)
-            result[i] = index.TryGetValue(labels[i]!, out var v) ? v : throw new MlException("bad_target", $"The validation data has class '{labels[i]}', which the training data lacks.");
-        return result;
-    }
-
-    private static ModelMetadata Metadata(string hash, int rows, string objective, int best, Dictionary<string, object> options, int seed)
+    internal static ModelMetadata Metadata(string hash, int rows, string objective, int best, Dictionary<string, object> options, int seed)
     {
         options["seed"] = seed;
         return new ModelMetadata(Model.CurrentFormatVersion, DateTimeOffset.UtcNow, hash, rows, objective, best, options,

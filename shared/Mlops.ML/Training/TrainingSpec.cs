@@ -20,6 +20,8 @@ public sealed record TrainingSpec(string Target, MlTask Task)
     /// <summary>Columns not to use as features (e.g. identifiers).</summary>
     public IReadOnlyList<string>? IgnoreColumns { get; init; }
     public FeaturizerOptions? Featurization { get; init; }
+    /// <summary>Binary decision threshold: fixed (default 0.5) or chosen on out-of-fold validation predictions (<see cref="ThresholdRule.Maximizing"/>).</summary>
+    public ThresholdRule Threshold { get; init; } = ThresholdRule.Default;
 }
 
 /// <summary>The outcome of <see cref="ModelTrainer.Train"/>.</summary>

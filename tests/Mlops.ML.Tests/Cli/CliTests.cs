@@ -17,21 +17,54 @@ public class CliTests
     [Fact]
     public void Train_Json_PrintsMetricsAndWritesModel_ThenPredictWritesCsv()
     {
-        var dir = Directory.CreateTempSubdirectory("mlops-cli-").FullName;
-        var model = Path.Combine(dir, "m.json");
-        var (code, stdout, stderr) = Run("train", TestData.PathOf("sk_breast_cancer"), "--target", "target", "--task", "binary", "--out", model, "--json", "--seed", "1");
-        Assert.True(code == 0, stderr);
-        using var doc = JsonDocument.Parse(stdout);
+        var (dir, model, doc) = TrainBreastCancerJson("--seed", "1");
         Assert.True(doc.RootElement.GetProperty("metrics").GetProperty("auc").GetDouble() > 0.97);
         Assert.Equal("auc", doc.RootElement.GetProperty("primary_metric").GetString());
         Assert.True(File.Exists(model));
 
         var preds = Path.Combine(dir, "p.csv");
-        (code, _, stderr) = Run("predict", "--model", model, TestData.PathOf("sk_breast_cancer"), "--out", preds);
+        var (code, _, stderr) = Run("predict", "--model", model, TestData.PathOf("sk_breast_cancer"), "--out", preds);
         Assert.True(code == 0, stderr);
         var lines = File.ReadAllLines(preds);
         Assert.Equal("prediction,probability_0,probability_1", lines[0]);
         Assert.Equal(570, lines.Length);
+    }
+
+    private static (string Dir, string Model, JsonDocument Output) TrainBreastCancerJson(params string[] extra)
+    {
+        var dir = Directory.CreateTempSubdirectory("mlops-cli-").FullName;
+        var model = Path.Combine(dir, "m.json");
+        var (code, stdout, stderr) = Run(["train", TestData.PathOf("sk_breast_cancer"), "--target", "target", "--task", "binary", "--out", model, "--json", .. extra]);
+        Assert.True(code == 0, stderr);
+        return (dir, model, JsonDocument.Parse(stdout));
+    }
+
+    [Fact]
+    public void Train_AutoThreshold_ThenExportOnnx_WritesGraphMatchingModel()
+    {
+        var (dir, model, doc) = TrainBreastCancerJson("--threshold", "auto:accuracy");
+        Assert.True(doc.RootElement.TryGetProperty("metrics_at_0.5", out _) || doc.RootElement.GetProperty("threshold").GetDouble() == 0.5);
+
+        var onnx = Path.Combine(dir, "m.onnx");
+        var (code, stdout, stderr) = Run("export", "--model", model, "--format", "onnx", "--out", onnx);
+        Assert.True(code == 0, stderr);
+        Assert.Contains("outputs label, probabilities", stdout);
+        var loaded = Mlops.ML.Models.Model.Load(model);
+        Assert.Equal(Mlops.ML.Onnx.OnnxExporter.Export(loaded), File.ReadAllBytes(onnx));
+        OnnxExportTests.AssertOnnxMatches(loaded, TestData.Load("sk_breast_cancer"));
+    }
+
+    [Fact]
+    public void Export_DateTimeInput_FailsWithMessage()
+    {
+        var dir = Directory.CreateTempSubdirectory("mlops-cli-").FullName;
+        var data = Path.Combine(dir, "d.csv");
+        File.WriteAllLines(data, ["when,x,y", .. Enumerable.Range(0, 60).Select(i => $"2026-01-{i % 28 + 1:D2},{i},{i % 2}")]);
+        var model = Path.Combine(dir, "m.json");
+        Assert.Equal(0, Run("train", data, "--target", "y", "--task", "binary", "--out", model).Code);
+        var (code, _, stderr) = Run("export", "--model", model, "--out", Path.Combine(dir, "m.onnx"));
+        Assert.Equal(CliApp.InputError, code);
+        Assert.Contains("date/time", stderr);
     }
 
     [Fact]
