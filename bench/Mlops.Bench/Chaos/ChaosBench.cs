@@ -3,8 +3,8 @@ using Mlops.Testing.Chaos;
 namespace Mlops.Bench.Chaos;
 
 /// <summary>
-/// The fault suite at full size: <c>chaos [--runs N] [--hosts N] [--outage SECONDS] [--seed N]</c> (defaults 20 runs,
-/// 2 hosts, a 20 s storage outage). Prints the timeline and the figures the README reports.
+/// The fault suite at full size: <c>chaos [--runs N] [--hosts N] [--outage SECONDS] [--kill-min S] [--kill-max S] [--seed N]</c>
+/// (defaults 20 runs, 2 hosts, a SIGKILL every 8–20 s, a 20 s storage outage). Prints the timeline and the figures the README reports.
 /// </summary>
 public static class ChaosBench
 {
@@ -14,6 +14,7 @@ public static class ChaosBench
         var options = new ChaosOptions
         {
             Runs = Arg("--runs", 20), Hosts = Arg("--hosts", 2), Outage = TimeSpan.FromSeconds(Arg("--outage", 20)), Seed = Arg("--seed", 7), Timeout = TimeSpan.FromMinutes(15),
+            KillEverySeconds = (Arg("--kill-min", 8), Arg("--kill-max", 20)),
         };
         var report = await ChaosRun.RunAsync(options, Console.Out);
         string load = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "n/a";
