@@ -21,5 +21,7 @@ if (args.Contains("--help") || args.Contains("-h"))
 HostSettings settings;
 try { settings = HostSettings.FromConfiguration(new ConfigurationBuilder().AddEnvironmentVariables().Build()); }
 catch (InvalidOperationException e) { Console.Error.WriteLine("error: " + e.Message); return 2; }
+// Started by the Azure Functions host (it sets FUNCTIONS_WORKER_RUNTIME): be its isolated worker. Otherwise: the local runner.
+if (settings.RunsUnderFunctionsHost) { AzureFunctionsApp.Run(args, settings); return 0; }
 try { return await LocalHost.RunAsync(settings, args, demo: args.Contains("--demo")); }
 catch (Mlops.Core.Errors.MlopsException e) { Console.Error.WriteLine("error: " + e.Message); return 2; } // e.g. a malformed AzureWebJobsStorage

@@ -1,3 +1,6 @@
+using Azure.Storage.Blobs;
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.Logging;
 using Mlops.Functions.Triggers;
 using Mlops.Pipelines.Configuration;
@@ -9,7 +12,7 @@ namespace Mlops.Functions.Functions;
 /// Blob trigger on <c>incoming/{dataset}/{name}.csv</c>: starts the training pipeline for that dataset. Stateless: the
 /// instance id is derived from the blob name and ETag, so a retried or duplicated trigger starts one run.
 /// </summary>
-public sealed class DataDropped(IPipelineLauncher launcher, ILogger<DataDropped> log)
+public sealed class DataDropped(ILogger<DataDropped> log)
 {
     public const string Name = nameof(DataDropped);
     public const string Container = PipelineConfigLoader.IncomingContainer;
@@ -19,7 +22,17 @@ public sealed class DataDropped(IPipelineLauncher launcher, ILogger<DataDropped>
     public static bool Matches(string blobName) =>
         blobName.Contains('/') && !PipelineConfigLoader.IsConfigBlob(blobName, out _);
 
-    public async Task<string?> RunAsync(BlobTriggerEvent blob, CancellationToken cancellationToken = default)
+    /// <summary>Under the Functions host: the Event Grid blob trigger (Flex Consumption) with the durable client.</summary>
+    [Function(Name)]
+    public async Task Run(
+        [BlobTrigger(Path, Source = BlobTriggerSource.EventGrid, Connection = "AzureWebJobsStorage")] BlobClient blob,
+        [DurableClient] DurableTaskClient client, CancellationToken cancellationToken)
+    {
+        var properties = (await blob.GetPropertiesAsync(cancellationToken: cancellationToken)).Value;
+        await RunAsync(new BlobTriggerEvent(Container, blob.Name, properties.ETag.ToString(), properties.ContentLength, 1), new DurablePipelineLauncher(client), cancellationToken);
+    }
+
+    public async Task<string?> RunAsync(BlobTriggerEvent blob, IPipelineLauncher launcher, CancellationToken cancellationToken = default)
     {
         // Storage clients collapse "." and ".." segments (escaped or not), which would move a drop into another
         // dataset or container: such names are refused loudly (the receipt records why), never reinterpreted.

@@ -21,7 +21,7 @@ namespace Mlops.Functions.Functions;
 /// </summary>
 public static class HttpFunctions
 {
-    public static void Map(WebApplication app)
+    public static void Map(IEndpointRouteBuilder app)
     {
         app.MapGet("/api/health", (HostSettings s) => Results.Ok(new { status = "ok", hostId = s.HostId, time = DateTimeOffset.UtcNow }));
 

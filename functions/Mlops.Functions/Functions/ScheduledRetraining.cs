@@ -1,3 +1,5 @@
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.Logging;
 using Mlops.Core.Storage;
 using Mlops.Functions.Triggers;
@@ -10,13 +12,20 @@ namespace Mlops.Functions.Functions;
 /// Timer trigger: retrains on a schedule. <c>RETRAIN_SCHEDULE</c> retrains every configured dataset; a dataset's own
 /// <c>schedule</c> in mlops.json retrains just that one. The instance id is derived from the tick, so one run per tick.
 /// </summary>
-public sealed class ScheduledRetraining(StorageServices storage, IPipelineLauncher launcher, ILogger<ScheduledRetraining> log)
+public sealed class ScheduledRetraining(StorageServices storage, ILogger<ScheduledRetraining> log)
 {
     public const string Name = nameof(ScheduledRetraining);
     public const string AllDatasetsTimer = "retrain-all";
     public static string DatasetTimer(string dataset) => "retrain-" + dataset;
 
-    public async Task<IReadOnlyList<string>> RunAsync(TimerTick tick, CancellationToken cancellationToken = default)
+    /// <summary>Under the Functions host: <c>RETRAIN_SCHEDULE</c> (6-field NCRONTAB) retrains every configured dataset.</summary>
+    [Function(Name)]
+    public Task Run([TimerTrigger("%" + ScheduleSetting + "%")] TimerInfo timer, [DurableClient] DurableTaskClient client, CancellationToken cancellationToken) =>
+        RunAsync(new TimerTick(AllDatasetsTimer, timer.ScheduleStatus?.Next ?? DateTimeOffset.UtcNow, timer.IsPastDue), new DurablePipelineLauncher(client), cancellationToken);
+
+    public const string ScheduleSetting = "RETRAIN_SCHEDULE";
+
+    public async Task<IReadOnlyList<string>> RunAsync(TimerTick tick, IPipelineLauncher launcher, CancellationToken cancellationToken = default)
     {
         var datasets = tick.TimerName == AllDatasetsTimer
             ? await ConfiguredDatasetsAsync(storage.Blobs, cancellationToken)

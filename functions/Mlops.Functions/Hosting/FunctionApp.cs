@@ -16,7 +16,7 @@ using Microsoft.DurableTask.Converters;
 using Mlops.Core;
 using Mlops.Durable.Local;
 using Mlops.Functions.Durable;
-using Mlops.Functions.CustomHandler;
+using Microsoft.DurableTask.Client;
 using Mlops.Functions.Functions;
 using Mlops.Functions.Security;
 using Mlops.Functions.Triggers;
@@ -34,9 +34,11 @@ using Mlops.Storage.Azure;
 namespace Mlops.Functions.Hosting;
 
 /// <summary>
-/// Composition root of the function app: storage, the orchestration worker, the trigger listeners and the HTTP
-/// functions, all over one storage account. Used by Program (the run command), by the tests (on their own Azurite),
-/// and behind the Azure Functions host as a custom handler.
+/// The local runner — this repository's stand-in for the Azure Functions host, which cannot be installed here: it
+/// invokes the same function classes from local trigger listeners (blob scan with receipts, timers under a lease),
+/// serves the same HTTP routes with the same key levels on Kestrel, and runs the same orchestrators on DTFx's Azure
+/// Storage backend in process. Used by Program (the run command) and by the tests (on their own Azurite). In Azure the
+/// Functions host does these jobs (<see cref="AzureFunctionsApp"/>).
 /// </summary>
 public static class FunctionApp
 {
@@ -51,7 +53,7 @@ public static class FunctionApp
         // DTFx logs every lease and queue event at Information, and normal message reordering as warnings.
         builder.Logging.AddFilter("DurableTask", LogLevel.Warning);
         builder.Logging.AddFilter("DurableTask.AzureStorage", LogLevel.Error);
-        int port = settings.CustomHandlerPort ?? settings.HttpPort;
+        int port = settings.HttpPort;
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.Listen(IPAddress.Loopback, port);
@@ -62,72 +64,55 @@ public static class FunctionApp
         var storage = account.Services;
         var keys = await FunctionKeys.LoadOrCreateAsync(storage.Blobs, settings.HostId, settings.FunctionKey, settings.MasterKey, cancellationToken);
         var services = builder.Services;
-        services.AddSingleton(settings);
-        services.AddSingleton(storage);
+        services.AddMlops(settings, storage);
         services.AddSingleton(keys);
-        services.AddSingleton(WebhookOptions.FromEnvironment()); // alert delivery: https only unless MLOPS_ALLOW_HTTP_WEBHOOKS=true
-        // Host-wide alert sink (monitoring): the log, plus MLOPS_ALERT_WEBHOOK when set. Pipeline alerts go to each
-        // dataset's own alertWebhook through the durable SendAlert activity.
-        services.AddSingleton<IAlertSink>(sp => AlertSinks.Create(Environment.GetEnvironmentVariable("MLOPS_ALERT_WEBHOOK"), sp.GetRequiredService<ILoggerFactory>(), sp.GetRequiredService<WebhookOptions>()));
-        services.AddSingleton(storage.Blobs);
-        services.AddSingleton(storage.Tables);
-        services.AddSingleton(sp => PipelineServices.Create(storage, sp.GetRequiredService<IAlertSink>()));
-        services.AddSingleton(sp => sp.GetRequiredService<PipelineServices>().Registry);
-        services.AddSingleton(sp => sp.GetRequiredService<PipelineServices>().Datasets);
 
         // Orchestrations: DTFx's Azure Storage backend in process (the engine of Durable Functions, same task hub
-        // layout), running the durabletask-dotnet classes; the client writes to the same hub.
-        // One account for both: the durable engine gets the same endpoints (and credential, when identity-based).
+        // layout), running the durabletask-dotnet classes; the client writes to the same hub. One account for both:
+        // the durable engine gets the same endpoints (and credential, when identity-based).
         var hubStorage = account.Credential is null
             ? TaskHubStorage.FromConnectionString(account.ConnectionString!)
             : new StorageAccountClientProvider(account.BlobServiceUri, account.QueueServiceUri, account.TableServiceUri, account.Credential);
-        services.AddLocalDurableTask(hubStorage, settings.Durable,
-            registry => registry.AddPipelines().AddMonitoring(), new JsonDataConverter(Json.Options));
-        services.AddSingleton<IPipelineLauncher, DurablePipelineLauncher>();
+        services.AddLocalDurableTask(hubStorage, settings.Durable, registry => registry.AddPipelines().AddMonitoring(), new JsonDataConverter(Json.Options));
+        services.AddSingleton(sp => new DurableServices(sp.GetRequiredService<DurableTaskClient>(), sp));
+        services.AddSingleton(sp => sp.GetRequiredService<DurableServices>().Pipelines);
+        services.AddSingleton(sp => sp.GetRequiredService<DurableServices>().Retraining);
+        services.AddSingleton<IMonitorLauncher>(sp => sp.GetRequiredService<DurableServices>().Monitors);
+        services.AddSingleton(sp => sp.GetRequiredService<DurableServices>().MonitoringApi);
 
-        // Monitoring: runs read only the prediction log's window; one core is left to predictions in this process.
-        services.AddMonitoringServices("predictions", maxParallelism: Math.Max(1, Environment.ProcessorCount - 1));
-        services.AddSingleton<IMonitoringSource>(sp => new RegistryMonitoringSource(storage.Blobs, sp.GetRequiredService<ModelRegistry>()));
-        services.AddSingleton<IRetrainLauncher, MonitorRetrainLauncher>();
-        services.AddSingleton<DurableMonitorLauncher>();
-        services.AddSingleton<IMonitorLauncher>(sp => sp.GetRequiredService<DurableMonitorLauncher>());
-        services.AddSingleton(sp => new MonitorScheduler(sp.GetRequiredService<IMonitoringSource>(), sp.GetRequiredService<DurableMonitorLauncher>()));
-        services.AddSingleton<MonitoringApi>();
-
-        // Functions: one class each, stateless over (payload, storage).
+        // The stand-in for the Functions host's triggers: the same function classes, invoked by local listeners.
         services.AddSingleton<DataDropped>();
         services.AddSingleton<ScheduledRetraining>();
-        services.AddSingleton<TimerRegistry>();
         services.AddSingleton<MonitorSchedule>();
         services.AddSingleton<FeedbackDropped>();
-
-        if (!settings.RunsUnderFunctionsHost)
+        services.AddHostedService(sp =>
         {
-            services.AddHostedService(sp => new BlobTriggerListener(
+            var durable = sp.GetRequiredService<DurableServices>();
+            return new BlobTriggerListener(
                 storage,
-                new BlobTriggerBinding(DataDropped.Name, DataDropped.Container, DataDropped.Matches, sp.GetRequiredService<DataDropped>().RunAsync),
+                new BlobTriggerBinding(DataDropped.Name, DataDropped.Container, DataDropped.Matches, (e, ct) => sp.GetRequiredService<DataDropped>().RunAsync(e, durable.Pipelines, ct)),
                 settings.HostId, TimeSpan.FromSeconds(settings.BlobScanSeconds), settings.MaxBlobAttempts,
                 sp.GetRequiredService<ILogger<BlobTriggerListener>>(),
-                observeBlob: DatasetScheduleWatcher.Create(storage.Blobs, sp.GetRequiredService<TimerRegistry>(), sp.GetRequiredService<ILogger<TimerRegistry>>())));
-            services.AddHostedService(sp => new BlobTriggerListener(
-                storage,
-                new BlobTriggerBinding(FeedbackDropped.Name, FeedbackDropped.Container, FeedbackDropped.Matches, sp.GetRequiredService<FeedbackDropped>().RunAsync),
-                settings.HostId, TimeSpan.FromSeconds(settings.BlobScanSeconds), settings.MaxBlobAttempts,
-                sp.GetRequiredService<ILogger<BlobTriggerListener>>()));
-            services.AddHostedService(sp =>
-            {
-                var timers = sp.GetRequiredService<TimerRegistry>();
-                if (settings.RetrainSchedule is { } s) timers.Set(ScheduledRetraining.AllDatasetsTimer, CronSchedule.Parse(s));
-                timers.Set(MonitorSchedule.TimerName, CronSchedule.Parse(MonitorSchedule.Schedule));
-                var retraining = sp.GetRequiredService<ScheduledRetraining>();
-                var monitoring = sp.GetRequiredService<MonitorSchedule>();
-                return new TimerTriggerListener(storage, timers, settings.HostId,
-                    (tick, ct) => tick.TimerName == MonitorSchedule.TimerName ? monitoring.RunAsync(tick, ct) : retraining.RunAsync(tick, ct),
-                    sp.GetRequiredService<ILogger<TimerTriggerListener>>());
-            });
-        }
+                observeBlob: DatasetScheduleWatcher.Create(storage.Blobs, sp.GetRequiredService<TimerRegistry>(), sp.GetRequiredService<ILogger<TimerRegistry>>()));
+        });
+        services.AddHostedService(sp => new BlobTriggerListener(
+            storage,
+            new BlobTriggerBinding(FeedbackDropped.Name, FeedbackDropped.Container, FeedbackDropped.Matches, (e, ct) => sp.GetRequiredService<FeedbackDropped>().RunAsync(e, sp.GetRequiredService<DurableServices>().MonitoringApi, ct)),
+            settings.HostId, TimeSpan.FromSeconds(settings.BlobScanSeconds), settings.MaxBlobAttempts,
+            sp.GetRequiredService<ILogger<BlobTriggerListener>>()));
+        services.AddHostedService(sp =>
+        {
+            var timers = sp.GetRequiredService<TimerRegistry>();
+            if (settings.RetrainSchedule is { } s) timers.Set(ScheduledRetraining.AllDatasetsTimer, CronSchedule.Parse(s));
+            timers.Set(MonitorSchedule.TimerName, CronSchedule.Parse(MonitorSchedule.Schedule));
+            var durable = sp.GetRequiredService<DurableServices>();
+            var retraining = sp.GetRequiredService<ScheduledRetraining>();
+            var monitoring = sp.GetRequiredService<MonitorSchedule>();
+            return new TimerTriggerListener(storage, timers, settings.HostId,
+                (tick, ct) => tick.TimerName == MonitorSchedule.TimerName ? monitoring.RunAsync(tick, durable.Scheduler, ct) : retraining.RunAsync(tick, durable.Pipelines, ct),
+                sp.GetRequiredService<ILogger<TimerTriggerListener>>());
+        });
 
-        services.AddServing(storage);
         services.AddOpenApi(o =>
         {
             o.AddDocumentTransformer<KeyLevelsOpenApi>();
@@ -137,15 +122,9 @@ public static class FunctionApp
 
         var app = builder.Build();
         app.UseMiddleware<ErrorMiddleware>();
-        if (!settings.RunsUnderFunctionsHost) app.UseMiddleware<FunctionKeyMiddleware>();
+        app.UseMiddleware<FunctionKeyMiddleware>(); // the host's key check: the same levels the functions declare
         app.MapOpenApi(); // /openapi/v1.json: outside /api, so it needs no key (it lists routes, not data)
-        HttpFunctions.Map(app);
-        OrchestrationManagement.Map(app);
-        app.MapServing();
-        app.MapRegistry(includeApproval: false);
-        app.MapDatasets();
-        app.MapMonitoring();
-        if (settings.RunsUnderFunctionsHost) app.MapCustomHandler();
+        AppServices.MapRoutes(app);
         return app;
     }
 }

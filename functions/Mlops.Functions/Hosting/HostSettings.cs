@@ -25,17 +25,15 @@ public sealed record HostSettings
     /// <summary><c>MLOPS_MAX_BLOB_ATTEMPTS</c>: failures before a dropped blob is parked as poison (default 5).</summary>
     public int MaxBlobAttempts { get; init; } = 5;
     /// <summary>
-    /// <c>FUNCTIONS_CUSTOMHANDLER_PORT</c>: set by the Azure Functions host when it runs us as a custom handler. Then the
-    /// Functions host owns triggers and keys, so the local listeners and key check are off.
+    /// <c>FUNCTIONS_WORKER_RUNTIME</c>: set by the Azure Functions host for the isolated worker it starts. Then the host
+    /// owns triggers, keys and the durable engine, and this process is the worker.
     /// </summary>
-    public int? CustomHandlerPort { get; init; }
+    public bool RunsUnderFunctionsHost { get; init; }
     /// <summary><c>MLOPS_EMBEDDED_STORAGE</c>: start Azurite in-process for the run command (default on when the connection string is the emulator).</summary>
     public bool EmbeddedStorage { get; init; }
 
     /// <summary>Durable task hub settings (host.json's <c>extensions.durableTask</c> in Azure); <c>MLOPS_TASK_HUB</c> names the hub.</summary>
     public Mlops.Durable.Local.LocalDurableOptions Durable { get; init; } = new();
-
-    public bool RunsUnderFunctionsHost => CustomHandlerPort is not null;
 
     public static HostSettings FromConfiguration(IConfiguration c)
     {
@@ -51,7 +49,7 @@ public sealed record HostSettings
             BlobScanSeconds = Get("MLOPS_BLOB_SCAN_SECONDS") is { } b ? double.Parse(b, System.Globalization.CultureInfo.InvariantCulture) : 2,
             MaxBlobAttempts = ParseInt(Get("MLOPS_MAX_BLOB_ATTEMPTS"), 5, "MLOPS_MAX_BLOB_ATTEMPTS", 1, 100),
             Durable = new Mlops.Durable.Local.LocalDurableOptions { TaskHubName = Get("MLOPS_TASK_HUB") ?? "mlops" },
-            CustomHandlerPort = Get("FUNCTIONS_CUSTOMHANDLER_PORT") is { } p ? ParseInt(p, 0, "FUNCTIONS_CUSTOMHANDLER_PORT", 1, 65535) : null,
+            RunsUnderFunctionsHost = Get("FUNCTIONS_WORKER_RUNTIME") is not null,
         };
         bool isEmulator = s.StorageConnectionString.Contains("UseDevelopmentStorage=true", StringComparison.OrdinalIgnoreCase);
         s = s with { EmbeddedStorage = Get("MLOPS_EMBEDDED_STORAGE") is { } e ? e is "1" or "true" : isEmulator && !s.RunsUnderFunctionsHost };

@@ -25,7 +25,7 @@ public sealed class HostSettingsTests
     public void FromConfiguration_RealAccountOrFunctionsHost_StartsNoAzurite()
     {
         Assert.False(From(("AzureWebJobsStorage", "DefaultEndpointsProtocol=https;AccountName=a;AccountKey=a2V5;EndpointSuffix=core.windows.net")).EmbeddedStorage);
-        var underHost = From(("FUNCTIONS_CUSTOMHANDLER_PORT", "5005"));
+        var underHost = From(("FUNCTIONS_WORKER_RUNTIME", "dotnet-isolated"));
         Assert.True(underHost.RunsUnderFunctionsHost);
         Assert.False(underHost.EmbeddedStorage);
     }

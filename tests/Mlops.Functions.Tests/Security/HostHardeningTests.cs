@@ -29,8 +29,8 @@ public sealed class HostHardeningTests
     public async Task DataDropped_NameWithDotSegments_IsRefusedWithAReason_NotMovedToAnotherDataset(string name)
     {
         var launcher = new RecordingLauncher();
-        var function = new DataDropped(launcher, NullLogger<DataDropped>.Instance);
-        var e = await Assert.ThrowsAsync<UnsupportedBlobException>(() => function.RunAsync(new BlobTriggerEvent("incoming", name, "\"0x1\"", 10, 1)));
+        var function = new DataDropped(NullLogger<DataDropped>.Instance);
+        var e = await Assert.ThrowsAsync<UnsupportedBlobException>(() => function.RunAsync(new BlobTriggerEvent("incoming", name, "\"0x1\"", 10, 1), launcher));
         Assert.Contains("'..'", e.Message);
         Assert.Empty(launcher.Datasets);
     }
