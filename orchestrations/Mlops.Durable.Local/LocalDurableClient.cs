@@ -35,11 +35,13 @@ public sealed class LocalDurableClient(LocalTaskHub hub, DataConverter converter
             ScheduledStartTime = options?.StartAt?.UtcDateTime,
             Tags = options?.Tags?.ToDictionary(t => t.Key, t => t.Value) ?? [],
         };
-        // Only a finished instance may be started again under the same id (as in Durable Functions). The check is
-        // repeated by the backend (dedupe statuses) and, for a racing duplicate, by the dispatcher's ExecutionStarted dedup.
-        if (await GetInstancesAsync(instanceId, false, cancellation) is { IsRunning: true } or { RuntimeStatus: OrchestrationRuntimeStatus.Pending or OrchestrationRuntimeStatus.Suspended })
+        // A running (or suspended) instance cannot be started again under its id (as in Durable Functions). A Pending one
+        // can: the backend writes the instance row before it sends the start message, so a start interrupted in between
+        // (a crash, a storage outage) leaves a Pending row with no message, and only a new start un-sticks it. If the
+        // first message did go out, the dispatcher's ExecutionStarted dedup drops the second.
+        if (await GetInstancesAsync(instanceId, false, cancellation) is { RuntimeStatus: OrchestrationRuntimeStatus.Running or OrchestrationRuntimeStatus.Suspended })
             throw new InvalidOperationException($"An orchestration with instance id '{instanceId}' is already running.");
-        CoreStatus[] dedupe = [CoreStatus.Pending, CoreStatus.Running, CoreStatus.Suspended];
+        CoreStatus[] dedupe = [CoreStatus.Running, CoreStatus.Suspended];
         try { await Client.CreateTaskOrchestrationAsync(new TaskMessage { OrchestrationInstance = instance, Event = started }, dedupe); }
         catch (OrchestrationAlreadyExistsException e)
         {

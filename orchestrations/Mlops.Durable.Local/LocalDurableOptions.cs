@@ -3,7 +3,7 @@ namespace Mlops.Durable.Local;
 /// <summary>
 /// Settings of the local task hub. They mirror host.json's <c>extensions.durableTask</c> section, so the local runner
 /// and Durable Functions in Azure share one task hub layout (and one storage account can move between them). The
-/// defaults are tuned for latency: a killed host's in-flight work becomes visible to another host within 30 s
+/// defaults are tuned for latency: a killed host's in-flight work becomes visible to another host within 20 s
 /// (DTFx's default is 5 minutes) and idle polling backs off to 1 s at most.
 /// </summary>
 public sealed class LocalDurableOptions
@@ -17,8 +17,11 @@ public sealed class LocalDurableOptions
     /// <summary>Upper bound of idle queue polling back-off.</summary>
     public TimeSpan MaxQueuePollingInterval { get; set; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>How long a dequeued message stays hidden: the time after which a dead host's work is picked up again.</summary>
-    public TimeSpan VisibilityTimeout { get; set; } = TimeSpan.FromSeconds(30);
+    /// <summary>
+    /// How long a dequeued message stays hidden: the time after which a dead host's work is picked up again (target:
+    /// within 30 s of a SIGKILL). Long activities are safe: DTFx renews an activity's lock while it runs.
+    /// </summary>
+    public TimeSpan VisibilityTimeout { get; set; } = TimeSpan.FromSeconds(20);
 
     /// <summary>Partition lease length; a dead host's partitions move to a live one after it expires.</summary>
     public TimeSpan LeaseInterval { get; set; } = TimeSpan.FromSeconds(15);

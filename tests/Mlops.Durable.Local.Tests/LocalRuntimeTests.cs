@@ -105,6 +105,19 @@ public sealed class LocalRuntimeTests(LocalRuntimeFixture fixture) : IClassFixtu
     }
 
     [Fact]
+    public async Task PendingInstance_CanBeStartedAgain_SoALostStartMessageDoesNotStrandIt()
+    {
+        // A start whose message will not be processed for an hour stands in for one whose message was lost: the
+        // instance row says Pending. Starting it again under the same id must run it now, not refuse.
+        string id = await fixture.Client.ScheduleNewOrchestrationInstanceAsync("FanOut", 3,
+            new Microsoft.DurableTask.StartOrchestrationOptions("pending-restart") { StartAt = DateTimeOffset.UtcNow.AddHours(1) });
+        Assert.Equal(OrchestrationRuntimeStatus.Pending, (await fixture.Client.GetInstanceAsync(id))!.RuntimeStatus);
+        var done = await RunAsync("FanOut", 3, id);
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, done.RuntimeStatus);
+        Assert.Equal(1 + 4 + 9, done.ReadOutputAs<int>());
+    }
+
+    [Fact]
     public async Task UnknownInstance_IsNull_AndUnknownOrchestrator_FailsInsteadOfRetrying()
     {
         Assert.Null(await fixture.Client.GetInstanceAsync("no-such-instance"));
