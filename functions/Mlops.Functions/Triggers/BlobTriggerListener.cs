@@ -49,7 +49,7 @@ public sealed class BlobTriggerListener(
         catch (Exception e) when (e is not OperationCanceledException) { log.LogWarning("Could not preload blob receipts: {Error}", e.Message); }
     }
 
-    /// <summary>One pass over the container; public so tests and the custom handler can drive it deterministically.</summary>
+    /// <summary>One pass over the container; public so tests can drive it deterministically.</summary>
     public async Task ScanOnceAsync(CancellationToken cancellationToken = default)
     {
         var work = new List<BlobInfo>();

@@ -18,22 +18,7 @@ public sealed class AlertDeliveryTests
     [Fact]
     public async Task QuarantinedDrop_AlertReachesTheWebhook_Once_WithReportLink()
     {
-        int hookPort = AzuriteInstance.FreePort();
-        using var listener = new HttpListener();
-        listener.Prefixes.Add($"http://localhost:{hookPort}/");
-        listener.Start();
-        var received = new List<JsonElement>();
-        _ = Task.Run(async () =>
-        {
-            while (listener.IsListening)
-            {
-                HttpListenerContext ctx;
-                try { ctx = await listener.GetContextAsync(); } catch (Exception) { return; }
-                using (var reader = new StreamReader(ctx.Request.InputStream)) lock (received) received.Add(JsonDocument.Parse(reader.ReadToEnd()).RootElement.Clone());
-                ctx.Response.StatusCode = 200;
-                ctx.Response.Close();
-            }
-        });
+        using var hook = new WebhookReceiver();
 
         Environment.SetEnvironmentVariable(WebhookOptions.AllowHttpVariable, "true"); // the config check accepts http://localhost
         await using var azurite = await AzuriteInstance.StartAsync();
@@ -45,15 +30,14 @@ public sealed class AlertDeliveryTests
         try
         {
             var storage = AzureStorageAccount.Connect(azurite.ConnectionString);
-            string config = $$"""{"target":"label","task":"binary","trainer":"linear","alertWebhook":"http://localhost:{{hookPort}}/hook"}""";
+            string config = $$"""{"target":"label","task":"binary","trainer":"linear","alertWebhook":"{{hook.Url()}}"}""";
             await storage.Blobs.WriteAsync("incoming", "alerted/mlops.json", Encoding.UTF8.GetBytes(config));
             await storage.Blobs.WriteAsync("incoming", "alerted/one-class.csv", Encoding.UTF8.GetBytes("x1,x2,noise,label\n" + string.Concat(Enumerable.Range(0, 60).Select(i => $"{i},{i % 7},{i % 3},1\n"))));
 
             var deadline = DateTime.UtcNow.AddSeconds(90);
-            while (DateTime.UtcNow < deadline && received.Count == 0) await Task.Delay(200);
+            while (DateTime.UtcNow < deadline && hook.Bodies.Count == 0) await Task.Delay(200);
             await Task.Delay(1000); // a duplicate would arrive now
-            Assert.Single(received);
-            var alert = received[0].GetProperty("alert");
+            var alert = JsonDocument.Parse(Assert.Single(hook.Bodies)).RootElement.GetProperty("alert");
             Assert.Equal("data_quarantined", alert.GetProperty("kind").GetString());
             Assert.Equal("alerted", alert.GetProperty("dataset").GetString());
             Assert.Contains("single_class", alert.GetProperty("message").GetString());
@@ -63,7 +47,6 @@ public sealed class AlertDeliveryTests
         {
             await app.StopAsync();
             await app.DisposeAsync();
-            listener.Stop();
         }
     }
 }

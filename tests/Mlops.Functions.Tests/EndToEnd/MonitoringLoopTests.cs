@@ -25,23 +25,8 @@ public sealed class MonitoringLoopTests(ITestOutputHelper output)
     [Fact]
     public async Task ShiftedTrafficAndWrongLabels_MonitorReportsBoth_Alerts_RetrainsOnce()
     {
-        int hookPort = AzuriteInstance.FreePort();
-        using var listener = new HttpListener();
-        listener.Prefixes.Add($"http://localhost:{hookPort}/");
-        listener.Start();
-        var alerts = new List<string>();
-        _ = Task.Run(async () =>
-        {
-            while (listener.IsListening)
-            {
-                HttpListenerContext ctx;
-                try { ctx = await listener.GetContextAsync(); } catch (Exception) { return; }
-                using (var reader = new StreamReader(ctx.Request.InputStream)) lock (alerts) alerts.Add(reader.ReadToEnd());
-                ctx.Response.StatusCode = 200;
-                ctx.Response.Close();
-            }
-        });
-        Environment.SetEnvironmentVariable("MLOPS_ALERT_WEBHOOK", $"http://localhost:{hookPort}/monitor");
+        using var hook = new WebhookReceiver();
+        Environment.SetEnvironmentVariable("MLOPS_ALERT_WEBHOOK", hook.Url("monitor"));
 
         await using var azurite = await AzuriteInstance.StartAsync();
         int port = AzuriteInstance.FreePort();
@@ -91,7 +76,7 @@ public sealed class MonitoringLoopTests(ITestOutputHelper output)
             var retrain = await client.GetInstanceAsync(retrains[0], getInputsAndOutputs: true);
             Assert.Contains("\"kind\":\"monitor\"", retrain!.SerializedInput);
             Assert.Contains("monitor run", retrain.SerializedInput);
-            await WaitAsync(() => Task.FromResult(alerts.Count > 0), "no alert reached the webhook");
+            await WaitAsync(() => Task.FromResult(hook.Bodies.Count > 0), "no alert reached the webhook");
 
             // trainOn accepted+feedback: the labeled production rows became a data version the retraining trained on.
             using (var cts = new CancellationTokenSource(TimeSpan.FromSeconds(120)))
@@ -108,7 +93,6 @@ public sealed class MonitoringLoopTests(ITestOutputHelper output)
         {
             await app.StopAsync();
             await app.DisposeAsync();
-            listener.Stop();
         }
     }
 
