@@ -47,10 +47,10 @@ public sealed class FeedbackStore(IBlobStore blobs, ITableStore tables, IClock c
             foreach (var e in list.EnumerateArray())
             {
                 if (e.ValueKind != JsonValueKind.Object) { entries.Add((null, null)); continue; }
-                string? id = e.TryGetProperty("predictionId", out var i) && i.ValueKind == JsonValueKind.String ? i.GetString() : null;
+                string? id = e.TryGetProperty("predictionId", out var i) && i.ValueKind == JsonValueKind.String ? TextOrNull(i) : null;
                 string? label = e.TryGetProperty("label", out var l) ? l.ValueKind switch
                 {
-                    JsonValueKind.String => l.GetString(),
+                    JsonValueKind.String => TextOrNull(l),
                     JsonValueKind.Number => l.GetRawText(),
                     JsonValueKind.True => "true",
                     JsonValueKind.False => "false",
@@ -185,5 +185,13 @@ public sealed class FeedbackStore(IBlobStore blobs, ITableStore tables, IClock c
     {
         var rows = await tables.QueryAsync(BatchTable, model, $"{since.UtcTicks:D19}", null, cancellationToken).ConfigureAwait(false);
         return rows.Sum(r => r.GetLong("Labels") ?? 0);
+    }
+
+    /// <summary>A JSON string's text, or null when it is not valid UTF-16 (a lone surrogate escape): that entry is
+    /// counted as invalid instead of failing the whole batch.</summary>
+    private static string? TextOrNull(JsonElement value)
+    {
+        try { return value.GetString(); }
+        catch (InvalidOperationException) { return null; }
     }
 }

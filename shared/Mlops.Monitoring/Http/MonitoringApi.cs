@@ -41,12 +41,17 @@ public sealed class MonitoringApi(FeedbackStore feedback, MonitoringStore store,
             buffer.Write(chunk, 0, read);
         }
         bool csv = contentType is not null && contentType.StartsWith("text/csv", StringComparison.OrdinalIgnoreCase);
-        if (csv)
+        try
         {
-            buffer.Position = 0;
-            return await feedback.IngestCsvAsync(model, buffer, options.Lookback, cancellationToken).ConfigureAwait(false);
+            if (csv)
+            {
+                buffer.Position = 0;
+                return await feedback.IngestCsvAsync(model, buffer, options.Lookback, cancellationToken).ConfigureAwait(false);
+            }
+            return await feedback.IngestJsonAsync(model, buffer.GetBuffer().AsMemory(0, (int)buffer.Length), options.Lookback, cancellationToken).ConfigureAwait(false);
         }
-        return await feedback.IngestJsonAsync(model, buffer.GetBuffer().AsMemory(0, (int)buffer.Length), options.Lookback, cancellationToken).ConfigureAwait(false);
+        // The client's bytes, not our fault: a 400 that says where the CSV is malformed.
+        catch (Data.Tabular.CsvFormatException e) { throw new MonitoringException("monitoring.feedback", $"The feedback CSV is malformed: {e.Message}", 400, e); }
     }
 
     /// <summary>

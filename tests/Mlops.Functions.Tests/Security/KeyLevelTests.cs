@@ -85,6 +85,20 @@ public sealed class KeyLevelTests(FunctionHostFixture host) : IClassFixture<Func
     }
 
     [Fact]
+    public async Task ManagementUris_AreRelative_TheHostHeaderIsNeverReflected()
+    {
+        await host.Storage.Blobs.WriteAsync("incoming", "host-header/mlops.json", """{"target":"label","task":"binary"}"""u8.ToArray());
+        var request = new HttpRequestMessage(HttpMethod.Post, "/api/pipelines/host-header/run");
+        request.Headers.Host = "evil.example.com";
+        var response = await host.Admin.SendAsync(request);
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        Assert.StartsWith("/api/orchestrations/", response.Headers.Location!.OriginalString);
+        string body = await response.Content.ReadAsStringAsync();
+        Assert.DoesNotContain("evil.example.com", body);
+        Assert.Contains("\"statusQueryGetUri\":\"/api/orchestrations/", body);
+    }
+
+    [Fact]
     public void Keys_FunctionAndMasterGrantTheirLevels_Only()
     {
         var keys = host.App.Services.GetRequiredService<FunctionKeys>();
