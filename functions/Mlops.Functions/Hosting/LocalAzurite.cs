@@ -42,6 +42,7 @@ public sealed class LocalAzurite : IDisposable
     {
         if (RunningFromEarlierRun(repoRoot) is { } running)
         {
+            _process = Process.GetProcessById(running); // adopted: a clean stop of this host stops it, as if started here
             log.WriteLine($"Reusing the Azurite left running by an earlier run (pid {running}), data in {Path.Combine(repoRoot, ".azurite")}");
             return;
         }
