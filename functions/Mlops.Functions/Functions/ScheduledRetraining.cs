@@ -18,10 +18,16 @@ public sealed class ScheduledRetraining(StorageServices storage, ILogger<Schedul
     public const string AllDatasetsTimer = "retrain-all";
     public static string DatasetTimer(string dataset) => "retrain-" + dataset;
 
-    /// <summary>Under the Functions host: <c>RETRAIN_SCHEDULE</c> (6-field NCRONTAB) retrains every configured dataset.</summary>
+    /// <summary>Under the Functions host: <c>RETRAIN_SCHEDULE</c> (6-field NCRONTAB) retrains every configured dataset.
+    /// The tick is the schedule's latest occurrence, so a tick delivered twice maps to one instance id.</summary>
     [Function(Name)]
-    public Task Run([TimerTrigger("%" + ScheduleSetting + "%")] TimerInfo timer, [DurableClient] DurableTaskClient client, CancellationToken cancellationToken) =>
-        RunAsync(new TimerTick(AllDatasetsTimer, timer.ScheduleStatus?.Next ?? DateTimeOffset.UtcNow, timer.IsPastDue), new DurablePipelineLauncher(client), cancellationToken);
+    public Task Run([TimerTrigger("%" + ScheduleSetting + "%")] TimerInfo timer, [DurableClient] DurableTaskClient client, CancellationToken cancellationToken)
+    {
+        var now = DateTimeOffset.UtcNow;
+        var tick = Environment.GetEnvironmentVariable(ScheduleSetting) is { } cron
+            ? Pipelines.Monitoring.MonitorScheduler.LatestOccurrence(cron, now.AddDays(-1), now) ?? now : now;
+        return RunAsync(new TimerTick(AllDatasetsTimer, tick, timer.IsPastDue), new DurablePipelineLauncher(client), cancellationToken);
+    }
 
     public const string ScheduleSetting = "RETRAIN_SCHEDULE";
 

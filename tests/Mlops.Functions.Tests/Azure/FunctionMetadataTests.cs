@@ -50,6 +50,7 @@ public sealed class FunctionMetadataTests(FunctionHostFixture host) : IClassFixt
 
         Assert.Equal("%RETRAIN_SCHEDULE%", Trigger(Function("ScheduledRetraining")).GetProperty("schedule").GetString());
         Assert.Equal("0 * * * * *", Trigger(Function("MonitorSchedule")).GetProperty("schedule").GetString());
+        Assert.Equal("0 * * * * *", Trigger(Function("DatasetSchedules")).GetProperty("schedule").GetString());
     }
 
     [Fact]
@@ -91,6 +92,30 @@ public sealed class FunctionMetadataTests(FunctionHostFixture host) : IClassFixt
             string method = key[..key.IndexOf(' ')], path = key[(key.IndexOf(' ') + 1)..];
             string expected = FunctionKeyMiddleware.Required(method, path) switch { KeyLevel.None => "Anonymous", KeyLevel.Admin => "Admin", _ => "Function" };
             Assert.True(expected == level, $"{key}: the function says {level}, the local host enforces {expected}");
+        }
+    }
+
+    [Fact]
+    public async Task DatasetSchedules_StartsOneRunPerDueOccurrence_OnlyForDatasetsWithASchedule()
+    {
+        await host.Storage.Blobs.WriteAsync("incoming", "sched-every-min/mlops.json", """{"target":"label","task":"binary","schedule":"0 * * * * *"}"""u8.ToArray());
+        await host.Storage.Blobs.WriteAsync("incoming", "sched-daily/mlops.json", """{"target":"label","task":"binary","schedule":"0 0 3 * * *"}"""u8.ToArray());
+        var launcher = new RecordingLauncher();
+        var function = new Mlops.Functions.Functions.DatasetSchedules(host.App.Services.GetRequiredService<Mlops.Core.Storage.StorageServices>(),
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<Mlops.Functions.Functions.DatasetSchedules>.Instance);
+        var now = new DateTimeOffset(2026, 12, 1, 10, 30, 20, TimeSpan.Zero);
+        await function.RunAsync(now, launcher);
+        await function.RunAsync(now.AddSeconds(5), launcher); // the same minute again: the same instance id
+        Assert.Equal(["train-sched-every-min-sched-20261201T103000", "train-sched-every-min-sched-20261201T103000"], launcher.Ids);
+    }
+
+    private sealed class RecordingLauncher : Mlops.Pipelines.Launching.IPipelineLauncher
+    {
+        public List<string> Ids { get; } = [];
+        public Task<string> StartTrainingAsync(string dataset, Mlops.Pipelines.Launching.PipelineTrigger trigger, string instanceId, CancellationToken cancellationToken = default)
+        {
+            lock (Ids) Ids.Add(instanceId);
+            return Task.FromResult(instanceId);
         }
     }
 

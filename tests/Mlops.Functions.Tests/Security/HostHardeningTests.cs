@@ -61,6 +61,8 @@ public sealed class HostHardeningTests
         psi.Environment["AzureWebJobsStorage"] = azurite.ConnectionString;
         psi.Environment["MLOPS_HTTP_PORT"] = port.ToString();
         using var process = Process.Start(psi)!;
+        var stdout = new System.Text.StringBuilder();
+        process.OutputDataReceived += (_, e) => { lock (stdout) stdout.AppendLine(e.Data); };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         try
@@ -78,6 +80,10 @@ public sealed class HostHardeningTests
             using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
             await process.WaitForExitAsync(cts.Token);
             Assert.Equal(0, process.ExitCode);
+            // On a real storage account stdout goes to platform logs: the banner says where the keys are, not what they are.
+            string banner; lock (stdout) banner = stdout.ToString();
+            Assert.Contains("Keys: MLOPS_FUNCTION_KEY / MLOPS_MASTER_KEY", banner);
+            Assert.DoesNotContain("Function key (predict", banner);
         }
         finally
         {
