@@ -15,6 +15,7 @@ public sealed class LocalAzurite : IDisposable
 {
     public static readonly int[] Ports = [10000, 10001, 10002];
     private Process? _process;
+    private string? _pidFile;
 
     /// <summary>Fails with a readable message naming each busy port.</summary>
     public static void EnsurePortsFree(IEnumerable<(int Port, string What)> ports)
@@ -43,6 +44,7 @@ public sealed class LocalAzurite : IDisposable
         if (RunningFromEarlierRun(repoRoot) is { } running)
         {
             _process = Process.GetProcessById(running); // adopted: a clean stop of this host stops it, as if started here
+            _pidFile = Path.Combine(repoRoot, ".azurite", "azurite.pid");
             log.WriteLine($"Reusing the Azurite left running by an earlier run (pid {running}), data in {Path.Combine(repoRoot, ".azurite")}");
             return;
         }
@@ -65,7 +67,8 @@ public sealed class LocalAzurite : IDisposable
             UseShellExecute = false, // no redirected pipes: they would break (and take Azurite down) when the host dies
         };
         _process = Process.Start(psi) ?? throw new InvalidOperationException("Could not start Azurite.");
-        await File.WriteAllTextAsync(Path.Combine(data, "azurite.pid"), _process.Id.ToString(), cancellationToken);
+        _pidFile = Path.Combine(data, "azurite.pid");
+        await File.WriteAllTextAsync(_pidFile, _process.Id.ToString(), cancellationToken);
         var deadline = DateTime.UtcNow.AddSeconds(60);
         foreach (int port in Ports)
             while (!IsListening(port))
@@ -82,7 +85,7 @@ public sealed class LocalAzurite : IDisposable
         try
         {
             if (_process is { HasExited: false }) { _process.Kill(entireProcessTree: true); _process.WaitForExit(5000); }
-            if (_process is not null && FindRepoRoot() is { } root) File.Delete(Path.Combine(root, ".azurite", "azurite.pid"));
+            if (_pidFile is not null && File.Exists(_pidFile)) File.Delete(_pidFile);
         }
         catch (InvalidOperationException) { }
         _process?.Dispose();
