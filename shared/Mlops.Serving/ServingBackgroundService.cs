@@ -9,7 +9,7 @@ namespace Mlops.Serving;
 /// The serving heartbeat: every <see cref="ServingOptions.PollInterval"/> it re-reads the serving-state row of each served
 /// model (hot swap), checks canaries against their automatic-rollback policy, and every 10 s logs the bad-request rate.
 /// </summary>
-public sealed class ServingBackgroundService(ServingRuntime runtime, ServingOptions options, ILogger<ServingBackgroundService> logger) : BackgroundService
+public sealed class ServingBackgroundService(ServingRuntime runtime, ServingOptions options, ILogger<ServingBackgroundService> logger, IEnumerable<IServingEvents> events) : BackgroundService
 {
     private long _lastBad, _lastRequests;
     private DateTime _lastReport = DateTime.UtcNow;
@@ -63,6 +63,11 @@ public sealed class ServingBackgroundService(ServingRuntime runtime, ServingOpti
                 {
                     runtime.Metrics.AutoRollbacks.Increment();
                     logger.LogWarning("Model {Model}: {Reason}.", model, reason);
+                    foreach (var observer in events)
+                    {
+                        try { await observer.AutoRolledBackAsync(model, canary.Version, reason, cancellationToken).ConfigureAwait(false); }
+                        catch (Exception e) when (e is not OperationCanceledException) { logger.LogWarning(e, "A serving-event observer failed on the rollback of {Model}.", model); }
+                    }
                 }
                 await runtime.RefreshAsync(model, cancellationToken).ConfigureAwait(false);
                 break;

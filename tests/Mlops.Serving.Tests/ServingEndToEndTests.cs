@@ -284,6 +284,9 @@ public sealed class ServingEndToEndTests(ServingFixture fixture) : IClassFixture
         Assert.Equal(ChangeKind.AutoRollback, last.Kind);
         Assert.Equal(2, last.FromVersion);
         Assert.Contains("error rate", last.Reason);
+        // The host is told, so it can alert a person (the function app forwards this to its alert sink).
+        var told = Assert.Single(Host.App.Services.GetRequiredService<RecordingServingEvents>().Rollbacks, r => r.Model == model);
+        Assert.Equal(2, told.Version);
         for (int i = 0; i < 20; i++) Assert.Equal(200, (await Host.PredictAsync(model, Rows(1), key: $"user-{i}")).Status);
     }
 

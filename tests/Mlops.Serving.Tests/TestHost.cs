@@ -45,6 +45,8 @@ internal sealed class ServingHost : IAsyncDisposable
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton<IModelLoader, TestModelLoader>();
+        builder.Services.AddSingleton<RecordingServingEvents>();
+        builder.Services.AddSingleton<IServingEvents>(sp => sp.GetRequiredService<RecordingServingEvents>());
         builder.Services.AddOpenApi();
         builder.Services.AddServing(AzureStorageAccount.Connect(connectionString), o =>
         {

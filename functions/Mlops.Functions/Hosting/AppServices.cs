@@ -44,6 +44,7 @@ public static class AppServices
         services.AddSingleton<IMonitoringSource>(sp => new RegistryMonitoringSource(storage.Blobs, sp.GetRequiredService<ModelRegistry>()));
 
         services.AddServing(storage);
+        services.AddSingleton<IServingEvents, RollbackAlerts>(); // canary auto-rollbacks alert a person
         services.AddSingleton<TimerRegistry>();
         return services;
     }
