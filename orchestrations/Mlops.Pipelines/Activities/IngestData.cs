@@ -53,22 +53,6 @@ public sealed class IngestData(PipelineServices services) : TaskActivity<Trainin
         }
 
         IReadOnlyList<string> hashes = [hash];
-        if (input.Trigger.FeedbackRows is { } feedbackBlob)
-        {
-            // trainOn: ...+feedback: labeled production rows become a dataset version of their own (validated like any
-            // drop) and join the training set, so the retrained model learns from production.
-            await using var rowsStream = await services.Storage.Blobs.OpenReadAsync(Mlops.Monitoring.Feedback.FeedbackStore.DefaultContainer, feedbackBlob, ct);
-            if (rowsStream is not null)
-            {
-                var fed = await services.Datasets.IngestAsync(dataset, rowsStream, $"{Mlops.Monitoring.Feedback.FeedbackStore.DefaultContainer}/{feedbackBlob}",
-                    new IngestOptions(config.Target, validation, new TrainingRequirements(TrainingRequirements.ParseTask(config.Task)!.Value, config.TestFraction)), ct);
-                if (fed.Version.Outcome != ValidationOutcome.Quarantined && fed.Version.Hash != hash)
-                {
-                    hashes = [hash, fed.Version.Hash];
-                    rows += fed.Version.Rows;
-                }
-            }
-        }
         if (config.Mode == "append")
         {
             // Only the version list is needed here; the trials load (and cache) the rows themselves.
@@ -76,6 +60,9 @@ public sealed class IngestData(PipelineServices services) : TaskActivity<Trainin
             hashes = set.Hashes.Contains(hash) ? set.Hashes : [.. set.Hashes, hash];
             rows = set.Rows;
         }
+        // trainOn ...+feedback: the labeled production rows the monitor run wrote join the training set as a member of
+        // their own (not a dataset version, so "latest version" and drift references keep meaning the dropped data).
+        if (input.Trigger.FeedbackRows is { } feedbackRows) hashes = [.. hashes, TrainingData.FeedbackRowsPrefix + feedbackRows];
         return new IngestResult(dataset, hash, isNew, rows, config, hashes);
     }
 

@@ -14,7 +14,7 @@ public sealed class PipelineServices(StorageServices storage, DatasetStore datas
     public StorageServices Storage { get; } = storage;
     public DatasetStore Datasets { get; } = datasets;
     public ModelRegistry Registry { get; } = registry;
-    public TrainingData TrainingData { get; } = new(datasets);
+    public TrainingData TrainingData { get; } = new(datasets, storage.Blobs);
 
     public static PipelineServices Create(StorageServices storage, IAlertSink? alerts = null) =>
         new(storage, new DatasetStore(storage.Blobs, storage.Tables, alerts: alerts), new ModelRegistry(storage.Blobs, storage.Tables));

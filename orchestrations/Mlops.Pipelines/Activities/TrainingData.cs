@@ -8,7 +8,7 @@ namespace Mlops.Pipelines.Activities;
 /// in every activity: a seeded shuffle, so Train and Evaluate agree on which rows are held out without passing data.
 /// A small per-process cache saves re-reading the CSV for each sweep trial; it is only an optimisation, never state.
 /// </summary>
-public sealed class TrainingData(DatasetStore store)
+public sealed class TrainingData(DatasetStore store, Mlops.Core.Storage.IBlobStore blobs)
 {
     private static readonly object CacheGate = new();
     private static readonly LinkedList<(string Key, DataTable Table)> Cache = new();
@@ -23,7 +23,7 @@ public sealed class TrainingData(DatasetStore store)
             if (hit.Table is not null) return hit.Table;
         }
         var tables = new List<DataTable>();
-        foreach (var h in hashes) tables.Add(await store.LoadTableAsync(dataset, h, cancellationToken));
+        foreach (var h in hashes) tables.Add(await LoadPartAsync(dataset, h, cancellationToken));
         var table = tables.Count == 1 ? tables[0] : DatasetStore.Concat(tables);
         lock (CacheGate)
         {
@@ -31,6 +31,19 @@ public sealed class TrainingData(DatasetStore store)
             while (Cache.Count > CacheEntries) Cache.RemoveLast();
         }
         return table;
+    }
+
+    /// <summary>Prefix of a training-set member that is a blob of labeled production rows rather than a dataset version.</summary>
+    public const string FeedbackRowsPrefix = "labels:";
+
+    private async Task<DataTable> LoadPartAsync(string dataset, string part, CancellationToken cancellationToken)
+    {
+        if (!part.StartsWith(FeedbackRowsPrefix, StringComparison.Ordinal)) return await store.LoadTableAsync(dataset, part, cancellationToken);
+        // trainOn ...+feedback: rows served in production with their ground-truth label (written by the monitor run).
+        string blob = part[FeedbackRowsPrefix.Length..];
+        var content = await blobs.ReadAsync(Mlops.Monitoring.Feedback.FeedbackStore.DefaultContainer, blob, cancellationToken)
+                      ?? throw new Mlops.Core.Errors.NotFoundException("training.feedback_rows_missing", $"{Mlops.Monitoring.Feedback.FeedbackStore.DefaultContainer}/{blob} (labeled production rows) no longer exists.");
+        return store.ParseTable(content.Data);
     }
 
     /// <summary>Seeded shuffle split into (train, test). The same seed and row count always give the same split.</summary>

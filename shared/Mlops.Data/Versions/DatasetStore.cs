@@ -416,6 +416,9 @@ public sealed class DatasetStore
         return _parser.Parse(blob.Data);
     }
 
+    /// <summary>Parses CSV bytes the way stored versions are parsed (rows that are not a dataset version, e.g. labeled production rows).</summary>
+    public DataTable ParseTable(byte[] csv) => _parser.Parse(csv);
+
     // ------------------------------------------------------------------ training sets
 
     /// <summary>

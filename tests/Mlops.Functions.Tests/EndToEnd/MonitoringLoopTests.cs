@@ -78,10 +78,13 @@ public sealed class MonitoringLoopTests(ITestOutputHelper output)
             Assert.Contains("monitor run", retrain.SerializedInput);
             await WaitAsync(() => Task.FromResult(hook.Bodies.Count > 0), "no alert reached the webhook");
 
-            // trainOn accepted+feedback: the labeled production rows became a data version the retraining trained on.
+            // trainOn accepted+feedback: the retraining trained on the accepted data plus the labeled production rows
+            // (recorded in the trial's params), and those rows did not become the dataset's "latest version".
             using (var cts = new CancellationTokenSource(TimeSpan.FromSeconds(120)))
                 Assert.Equal(OrchestrationRuntimeStatus.Completed, (await client.WaitForInstanceCompletionAsync(retrains[0], cts.Token)).RuntimeStatus);
-            Assert.Contains("labels/loop/training/", await http.GetStringAsync("/api/datasets/loop"));
+            var trialParams = await storage.Blobs.ReadAsync("runs", $"{retrains[0]}-t0/params.json");
+            Assert.Contains("labels:loop/training/", Encoding.UTF8.GetString(trialParams!.Data));
+            Assert.DoesNotContain("labels/", await http.GetStringAsync("/api/datasets/loop"));
 
             // A second breach inside the cooldown: recorded, no second retraining.
             var second = await RunMonitorAsync(admin, http, skip: first.GetProperty("runId").GetString());
