@@ -56,12 +56,13 @@ public static class OrchestrationManagement
                     throw new MlopsException("orchestration.bad_status", $"Unknown runtime status '{s}'. Use one of: {string.Join(", ", Enum.GetNames<OrchestrationRuntimeStatus>())}.");
                 statuses.Add(parsed);
             }
-            int top = QueryInt(q["top"], 100, 1, 1000, "top");
+            int top = RequestQuery.OptionalPositiveInt("top", NullIfEmpty(q["top"])) ?? 100;
+            if (top > 1000) throw new MlopsException(RequestQuery.InvalidCode, "?top= must be at most 1000.");
             var query = new OrchestrationQuery
             {
                 Statuses = statuses.Count > 0 ? statuses : null,
-                CreatedFrom = QueryDate(q["createdTimeFrom"], "createdTimeFrom"),
-                CreatedTo = QueryDate(q["createdTimeTo"], "createdTimeTo"),
+                CreatedFrom = RequestQuery.Time("createdTimeFrom", NullIfEmpty(q["createdTimeFrom"])),
+                CreatedTo = RequestQuery.Time("createdTimeTo", NullIfEmpty(q["createdTimeTo"])),
                 InstanceIdPrefix = NullIfEmpty(q["instanceIdPrefix"]) ?? NullIfEmpty(q["idPrefix"]),
                 PageSize = top,
                 FetchInputsAndOutputs = true,
@@ -79,7 +80,8 @@ public static class OrchestrationManagement
         {
             var status = await client.GetInstanceAsync(id, ct) ?? throw Unknown(id);
             if (status.IsCompleted) throw new MlopsException("orchestration.completed", $"Instance '{id}' is {status.RuntimeStatus}; it takes no more events.", 410);
-            JsonElement? payload = await ReadJsonAsync(http, ct);
+            // The strict body reader every route uses: size cap, depth, valid UTF-8, finite numbers; empty means no payload.
+            var payload = await RequestJson.ReadAsync<System.Text.Json.Nodes.JsonNode>(http.Request.Body, "event", optional: true, cancellationToken: ct);
             await client.RaiseEventAsync(id, eventName, payload, ct);
             return Results.Json(UrisFor(id), Json.Options, statusCode: 202);
         });
@@ -147,29 +149,5 @@ public static class OrchestrationManagement
     private static MlopsException Finished(string id, OrchestrationMetadata s, string verb) =>
         new("orchestration.completed", $"Instance '{id}' is already {s.RuntimeStatus} and cannot be {verb}.", 409);
 
-    private static async Task<JsonElement?> ReadJsonAsync(HttpContext http, CancellationToken ct)
-    {
-        using var reader = new StreamReader(http.Request.Body);
-        string body = await reader.ReadToEndAsync(ct);
-        if (string.IsNullOrWhiteSpace(body)) return null;
-        try { return JsonDocument.Parse(body).RootElement.Clone(); }
-        catch (JsonException e) { throw new MlopsException("http.invalid_json", $"The request body is not valid JSON: {e.Message}"); }
-    }
-
     private static string? NullIfEmpty(string? s) => string.IsNullOrWhiteSpace(s) ? null : s;
-
-    private static int QueryInt(string? value, int fallback, int min, int max, string name)
-    {
-        if (string.IsNullOrEmpty(value)) return fallback;
-        if (!int.TryParse(value, out int v) || v < min || v > max) throw new MlopsException("http.bad_query", $"?{name} must be a whole number from {min} to {max}.");
-        return v;
-    }
-
-    private static DateTimeOffset? QueryDate(string? value, string name)
-    {
-        if (string.IsNullOrEmpty(value)) return null;
-        if (!DateTimeOffset.TryParse(value, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var d))
-            throw new MlopsException("http.bad_query", $"?{name} must be an ISO-8601 time, e.g. 2026-12-01T00:00:00Z.");
-        return d;
-    }
 }

@@ -99,6 +99,20 @@ public sealed class KeyLevelTests(FunctionHostFixture host) : IClassFixture<Func
     }
 
     [Fact]
+    public async Task RaiseEvent_ReadsTheBodyStrictly_BadJsonIs400_GoodJsonIsDelivered()
+    {
+        var client = host.App.Services.GetRequiredService<Microsoft.DurableTask.Client.DurableTaskClient>();
+        string id = await client.ScheduleNewOrchestrationInstanceAsync("TrainingPipeline", null,
+            new Microsoft.DurableTask.StartOrchestrationOptions("event-target") { StartAt = DateTimeOffset.UtcNow.AddHours(1) });
+        var bad = await host.Admin.PostAsync($"/api/orchestrations/{id}/raiseEvent/approval", new StringContent("{\"by\":", System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.Contains("\"code\"", await bad.Content.ReadAsStringAsync());
+        var good = await host.Admin.PostAsync($"/api/orchestrations/{id}/raiseEvent/approval", new StringContent("{\"approved\":true}", System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.Accepted, good.StatusCode);
+        await client.TerminateInstanceAsync(id);
+    }
+
+    [Fact]
     public void Keys_FunctionAndMasterGrantTheirLevels_Only()
     {
         var keys = host.App.Services.GetRequiredService<FunctionKeys>();
