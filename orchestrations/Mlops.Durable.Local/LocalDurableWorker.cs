@@ -63,7 +63,7 @@ public sealed class LocalDurableWorker(
         public void Add(ObjectCreator<T> creator) =>
             throw new NotSupportedException("Tasks are registered with DurableTaskRegistry (AddTasks), not on the DTFx worker.");
 
-        public T? GetObject(string name, string version) => create(new TaskName(name));
+        public T? GetObject(string name, string? version) => create(new TaskName(name));
     }
 
     /// <summary>

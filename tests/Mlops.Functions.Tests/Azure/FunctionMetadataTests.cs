@@ -78,13 +78,7 @@ public sealed class FunctionMetadataTests(FunctionHostFixture host) : IClassFixt
                 declared[$"{m.GetString()!.ToUpperInvariant()} {route}"] = t.GetProperty("authLevel").GetString()!;
         }
 
-        var served = new HashSet<string>();
-        foreach (var e in host.App.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>())
-        {
-            string pattern = "/" + e.RoutePattern.RawText!.Trim('/');
-            if (!pattern.StartsWith("/api/", StringComparison.Ordinal)) continue;
-            foreach (string m in e.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods ?? ["GET"]) served.Add($"{m} {pattern}");
-        }
+        var served = host.ApiRoutes().Select(r => $"{r.Method} {r.Pattern}").ToHashSet();
         Assert.Equal(served.Order(), declared.Keys.Order());
 
         foreach (var (key, level) in declared)

@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Net.Sockets;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 using Mlops.Core.Storage;
 using Mlops.Functions.Hosting;
 using Mlops.Storage.Azure;
@@ -87,6 +88,19 @@ public sealed class FunctionHostFixture : IAsyncLifetime
             }
             if (DateTime.UtcNow > deadline) throw new TimeoutException($"Instance {instanceId} did not finish within {timeout}: {await response.Content.ReadAsStringAsync()}");
             await Task.Delay(250);
+        }
+    }
+
+    /// <summary>Every /api route the host serves, as (method, pattern without a trailing slash), read from its route table.</summary>
+    public IEnumerable<(string Method, string Pattern)> ApiRoutes()
+    {
+        var endpoints = App.Services.GetRequiredService<Microsoft.AspNetCore.Routing.EndpointDataSource>().Endpoints;
+        foreach (var e in endpoints.OfType<Microsoft.AspNetCore.Routing.RouteEndpoint>())
+        {
+            string pattern = "/" + e.RoutePattern.RawText!.Trim('/');
+            if (!pattern.StartsWith("/api/", StringComparison.Ordinal)) continue;
+            foreach (string method in e.Metadata.GetMetadata<Microsoft.AspNetCore.Routing.HttpMethodMetadata>()?.HttpMethods ?? ["GET"])
+                yield return (method, pattern);
         }
     }
 
