@@ -99,10 +99,37 @@ public sealed class TrackingTests(FunctionHostFixture host, ITestOutputHelper ou
         Assert.Equal(aucs.Max(), best[^1]);
         Assert.Contains(sweep.GetProperty("parameters").EnumerateArray(), p => p.GetProperty("name").GetString() == "learning_rate");
 
+        // The CLI reads the same index: the same listing as JSON, and a compare table that shows only what differs.
+        string conn = host.Azurite.ConnectionString;
+        var (code, cliList, err) = Cli("runs", "list", "--pipeline", pipeline, "--order-by", "metrics.auc desc", "--connection", conn, "--json");
+        Assert.True(code == 0, err);
+        var cliRuns = JsonDocument.Parse(cliList).RootElement.GetProperty("runs").EnumerateArray().Select(r => r.GetProperty("runId").GetString()).ToList();
+        Assert.Equal(runs.Select(r => r.GetProperty("runId").GetString()), cliRuns);
+        (code, var table, err) = Cli("runs", "compare", idA, idB, "--connection", conn);
+        Assert.True(code == 0, err);
+        foreach (string p in expectedDiff) Assert.Contains("params." + p, table);
+        Assert.DoesNotContain("params.num_rounds", table);
+        Assert.Contains("metrics.auc", table);
+        (code, var shown, err) = Cli("runs", "show", idA, "--connection", conn);
+        Assert.True(code == 0, err);
+        output.WriteLine(table);
+        output.WriteLine(shown);
+        Assert.Contains("evaluation (binary", shown);
+        (code, _, err) = Cli("runs", "show", "no-such-pipeline-t0", "--connection", conn);
+        Assert.Equal(1, code);
+        Assert.Contains("runs.not_found", err);
+
         // Unknown runs are a 404 with the standard error body.
         var missing = await host.Http.GetAsync("/api/runs/no-such-pipeline-t0");
         Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
         Assert.Equal("runs.not_found", (await missing.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetProperty("code").GetString());
+    }
+
+    private static (int Code, string Out, string Err) Cli(params string[] args)
+    {
+        var (o, e) = (new StringWriter(), new StringWriter());
+        int code = Mlops.Cli.CliApp.Run(args, o, e);
+        return (code, o.ToString(), e.ToString());
     }
 
     private async Task<JsonElement> Get(string path)
