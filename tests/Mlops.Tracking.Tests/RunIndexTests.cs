@@ -107,4 +107,30 @@ public sealed class RunIndexTests
         var groups = await Queries.GroupAsync("pipeline", filter: null);
         Assert.Equal([6, 1], groups.Groups.Select(g => g.Count));
     }
+
+    [Fact]
+    public async Task List_KeepsItsSnapshotCurrentFromTheChangeFeed_IncludingWritesFromAHostWithASlowClock()
+    {
+        var readerClock = new ManualClock(new DateTimeOffset(2026, 12, 1, 12, 0, 0, TimeSpan.Zero));
+        var reader = new RunIndex(_blobs, _tables, readerClock);
+        var writer = new RunIndex(_blobs, _tables, new ManualClock(readerClock.UtcNow.AddMinutes(-2))); // another host, 2 minutes behind
+        await WriteTrialAsync("feed-t0", 8, 0.80);
+        await writer.RecordAsync("feed-t0");
+        Assert.Equal(["feed-t0"], (await reader.ListAllAsync()).Select(r => r.RunId));
+
+        await WriteTrialAsync("feed-t1", 16, 0.85);
+        await writer.RecordAsync("feed-t1");
+        await WriteTrialAsync("feed-t0", 8, 0.80, status: "pruned"); // the same run recorded again, now pruned
+        await writer.RecordAsync("feed-t0");
+        readerClock.UtcNow = readerClock.UtcNow.AddSeconds(1);
+        var runs = (await reader.ListAllAsync()).OrderBy(r => r.RunId).ToList();
+        Assert.Equal(["feed-t0", "feed-t1"], runs.Select(r => r.RunId));
+        Assert.Equal("pruned", runs[0].Status);
+        Assert.Equal(16, runs[1].Params["num_leaves"].GetInt32());
+    }
+
+    private sealed class ManualClock(DateTimeOffset now) : Mlops.Core.IClock
+    {
+        public DateTimeOffset UtcNow { get; set; } = now;
+    }
 }
