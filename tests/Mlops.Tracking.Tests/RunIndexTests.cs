@@ -64,6 +64,9 @@ public sealed class RunIndexTests
         Assert.Equal(["abc123"], detail.Lineage!.DataVersions);
         Assert.Equal("deadbeef", detail.Lineage.CodeVersion);
         Assert.Null(detail.Evaluation);
+        string json = Mlops.Core.Json.Serialize(detail);
+        Assert.Contains("\"evaluation\":null", json); // stable shape: absent documents are null, not missing
+        Assert.Contains("\"prunedAtRound\":null", json);
         Assert.NotNull(await _tables.GetAsync(RunIndex.Table, "old-run", "old-run-t0")); // the lazy path wrote the row
 
         var missing = await Assert.ThrowsAsync<NotFoundException>(() => Queries.GetAsync("nope-t0"));
