@@ -116,7 +116,7 @@ public sealed class RunIndexTests
     {
         var readerClock = new ManualClock(new DateTimeOffset(2026, 12, 1, 12, 0, 0, TimeSpan.Zero));
         var reader = new RunIndex(_blobs, _tables, readerClock);
-        var writer = new RunIndex(_blobs, _tables, new ManualClock(readerClock.UtcNow.AddMinutes(-2))); // another host, 2 minutes behind
+        var writer = new RunIndex(_blobs, _tables, new ManualClock(readerClock.UtcNow.AddSeconds(-30))); // another host, 30 s behind
         await WriteTrialAsync("feed-t0", 8, 0.80);
         await writer.RecordAsync("feed-t0");
         Assert.Equal(["feed-t0"], (await reader.ListAllAsync()).Select(r => r.RunId));
@@ -130,6 +130,15 @@ public sealed class RunIndexTests
         Assert.Equal(["feed-t0", "feed-t1"], runs.Select(r => r.RunId));
         Assert.Equal("pruned", runs[0].Status);
         Assert.Equal(16, runs[1].Params["num_leaves"].GetInt32());
+
+        // A writer whose clock is further off than the margin is missed by the feed, but not by the periodic rescan.
+        var far = new RunIndex(_blobs, _tables, new ManualClock(readerClock.UtcNow.AddMinutes(-3)));
+        await WriteTrialAsync("feed-t2", 32, 0.9);
+        await far.RecordAsync("feed-t2");
+        readerClock.UtcNow = readerClock.UtcNow.AddSeconds(1);
+        Assert.Equal(2, (await reader.ListAllAsync()).Count);
+        readerClock.UtcNow = readerClock.UtcNow.Add(RunSnapshot.RescanInterval);
+        Assert.Equal(3, (await reader.ListAllAsync()).Count);
     }
 
     private sealed class ManualClock(DateTimeOffset now) : Mlops.Core.IClock
