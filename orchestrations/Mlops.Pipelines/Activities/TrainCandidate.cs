@@ -44,7 +44,6 @@ public sealed class TrainCandidate(PipelineServices services) : TaskActivity<Tri
         var trained = ModelTrainer.Train(train, spec, progress: null, ct);
         double seconds = clock.Elapsed.TotalSeconds;
         var report = Evaluator.Evaluate(trained.Model, validation, config.SliceColumn);
-        await Mlops.Tracking.Evaluation.RunEvaluation.WriteAsync(blobs, input.RunId, trained.Model, validation, ct); // ROC/PR/residuals + importance, before the result marks the run done
 
         byte[] modelBytes = Encoding.UTF8.GetBytes(trained.Model.ToJson());
         string modelBlob = prefix + "model.json";
@@ -64,6 +63,7 @@ public sealed class TrainCandidate(PipelineServices services) : TaskActivity<Tri
             trainRows = train.RowCount, validationRows = validation.RowCount,
         }, indented: true), cancellationToken: ct);
 
+        await Mlops.Tracking.Evaluation.RunEvaluation.WriteAsync(blobs, input.RunId, trained.Model, validation, ct); // ROC/PR/residuals + importance, before the result marks the run done
         var result = new TrialResult(input.RunId, input.Params, trained.Trainer.ToString().ToLowerInvariant(), report.PrimaryMetric, report.Primary, report.HigherIsBetter,
             report.Metrics.ToDictionary(k => k.Key, k => k.Value), seconds, modelBlob);
         await blobs.WriteAsync(PipelineServices.RunsContainer, prefix + "result.json", Json.SerializeToUtf8(result, indented: true), cancellationToken: ct);
