@@ -14,7 +14,7 @@ public static class RunAnalysis
     public static RunGroups Group(IReadOnlyList<RunRecord> runs, IReadOnlyList<string> by)
     {
         if (by.Count == 0) throw new FilterSyntaxException(0, "'by' needs at least one key: sweep, pipeline, or a field such as params.num_leaves.");
-        var keys = by.Select((k, i) => (Name: k, Field: k == "sweep" ? RunField.Parse("pipeline") : RunField.Parse(k, i))).ToList();
+        var keys = by.Select(k => (Name: k, Field: RunField.Parse(k == "sweep" ? "pipeline" : k))).ToList();
         var selected = by.Contains("sweep") ? runs.Where(r => r.SweepMethod is not null).ToList() : runs;
         var groups = selected
             .GroupBy(r => string.Join("\u001f", keys.Select(k => RunField.AsText(k.Field.ValueOf(r)))), StringComparer.Ordinal)

@@ -20,6 +20,7 @@ namespace Mlops.Functions.Tests.EndToEnd;
 /// reports the drift and the drop, alerts a webhook, and starts a retraining with trigger kind <c>monitor</c>; a second
 /// breach inside the cooldown starts nothing.
 /// </summary>
+[Collection(ProcessEnvironment.Name)]
 public sealed class MonitoringLoopTests(ITestOutputHelper output)
 {
     [Fact]
@@ -131,4 +132,14 @@ public sealed class MonitoringLoopTests(ITestOutputHelper output)
             await Task.Delay(300);
         }
     }
+}
+
+/// <summary>
+/// Tests that set a process-wide environment variable (MLOPS_ALERT_WEBHOOK) run alone: a host that another test class
+/// builds meanwhile would read it (an http URL its https-only webhook options refuse).
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class ProcessEnvironment
+{
+    public const string Name = "process environment";
 }
