@@ -58,6 +58,8 @@ public static class AppServices
         app.MapRegistry(includeApproval: false);
         app.MapDatasets();
         app.MapMonitoring();
+        ActivityTimeline.Map(app);
+        DashboardFiles.Map(app); // last: the catch-all serves the dashboard's files
     }
 }
 

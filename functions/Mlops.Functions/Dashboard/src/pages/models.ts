@@ -1,0 +1,84 @@
+// Models: versions with their gate decisions, aliases, the alias/traffic history ("what served at time T"), the
+// live traffic split and serving counters; promote / rollback / approve / reject call the admin API after a confirmation.
+import { get, post, query } from '../api';
+import { fmt, fmtTime, h, note, section, table } from '../dom';
+import { href, Route, setParam } from '../router';
+
+interface Gate { passed: boolean; reasons: string[]; primaryMetric: string; candidate?: number; production?: number; improvement?: number; }
+interface Version {
+  version: number; status: string; createdAt: string; runId?: string; metrics: Record<string, unknown>; dataHash?: string; codeVersion?: string;
+  gate?: Gate; approval: string; approvalNote?: string; aliases: string[];
+}
+interface State { aliases: Record<string, number>; revision: number; updatedAt: string; }
+interface Details { model: string; versions: Version[]; state: State; }
+interface HistoryEntry { revision: number; at: string; kind: string; alias?: string; fromVersion?: number; toVersion?: number; actor?: string; reason?: string; aliases: Record<string, number>; }
+interface Summary { model: string; latestVersion: number; production?: number; aliases: Record<string, number>; updatedAt?: string; }
+
+export async function modelsPage(route: Route): Promise<HTMLElement> {
+  const model = route.args[0];
+  if (!model) {
+    const models = await get<Summary[]>('/api/models');
+    if (!models.length) return note('No models registered yet.');
+    return section('Models', table(['model', 'latest', 'production', 'aliases', 'updated'], models.map(m => [
+      h('a', { href: href('models', [m.model]) }, m.model), m.latestVersion, m.production ?? '', aliasText(m.aliases), fmtTime(m.updatedAt)]), { id: 'models' }));
+  }
+  const m = encodeURIComponent(model);
+  const [details, history, traffic, stats] = await Promise.all([
+    get<Details>(`/api/models/${m}`), get<HistoryEntry[]>(`/api/models/${m}/history`),
+    get<{ routes: { version: number; weight: number }[]; shadow: number[] }>(`/api/models/${m}/traffic`),
+    get<{ counters: Record<string, number>; models: string[] }>('/api/serving/stats'),
+  ]);
+  const act = async (what: string, path: string, body: unknown) => {
+    if (!confirm(`${what}?`)) return;
+    await post(path, body);
+    dispatchEvent(new HashChangeEvent('hashchange'));
+  };
+  const versions = [...details.versions].sort((a, b) => b.version - a.version);
+  const rows = versions.map(v => [
+    v.version, v.status, fmtTime(v.createdAt), h('span', { class: 'aliases', 'data-version': v.version }, v.aliases.join(', ')),
+    v.runId ? h('a', { href: href('run', [v.runId]) }, v.runId) : '', metricText(v.metrics), gateText(v.gate), v.approval + (v.approvalNote ? `: ${v.approvalNote}` : ''),
+    h('span', { class: 'actions' },
+      v.aliases.includes('production') ? null : h('button', { 'data-action': 'promote', 'data-version': v.version, onclick: () => act(`Promote version ${v.version} of ${model} to production`, `/api/models/${m}/promote`, { version: v.version, reason: 'dashboard' }) }, 'Promote'),
+      v.approval === 'pending' ? h('button', { 'data-action': 'approve', 'data-version': v.version, onclick: () => act(`Approve version ${v.version}`, `/api/models/${m}/versions/${v.version}/approve`, { reason: 'dashboard' }) }, 'Approve') : null,
+      v.approval === 'pending' ? h('button', { 'data-action': 'reject', 'data-version': v.version, onclick: () => act(`Reject version ${v.version}`, `/api/models/${m}/versions/${v.version}/reject`, { reason: 'dashboard' }) }, 'Reject') : null),
+  ]);
+  const rollback = h('button', { id: 'rollback', onclick: () => act(`Roll ${model} back to the previous production version`, `/api/models/${m}/rollback`, { reason: 'dashboard' }) }, 'Roll back production');
+  return h('div', { class: 'models' }, h('h1', {}, model), h('p', {}, `Aliases: ${aliasText(details.state.aliases)} · revision ${details.state.revision} `, rollback),
+    section('Versions', table(['version', 'status', 'created', 'aliases', 'run', 'metrics', 'gate', 'approval', ''], rows, { id: 'versions' })),
+    h('div', { class: 'row' }, trafficView(traffic, stats, model), await servedAtView(m, route.params.get('at'))),
+    section('History', table(['revision', 'at', 'change', 'alias', 'version', 'by', 'reason', 'aliases after'], [...history].reverse().map(e => [
+      e.revision, fmtTime(e.at), e.kind, e.alias ?? '', `${e.fromVersion ?? '–'} → ${e.toVersion ?? '–'}`, e.actor ?? '', e.reason ?? '', aliasText(e.aliases)]), { id: 'history' })));
+}
+
+function trafficView(traffic: { routes: { version: number; weight: number }[]; shadow: number[] }, stats: { counters: Record<string, number>; models: string[] }, model: string): HTMLElement {
+  const c = stats.counters;
+  return section('Traffic',
+    table(['version', 'weight %'], traffic.routes.map(r => [r.version, r.weight]), { id: 'traffic' }),
+    traffic.shadow.length ? h('p', {}, 'Shadow: ', traffic.shadow.join(', ')) : null,
+    h('p', { class: 'note' }, `This host ${stats.models.includes(model) ? 'serves' : 'has not loaded'} ${model}. Host-wide: ${c.requests ?? 0} requests, ${c.serverErrors ?? 0} server errors, ${c.badRequests ?? 0} bad requests, ${c.autoRollbacks ?? 0} auto-rollbacks.`));
+}
+
+/** "What served at time T": the state in force at the chosen instant. */
+async function servedAtView(model: string, at: string | null): Promise<HTMLElement> {
+  const input = h('input', { type: 'datetime-local', id: 'served-at', step: 1, value: at ? at.slice(0, 19) : '' });
+  const go = h('button', { onclick: () => { setParam('at', input.value ? new Date(input.value + 'Z').toISOString() : undefined); dispatchEvent(new HashChangeEvent('hashchange')); } }, 'Show');
+  let state: HTMLElement = note('Pick a time (UTC).');
+  if (at) {
+    const s = await get<{ aliases?: Record<string, number>; traffic?: unknown; revision?: number }>(`/api/models/${model}/history` + query({ at }));
+    state = h('p', { id: 'served-at-state' }, `At ${fmtTime(at)}: ${aliasText(s.aliases ?? {})} (revision ${s.revision ?? 0})`);
+  }
+  return section('What served at time T', h('div', { class: 'toolbar' }, input, go), state);
+}
+
+const aliasText = (aliases: Record<string, number>): string => Object.entries(aliases).map(([a, v]) => `${a} → v${v}`).join(', ') || 'none';
+
+function metricText(metrics: Record<string, unknown>): string {
+  const values = (metrics?.values ?? metrics) as Record<string, unknown>;
+  return Object.entries(values).filter(([, v]) => typeof v === 'number').slice(0, 4).map(([k, v]) => `${k} ${fmt(v, 3)}`).join(' · ');
+}
+
+function gateText(gate?: Gate): HTMLElement | string {
+  if (!gate) return '';
+  const numbers = `${gate.primaryMetric}: ${fmt(gate.candidate, 4)} vs ${fmt(gate.production, 4)} (${gate.improvement !== undefined && gate.improvement !== null ? (gate.improvement >= 0 ? '+' : '') + fmt(gate.improvement, 3) : 'no production'})`;
+  return h('span', { class: gate.passed ? 'pass' : 'fail', title: gate.reasons.join('\n') }, (gate.passed ? 'passed · ' : 'failed · ') + numbers);
+}
