@@ -46,6 +46,7 @@ public static class AppServices
         services.AddServing(storage);
         services.AddSingleton<IServingEvents, RollbackAlerts>(); // canary auto-rollbacks alert a person
         services.AddSingleton<TimerRegistry>();
+        services.AddSingleton(new Tracking.RunQueries(storage)); // the runs API: index table + run blobs
         return services;
     }
 
@@ -58,6 +59,7 @@ public static class AppServices
         app.MapRegistry(includeApproval: false);
         app.MapDatasets();
         app.MapMonitoring();
+        RunEndpoints.Map(app);
         ActivityTimeline.Map(app);
         DashboardFiles.Map(app); // last: the catch-all serves the dashboard's files
     }

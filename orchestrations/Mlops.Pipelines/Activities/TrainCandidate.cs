@@ -63,9 +63,11 @@ public sealed class TrainCandidate(PipelineServices services) : TaskActivity<Tri
             trainRows = train.RowCount, validationRows = validation.RowCount,
         }, indented: true), cancellationToken: ct);
 
+        await Mlops.Tracking.Evaluation.RunEvaluation.WriteAsync(blobs, input.RunId, trained.Model, validation, ct); // ROC/PR/residuals + importance, before the result marks the run done
         var result = new TrialResult(input.RunId, input.Params, trained.Trainer.ToString().ToLowerInvariant(), report.PrimaryMetric, report.Primary, report.HigherIsBetter,
             report.Metrics.ToDictionary(k => k.Key, k => k.Value), seconds, modelBlob);
         await blobs.WriteAsync(PipelineServices.RunsContainer, prefix + "result.json", Json.SerializeToUtf8(result, indented: true), cancellationToken: ct);
+        await new Mlops.Tracking.RunIndex(services.Storage).RecordAsync(input.RunId, input.Config.Sweep?.Method, ct); // the runs table's row
         return result;
     }
 

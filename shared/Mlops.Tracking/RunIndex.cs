@@ -1,0 +1,134 @@
+using System.Text.Json;
+using Mlops.Core;
+using Mlops.Core.Storage;
+
+namespace Mlops.Tracking;
+
+/// <summary>
+/// The run index: one table row per finished trial (partition = pipeline, row = run id) holding what the runs table
+/// shows and filters on. Written when a trial finishes; rebuilt from the blobs for runs that predate it.
+/// </summary>
+public sealed class RunIndex(IBlobStore blobs, ITableStore tables)
+{
+    /// <summary>The index table.</summary>
+    public const string Table = "runs";
+
+    public RunIndex(StorageServices storage) : this(storage.Blobs, storage.Tables) { }
+
+    /// <summary>The run's blobs.</summary>
+    public RunArtifacts Artifacts { get; } = new(blobs);
+
+    /// <summary>
+    /// Indexes a finished trial from what it wrote under <c>runs/{runId}/</c> (result, params, curve). Idempotent (an
+    /// upsert of the same row), so an activity retry may call it again. Returns the record, or null when the run has
+    /// no result yet.
+    /// </summary>
+    public async Task<RunRecord?> RecordAsync(string runId, string? sweepMethod = null, CancellationToken cancellationToken = default)
+    {
+        var record = await Artifacts.LoadRecordAsync(runId, sweepMethod, cancellationToken).ConfigureAwait(false);
+        if (record is not null) await tables.UpsertAsync(Table, ToRow(record), cancellationToken).ConfigureAwait(false);
+        return record;
+    }
+
+    /// <summary>Writes a record as it is (the rebuild path and benchmarks).</summary>
+    public Task WriteAsync(RunRecord record, CancellationToken cancellationToken = default) =>
+        tables.UpsertAsync(Table, ToRow(record), cancellationToken);
+
+    /// <summary>Writes many records, batched per pipeline (≤ 100 per batch).</summary>
+    public async Task WriteManyAsync(IEnumerable<RunRecord> records, CancellationToken cancellationToken = default)
+    {
+        foreach (var partition in records.GroupBy(r => r.Pipeline))
+            foreach (var chunk in partition.Chunk(100))
+            {
+                var batch = new TableBatch();
+                foreach (var r in chunk) batch.Upsert(ToRow(r));
+                await tables.ExecuteBatchAsync(Table, batch, cancellationToken).ConfigureAwait(false);
+            }
+    }
+
+    /// <summary>One run by id: a point read; a run that finished before the index existed is indexed now from its blobs.</summary>
+    public async Task<RunRecord?> GetAsync(string runId, CancellationToken cancellationToken = default)
+    {
+        var row = await tables.GetAsync(Table, RunIds.Parse(runId).Pipeline, runId, cancellationToken).ConfigureAwait(false);
+        return row is not null ? FromRow(row) : await RecordAsync(runId, cancellationToken: cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Every run of one pipeline (a sweep): one partition query.</summary>
+    public async Task<IReadOnlyList<RunRecord>> ListPipelineAsync(string pipeline, CancellationToken cancellationToken = default) =>
+        (await tables.QueryAsync(Table, pipeline, cancellationToken: cancellationToken).ConfigureAwait(false)).Select(FromRow).ToList();
+
+    /// <summary>Every indexed run: one table query (pages of 1,000 rows), no blob reads.</summary>
+    public async Task<IReadOnlyList<RunRecord>> ListAllAsync(CancellationToken cancellationToken = default) =>
+        (await tables.QueryAllAsync(Table, cancellationToken).ConfigureAwait(false)).Select(FromRow).ToList();
+
+    /// <summary>
+    /// Indexes every run under <c>runs/</c> that has a result but no index row (runs older than the index, or a trial
+    /// that died between writing its result and its row). Returns how many were indexed and how many were already there.
+    /// </summary>
+    public async Task<(int Indexed, int Existing)> ReindexAsync(CancellationToken cancellationToken = default)
+    {
+        var known = (await tables.QueryAllAsync(Table, cancellationToken).ConfigureAwait(false)).Select(r => r.RowKey).ToHashSet(StringComparer.Ordinal);
+        int indexed = 0, existing = 0;
+        await foreach (var blob in blobs.ListAsync(RunArtifacts.Container, cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            if (!blob.Name.EndsWith("/" + RunArtifacts.ResultBlob, StringComparison.Ordinal)) continue;
+            string runId = blob.Name[..^(RunArtifacts.ResultBlob.Length + 1)];
+            if (runId.Contains('/') || !RunIds.IsValid(runId)) continue;
+            if (known.Contains(runId)) { existing++; continue; }
+            if (await RecordAsync(runId, cancellationToken: cancellationToken).ConfigureAwait(false) is not null) indexed++;
+        }
+        return (indexed, existing);
+    }
+
+    internal static TableRow ToRow(RunRecord r)
+    {
+        var row = new TableRow(r.Pipeline, r.RunId)
+        {
+            ["Dataset"] = r.Dataset,
+            ["Trial"] = r.Trial,
+            ["Rung"] = r.Rung,
+            ["SweepMethod"] = r.SweepMethod,
+            ["Stage"] = r.Stage,
+            ["Trainer"] = r.Trainer,
+            ["Task"] = r.Task,
+            ["Status"] = r.Status,
+            ["PrunedAtRound"] = r.PrunedAtRound,
+            ["PruneReason"] = r.PruneReason,
+            ["CreatedAt"] = r.CreatedAt,
+            ["TrainSeconds"] = r.TrainSeconds,
+            ["PrimaryMetric"] = r.PrimaryMetric,
+            ["HigherIsBetter"] = r.HigherIsBetter,
+            ["Params"] = Json.Serialize(r.Params),
+            ["Metrics"] = Json.Serialize(r.Metrics),
+            ["Curves"] = Json.Serialize(r.Curves),
+        };
+        foreach (var key in row.Properties.Where(kv => kv.Value is null).Select(kv => kv.Key).ToList()) row.Properties.Remove(key);
+        return row;
+    }
+
+    internal static RunRecord FromRow(TableRow row) => new()
+    {
+        RunId = row.RowKey,
+        Pipeline = row.PartitionKey,
+        Dataset = row.GetString("Dataset"),
+        Trial = (int?)row.GetLong("Trial"),
+        Rung = (int?)row.GetLong("Rung"),
+        SweepMethod = row.GetString("SweepMethod"),
+        Stage = row.GetString("Stage"),
+        Trainer = row.GetString("Trainer"),
+        Task = row.GetString("Task"),
+        Status = row.GetString("Status") ?? RunStatus.Completed,
+        PrunedAtRound = (int?)row.GetLong("PrunedAtRound"),
+        PruneReason = row.GetString("PruneReason"),
+        CreatedAt = row.GetDate("CreatedAt"),
+        TrainSeconds = row.GetDouble("TrainSeconds"),
+        PrimaryMetric = row.GetString("PrimaryMetric"),
+        HigherIsBetter = row.GetBool("HigherIsBetter"),
+        Params = Parse<Dictionary<string, JsonElement>>(row, "Params"),
+        Metrics = Parse<Dictionary<string, double>>(row, "Metrics"),
+        Curves = Parse<Dictionary<string, CurveSummary>>(row, "Curves"),
+    };
+
+    private static T Parse<T>(TableRow row, string name) where T : new() =>
+        row.GetString(name) is { Length: > 0 } s ? Json.Deserialize<T>(s) ?? new T() : new T();
+}
