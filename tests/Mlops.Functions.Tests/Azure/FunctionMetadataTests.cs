@@ -78,7 +78,7 @@ public sealed class FunctionMetadataTests(FunctionHostFixture host) : IClassFixt
                 declared[$"{m.GetString()!.ToUpperInvariant()} {route}"] = t.GetProperty("authLevel").GetString()!;
         }
 
-        var served = host.ApiRoutes().Append(("GET", DashboardFiles.Route)).Select(r => $"{r.Method} {r.Pattern}").ToHashSet();
+        var served = host.ApiRoutes().Append((Method: "GET", Pattern: DashboardFiles.Route)).Select(r => $"{r.Method} {r.Pattern}").ToHashSet();
         Assert.Equal(served.Order(), declared.Keys.Order());
 
         foreach (var (key, level) in declared)

@@ -58,8 +58,8 @@ export function scatter(series: { name: string; data: Point[] }[], axes: { x?: s
   };
 }
 
-export function bars(labels: string[], values: number[], axes: { horizontal?: boolean; name?: string } = {}): Option {
-  const category = { type: 'category', data: labels, axisLabel: { interval: 0, width: 120, overflow: 'truncate' } };
+export function bars(labels: string[], values: number[], axes: { horizontal?: boolean; name?: string; everyLabel?: boolean } = {}): Option {
+  const category = { type: 'category', data: labels, axisLabel: { interval: axes.everyLabel === false ? 'auto' : 0, width: 120, overflow: 'truncate' } };
   const value = { type: 'value', name: axes.name };
   return {
     grid: { left: axes.horizontal ? 140 : 48, right: 16, top: 24, bottom: axes.horizontal ? 24 : 60, containLabel: false },

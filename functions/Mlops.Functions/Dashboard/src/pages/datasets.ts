@@ -7,9 +7,10 @@ import { href, Route } from '../router';
 import { listPipelineRuns } from './pipelines';
 
 interface Version { dataset: string; hash: string; sequence: number; rows: number; columns: number; bytes: number; ingestedAt: string; outcome: string; sourceName?: string; errors: number; warnings: number; referenceHash?: string; }
-interface Details { version: Version; profile?: { columns?: Column[] } & Record<string, unknown>; validation?: { anomalies?: Anomaly[]; drift?: unknown[]; summary?: string } & Record<string, unknown>; }
+interface Drift { column: string; method: string; statistic: number; pValue?: number; threshold: number; drifted: boolean; insufficientData: boolean; referenceCount: number; currentCount: number; }
+interface Details { version: Version; profile?: { columns?: Column[] } & Record<string, unknown>; validation?: { anomalies?: Anomaly[]; drift?: Drift[]; referenceHash?: string } | null; }
 interface Column { name: string; kind?: string; histogram?: { edges?: number[]; counts?: number[]; bins?: { lower?: number; upper?: number; count: number }[] }; topValues?: { value: string; count: number }[]; [k: string]: unknown; }
-interface Anomaly { column?: string; kind?: string; code?: string; severity?: string; message?: string; }
+interface Anomaly { column?: string; code: string; severity: string; message: string; line?: number; }
 
 export async function datasetsPage(route: Route): Promise<HTMLElement> {
   const [dataset, hash] = route.args;
@@ -32,9 +33,19 @@ async function versionView(dataset: string, hash: string): Promise<HTMLElement> 
   const columns = d.profile?.columns ?? [];
   return h('div', {}, h('h2', {}, `Version ${hash.slice(0, 12)} · ${d.version.outcome}`),
     d.version.outcome.toLowerCase() === 'quarantined' ? h('p', { class: 'error' }, 'Quarantined: the file is kept in the quarantine container with this report.') : null,
-    section('Validation', d.validation?.summary ? h('p', {}, String(d.validation.summary)) : null,
-      anomalies.length ? table(['severity', 'column', 'check', 'message'], anomalies.map(a => [a.severity ?? '', a.column ?? '', a.kind ?? a.code ?? '', a.message ?? '']), { id: 'anomalies' }) : note('No anomalies.')),
+    section('Validation', anomalies.length
+      ? table(['severity', 'column', 'check', 'line', 'message'], anomalies.map(a => [a.severity, a.column ?? '', a.code, a.line ?? '', a.message]), { id: 'anomalies' })
+      : note('No anomalies.')),
+    driftView(d.validation?.drift ?? [], d.validation?.referenceHash ?? d.version.referenceHash),
     section('Profile', h('div', { class: 'histograms' }, columns.slice(0, 40).map(columnView))));
+}
+
+function driftView(drift: Drift[], reference?: string): HTMLElement {
+  if (!drift.length) return section('Drift', note(reference ? 'No column compared.' : 'The first version: nothing to compare with.'));
+  const sorted = [...drift].sort((a, b) => Number(b.drifted) - Number(a.drifted) || b.statistic - a.statistic);
+  return section(`Drift against the previous version ${reference?.slice(0, 12) ?? ''}`, table(['column', 'test', 'statistic', 'p-value', 'threshold', 'verdict', 'rows (previous → this)'],
+    sorted.map(x => [x.column, x.method, fmt(x.statistic, 3), fmt(x.pValue, 3), fmt(x.threshold, 3),
+      h('span', { class: x.drifted ? 'fail' : 'pass' }, x.insufficientData ? 'too few rows' : x.drifted ? 'drifted' : 'stable'), `${x.referenceCount} → ${x.currentCount}`]), { id: 'drift' }));
 }
 
 function columnView(c: Column): HTMLElement {
@@ -45,5 +56,5 @@ function columnView(c: Column): HTMLElement {
   else if (c.topValues) { labels = c.topValues.map(t => t.value); counts = c.topValues.map(t => t.count); }
   const stats = ['count', 'missing', 'mean', 'std', 'min', 'max', 'distinct'].filter(k => typeof c[k] === 'number').map(k => `${k} ${fmt(c[k], 3)}`).join(' · ');
   return h('div', { class: 'histogram' }, h('h3', {}, c.name, c.kind ? ` (${c.kind})` : ''), h('p', { class: 'note' }, stats),
-    counts.length ? chart(bars(labels, counts), { height: 160 }).box : null);
+    counts.length ? chart(bars(labels, counts, { everyLabel: false }), { height: 160 }).box : null);
 }

@@ -6,7 +6,7 @@ import { href, Route, setParam } from '../router';
 
 interface Gate { passed: boolean; reasons: string[]; primaryMetric: string; candidate?: number; production?: number; improvement?: number; }
 interface Version {
-  version: number; status: string; createdAt: string; runId?: string; metrics: Record<string, unknown>; dataHash?: string; codeVersion?: string;
+  version: number; status: string; createdAt: string; runId?: string; metrics: { overall: Record<string, number>; evaluatedRows?: number }; dataHash?: string; codeVersion?: string;
   gate?: Gate; approval: string; approvalNote?: string; aliases: string[];
 }
 interface State { aliases: Record<string, number>; revision: number; updatedAt: string; }
@@ -28,10 +28,17 @@ export async function modelsPage(route: Route): Promise<HTMLElement> {
     get<{ routes: { version: number; weight: number }[]; shadow: number[] }>(`/api/models/${m}/traffic`),
     get<{ counters: Record<string, number>; models: string[] }>('/api/serving/stats'),
   ]);
+  const outcome = h('p', { id: 'action-result', role: 'status' });
   const act = async (what: string, path: string, body: unknown) => {
     if (!confirm(`${what}?`)) return;
-    await post(path, body);
-    dispatchEvent(new HashChangeEvent('hashchange'));
+    try {
+      await post(path, body);
+      dispatchEvent(new HashChangeEvent('hashchange'));
+    } catch (e) {
+      // 401/403 already sent the user to the sign-in form; other refusals (a failed gate: 409) are shown here.
+      outcome.className = 'error';
+      outcome.textContent = e instanceof Error ? e.message : String(e);
+    }
   };
   const versions = [...details.versions].sort((a, b) => b.version - a.version);
   const rows = versions.map(v => [
@@ -43,7 +50,7 @@ export async function modelsPage(route: Route): Promise<HTMLElement> {
       v.approval === 'pending' ? h('button', { 'data-action': 'reject', 'data-version': v.version, onclick: () => act(`Reject version ${v.version}`, `/api/models/${m}/versions/${v.version}/reject`, { reason: 'dashboard' }) }, 'Reject') : null),
   ]);
   const rollback = h('button', { id: 'rollback', onclick: () => act(`Roll ${model} back to the previous production version`, `/api/models/${m}/rollback`, { reason: 'dashboard' }) }, 'Roll back production');
-  return h('div', { class: 'models' }, h('h1', {}, model), h('p', {}, `Aliases: ${aliasText(details.state.aliases)} · revision ${details.state.revision} `, rollback),
+  return h('div', { class: 'models' }, h('h1', {}, model), h('p', {}, `Aliases: ${aliasText(details.state.aliases)} · revision ${details.state.revision} `, rollback), outcome,
     section('Versions', table(['version', 'status', 'created', 'aliases', 'run', 'metrics', 'gate', 'approval', ''], rows, { id: 'versions' })),
     h('div', { class: 'row' }, trafficView(traffic, stats, model), await servedAtView(m, route.params.get('at'))),
     section('History', table(['revision', 'at', 'change', 'alias', 'version', 'by', 'reason', 'aliases after'], [...history].reverse().map(e => [
@@ -72,9 +79,8 @@ async function servedAtView(model: string, at: string | null): Promise<HTMLEleme
 
 const aliasText = (aliases: Record<string, number>): string => Object.entries(aliases).map(([a, v]) => `${a} → v${v}`).join(', ') || 'none';
 
-function metricText(metrics: Record<string, unknown>): string {
-  const values = (metrics?.values ?? metrics) as Record<string, unknown>;
-  return Object.entries(values).filter(([, v]) => typeof v === 'number').slice(0, 4).map(([k, v]) => `${k} ${fmt(v, 3)}`).join(' · ');
+function metricText(metrics: Version['metrics']): string {
+  return Object.entries(metrics?.overall ?? {}).slice(0, 4).map(([k, v]) => `${k} ${fmt(v, 3)}`).join(' · ');
 }
 
 function gateText(gate?: Gate): HTMLElement | string {

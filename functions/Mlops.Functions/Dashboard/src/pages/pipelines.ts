@@ -57,7 +57,7 @@ async function runView(id: string): Promise<HTMLElement> {
     status.failureDetails ? h('p', { class: 'error' }, status.failureDetails.errorMessage) : null,
     h('p', {}, (o.dataHash ?? p.dataHash) ? h('a', { href: href('datasets', [dataset, (o.dataHash ?? p.dataHash)!]) }, 'data version') : null, ' ',
       (o.version ?? p.version) ? h('a', { href: href('models', [dataset]) }, `model v${o.version ?? p.version}`) : null, ' ',
-      h('a', { href: href('runs', [], { filter: `pipeline = "${id}"` }) }, 'trials')),
+      h('a', { href: href('runs', [], { pipeline: id }) }, 'trials'), ' ', h('a', { href: href('sweep', [id]) }, 'sweep')),
     section('Time per activity', names.length ? chart(bars(names, names.map(n => Number((totals.get(n) ?? 0).toFixed(2))), { horizontal: true, name: 'seconds' }), { id: 'activity-chart', height: 28 * names.length + 48 }).box : note('No activities yet.')),
     section('Activities', table(['activity', 'scheduled', 'took', 'status', 'failure'], spans.map(s => [s.name, fmtTime(s.scheduledAt), seconds(s.seconds), s.status, s.failure ?? '']), { id: 'activities' })));
 }

@@ -12,7 +12,7 @@ export async function runPage(route: Route): Promise<HTMLElement> {
   if (!runId) return note('No run given.');
   const run = await get<RunDetail>(`/api/runs/${encodeURIComponent(runId)}`);
   const summary = table(['run', 'dataset', 'pipeline', 'status', 'trainer', 'created', 'train time'], [[
-    run.runId, h('a', { href: href('datasets', [run.dataset]) }, run.dataset), h('a', { href: href('sweep', [run.pipeline]) }, run.pipeline),
+    run.runId, run.dataset ? h('a', { href: href('datasets', [run.dataset]) }, run.dataset) : '', h('a', { href: href('sweep', [run.pipeline]) }, run.pipeline),
     h('span', { class: 'status ' + run.status }, run.status + (run.pruneReason ? ` (${run.pruneReason})` : '')), run.trainer ?? '', fmtTime(run.createdAt), seconds(run.trainSeconds),
   ]], { id: 'run-summary' });
   return h('div', { class: 'run' }, h('h1', {}, 'Run ', run.runId), summary,
@@ -25,20 +25,17 @@ export async function runPage(route: Route): Promise<HTMLElement> {
     h('div', { class: 'row' }, section('Lineage', keyValues(run.lineage)), section('Environment', keyValues(run.env))));
 }
 
-/** The values of a curve point's train/validation field: one number (the loss) or several named metrics. */
+/** A run's curve as series per split ("train logloss", "validation logloss"), against rounds or seconds. */
 export function curveSeries(curve: CurvePoint[], axis: 'step' | 'time'): Map<string, Point[]> {
   const series = new Map<string, Point[]>();
   for (const p of curve) {
     const x = axis === 'time' ? p.elapsed ?? p.round : p.round;
     for (const split of ['train', 'validation'] as const) {
-      const v = p[split];
-      if (v === undefined || v === null) continue;
-      const named = typeof v === 'number' ? { loss: v } : v;
-      for (const [metric, y] of Object.entries(named)) {
-        const name = `${split} ${metric}`;
-        if (!series.has(name)) series.set(name, []);
-        series.get(name)!.push([x, y]);
-      }
+      const y = p[split];
+      if (y === undefined || y === null) continue;
+      const name = `${split} ${p.metric ?? 'loss'}`;
+      if (!series.has(name)) series.set(name, []);
+      series.get(name)!.push([x, y]);
     }
   }
   return series;
@@ -60,11 +57,9 @@ function curvesView(curve: CurvePoint[], params: URLSearchParams): HTMLElement {
 }
 
 function importanceView(importance: RunDetail['importance']): HTMLElement | null {
-  if (!importance) return null;
-  const pairs = Array.isArray(importance) ? importance.map(i => [i.feature, i.importance] as [string, number]) : Object.entries(importance);
-  if (!pairs.length) return null;
-  const top = pairs.sort((a, b) => b[1] - a[1]).slice(0, 20);
-  return section('Feature importance', chart(bars(top.map(p => p[0]), top.map(p => p[1]), { horizontal: true }), { id: 'importance-chart', height: 24 * top.length + 48 }).box);
+  if (!importance?.features.length) return null;
+  const top = importance.features.map(f => [f.column, f.importance] as [string, number]).sort((a, b) => Math.abs(b[1]) - Math.abs(a[1])).slice(0, 20);
+  return section(`Feature importance (${importance.kind})`, chart(bars(top.map(p => p[0]), top.map(p => p[1]), { horizontal: true }), { id: 'importance-chart', height: 24 * top.length + 48 }).box);
 }
 
 export function keyValues(values: Record<string, unknown> | undefined | null): HTMLElement {

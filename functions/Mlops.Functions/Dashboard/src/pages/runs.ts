@@ -7,15 +7,15 @@ import { RunList, RunRow } from '../types';
 import { Column, virtualTable } from './runsTable';
 
 const columnsKey = 'mlops.runs.cols';
-const stats = ['final', 'best', 'last', 'min', 'max'] as const;
+const stats = ['best', 'last', 'min', 'max'] as const;
 
-interface GroupStats { mean?: number; std?: number; min?: number; max?: number; }
-interface Group { key: string; count: number; metrics: Record<string, GroupStats>; }
+interface GroupStats { count: number; mean: number; std: number; min: number; max: number; }
+interface Group { label: string; count: number; runIds: string[]; metrics: Record<string, GroupStats>; }
 
 export async function runsPage(route: Route): Promise<HTMLElement> {
   const p = route.params;
   const filter = p.get('filter') ?? '';
-  const stat = (p.get('stat') ?? 'final') as typeof stats[number];
+  const stat = (p.get('stat') ?? 'best') as typeof stats[number];
   const onlyDiff = p.get('diff') === '1';
   const sort = p.get('sort') ?? 'createdAt desc';
   const groupBy = p.get('group') ?? '';
@@ -27,7 +27,7 @@ export async function runsPage(route: Route): Promise<HTMLElement> {
 
   let list: RunList;
   try {
-    list = await get<RunList>('/api/runs' + query({ filter, limit: 10000 }));
+    list = await get<RunList>('/api/runs' + query({ filter, pipeline: p.get('pipeline'), limit: 10000 }));
   } catch (e) {
     if (e instanceof ApiError && e.status === 400) return h('div', {}, toolbar, h('p', { class: 'error', id: 'filter-error', role: 'alert' }, e.message));
     throw e;
@@ -35,7 +35,7 @@ export async function runsPage(route: Route): Promise<HTMLElement> {
   const rows = sortRows(list.runs, sort, stat);
 
   // Columns: chosen ones are remembered (this browser) and carried in the address (shared views).
-  const all = [...list.columns.params.map(n => 'params.' + n), ...list.columns.metrics.map(n => 'metrics.' + n)];
+  const all = [...list.columns.params.map(n => 'params.' + n), ...list.columns.metrics.map(n => 'metrics.' + n), ...(list.columns.curves ?? []).map(n => 'curves.' + n)];
   const remembered = localStorage.getItem(columnsKey);
   const chosen = new Set((p.get('cols') ?? remembered ?? all.join(',')).split(',').filter(c => all.includes(c)));
   const differing = new Set(all.filter(c => new Set(rows.map(r => JSON.stringify(cellValue(r, c, stat) ?? null))).size > 1));
@@ -57,7 +57,7 @@ export async function runsPage(route: Route): Promise<HTMLElement> {
     { id: 'trainer', label: 'trainer', width: 80, value: r => r.trainer },
     { id: 'createdAt', label: 'created', width: 150, value: r => fmtTime(r.createdAt) },
     { id: 'trainSeconds', label: 'train', width: 70, value: r => seconds(r.trainSeconds) },
-    ...visible.map(c => ({ id: c, label: c.replace(/^(params|metrics)\./, ''), width: 110, value: (r: RunRow) => fmt(cellValue(r, c, stat)) })),
+    ...visible.map(c => ({ id: c, label: c.startsWith('curves.') ? `${c.slice(7)} (${stat})` : c.replace(/^(params|metrics)\./, ''), width: 110, value: (r: RunRow) => fmt(cellValue(r, c, stat)) })),
   ];
 
   const picker = h('details', { class: 'picker' }, h('summary', {}, `Columns (${visible.length}/${all.length})`),
@@ -72,8 +72,8 @@ export async function runsPage(route: Route): Promise<HTMLElement> {
       },
     }), ' ', c))));
   const diffToggle = h('label', {}, h('input', { type: 'checkbox', id: 'only-diff', checked: onlyDiff, onchange: (e: Event) => { setParam('diff', (e.target as HTMLInputElement).checked ? '1' : undefined); dispatchEvent(new HashChangeEvent('hashchange')); } }), ' only columns that differ');
-  const statSelect = h('select', { id: 'metric-stat', onchange: (e: Event) => { const v = (e.target as HTMLSelectElement).value; setParam('stat', v === 'final' ? undefined : v); dispatchEvent(new HashChangeEvent('hashchange')); } },
-    stats.map(s => h('option', { value: s, selected: s === stat }, s === 'final' ? 'metrics: final' : `metrics: ${s} over rounds`)));
+  const statSelect = h('select', { id: 'metric-stat', onchange: (e: Event) => { const v = (e.target as HTMLSelectElement).value; setParam('stat', v === 'best' ? undefined : v); dispatchEvent(new HashChangeEvent('hashchange')); } },
+    stats.map(s => h('option', { value: s, selected: s === stat }, `curves: ${s} over rounds`)));
   const groupSelect = h('select', { id: 'group-by', onchange: (e: Event) => { setParam('group', (e.target as HTMLSelectElement).value || undefined); dispatchEvent(new HashChangeEvent('hashchange')); } },
     h('option', { value: '' }, 'no grouping'), h('option', { value: 'sweep', selected: groupBy === 'sweep' }, 'group by sweep'),
     list.columns.params.map(n => h('option', { value: 'params.' + n, selected: groupBy === 'params.' + n }, 'group by ' + n)));
@@ -90,18 +90,15 @@ export async function runsPage(route: Route): Promise<HTMLElement> {
     rows.length ? virtualTable(rows, columns, { rowKey: r => r.runId, onSort, sort }) : note('No runs match.'));
 }
 
-/** A param, a metric (final or a per-round statistic), or a fixed field. */
-export function cellValue(run: RunRow, column: string, stat: string): unknown {
+/** A param, a final metric, a per-round statistic of a curve (best/last/min/max), or a fixed field. */
+export function cellValue(run: RunRow, column: string, stat: typeof stats[number]): unknown {
   if (column.startsWith('params.')) return run.params?.[column.slice(7)];
-  if (column.startsWith('metrics.')) {
-    const name = column.slice(8);
-    if (stat === 'final') return run.metrics?.[name];
-    return (run.curves?.[name] as Record<string, number> | undefined)?.[stat];
-  }
+  if (column.startsWith('metrics.')) return run.metrics?.[column.slice(8)];
+  if (column.startsWith('curves.')) return run.curves?.[column.slice(7)]?.[stat];
   return (run as unknown as Record<string, unknown>)[column];
 }
 
-function sortRows(rows: RunRow[], sort: string, stat: string): RunRow[] {
+function sortRows(rows: RunRow[], sort: string, stat: typeof stats[number]): RunRow[] {
   const [column, dir] = sort.split(' ');
   const sign = dir === 'asc' ? 1 : -1;
   return [...rows].sort((a, b) => {
@@ -116,6 +113,6 @@ function sortRows(rows: RunRow[], sort: string, stat: string): RunRow[] {
 async function groupsView(by: string, filter: string): Promise<HTMLElement> {
   const result = await get<{ groups: Group[] }>('/api/runs/groups' + query({ by, filter }));
   const metrics = [...new Set(result.groups.flatMap(g => Object.keys(g.metrics ?? {})))];
-  const cell = (s?: GroupStats) => s ? `${fmt(s.mean)} ± ${fmt(s.std ?? 0, 2)} [${fmt(s.min)}, ${fmt(s.max)}]` : '';
-  return section(`Grouped by ${by}`, table(['group', 'runs', ...metrics], result.groups.map(g => [g.key, g.count, ...metrics.map(m => cell(g.metrics[m]))]), { id: 'groups' }));
+  const cell = (s?: GroupStats) => s ? `${fmt(s.mean)} ± ${fmt(s.std, 2)} [${fmt(s.min)}, ${fmt(s.max)}]` : '';
+  return section(`Grouped by ${by}: mean ± std [min, max]`, table(['group', 'runs', ...metrics], result.groups.map(g => [g.label, g.count, ...metrics.map(m => cell(g.metrics[m]))]), { id: 'groups' }));
 }
