@@ -13,6 +13,7 @@ return args.Length > 0 ? args[0] switch
     "drop" => await Mlops.Bench.Drop.DropBench.RunAsync(args[1..]),
     "monitor" => await Mlops.Bench.Monitor.MonitorBench.RunAsync(args[1..]),
     "monitor-run" => await Mlops.Bench.Monitor.MonitorBench.RunWindowAsync(args[1..]),
+    "dashboard" => await Mlops.Bench.Dashboard.DashboardBench.RunAsync(args[1..]),
     _ => Usage(),
 } : Usage();
 
@@ -24,6 +25,6 @@ static async Task<int> RunAsync(Func<Task> bench)
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: Mlops.Bench <ml|ml-profile|ml-memory|data|durable|serve|storage|chaos|drop|monitor> [options]   (ml: --quick, --skip-peers, --only NAME)");
+    Console.Error.WriteLine("usage: Mlops.Bench <ml|ml-profile|ml-memory|data|durable|serve|storage|chaos|drop|monitor|dashboard> [options]   (ml: --quick, --skip-peers, --only NAME)");
     return 2;
 }
