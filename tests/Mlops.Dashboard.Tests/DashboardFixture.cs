@@ -7,6 +7,13 @@ using Xunit;
 
 namespace Mlops.Dashboard.Tests;
 
+/// <summary>One host with its pipeline runs and one browser for every dashboard test class.</summary>
+[CollectionDefinition(Name)]
+public sealed class DashboardCollection : ICollectionFixture<DashboardFixture>
+{
+    public const string Name = "dashboard";
+}
+
 /// <summary>
 /// The real host on its own Azurite with data from real pipeline runs — one dataset dropped twice with a small grid
 /// sweep, so there are several trials and two model versions — and Debian's chromium driven by Playwright (its own

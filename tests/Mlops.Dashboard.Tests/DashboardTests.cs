@@ -6,7 +6,8 @@ using Xunit;
 namespace Mlops.Dashboard.Tests;
 
 /// <summary>The dashboard in a real browser against a host holding real pipeline runs (see <see cref="DashboardFixture"/>).</summary>
-public sealed class DashboardTests(DashboardFixture dashboard) : IClassFixture<DashboardFixture>
+[Collection(DashboardCollection.Name)]
+public sealed class DashboardTests(DashboardFixture dashboard)
 {
     private static readonly string Model = DashboardFixture.Dataset;
 
