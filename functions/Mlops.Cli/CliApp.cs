@@ -19,6 +19,7 @@ public static class CliApp
         root.Subcommands.Add(ExportCommand.Create());
         root.Subcommands.Add(RegistryCommands.Create());
         root.Subcommands.Add(MonitorCommand.Create());
+        root.Subcommands.Add(RunsCommand.Create());
         return root;
     }
 

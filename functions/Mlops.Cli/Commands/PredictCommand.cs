@@ -14,24 +14,43 @@ public static class PredictCommand
         var data = new Argument<string>("data") { Description = "Rows to score (CSV with a header row; the target column may be present)." };
         var model = new Option<string>("--model") { Description = "Model file written by 'mlops train'.", Required = true };
         var output = new Option<string?>("--out") { Description = "Where to write predictions (CSV). Default: standard output." };
-        var command = new Command("predict", "Score a CSV file with a saved model.") { data, model, output };
+        var quiet = new Option<bool>("--quiet", "-q") { Description = "No progress display." };
+        var command = new Command("predict", "Score a CSV file with a saved model.") { data, model, output, quiet };
         command.SetAction(parse => CliApp.Guard(parse, (stdout, stderr) =>
         {
             var m = Model.Load(parse.GetValue(model)!);
-            var table = CsvTableReader.ReadFile(parse.GetValue(data)!);
-            var preds = m.PredictBatch(table);
-            foreach (var issue in preds.Issues) stderr.WriteLine($"warning: {issue.Message}");
             var outPath = parse.GetValue(output);
-            using var writer = outPath is null ? null : new StreamWriter(outPath);
-            var w = writer ?? stdout;
-            Write(w, m, preds);
+            // Predictions on stdout are the data: progress only when they go to a file.
+            var mode = CliProgress.For(stdout, parse.GetValue(quiet) || outPath is null);
+            var preds = CliProgress.Run(mode, addLine =>
+            {
+                var table = Read(parse.GetValue(data)!, addLine);
+                var scoring = addLine("scoring", table.RowCount);
+                var batch = m.PredictBatch(table);
+                scoring.Report(table.RowCount, rows: table.RowCount);
+                foreach (var issue in batch.Issues) stderr.WriteLine($"warning: {issue.Message}");
+                using var writer = outPath is null ? null : new StreamWriter(outPath);
+                Write(writer ?? stdout, m, batch, addLine("writing", batch.RowCount));
+                return batch;
+            });
             if (outPath is not null) stdout.WriteLine($"wrote {preds.RowCount:N0} predictions to {outPath}");
             return 0;
         }));
         return command;
     }
 
-    private static void Write(TextWriter w, Model m, PredictionBatch preds)
+    /// <summary>Reads the whole file (kinds inferred from every row, as training does), reporting bytes and rows read.</summary>
+    private static DataTable Read(string path, Func<string, double, IProgressLine> addLine)
+    {
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+        var line = addLine("reading " + Path.GetFileName(path), file.Length);
+        using var counted = new LineCountingStream(file, (bytes, lines) => line.Report(bytes, rows: lines));
+        var table = CsvTableReader.Read(counted);
+        line.Report(file.Length, rows: table.RowCount);
+        return table;
+    }
+
+    private static void Write(TextWriter w, Model m, PredictionBatch preds, IProgressLine progress)
     {
         var header = new List<string> { "prediction" };
         if (m.Task != MlTask.Regression) header.AddRange(m.Classes.Select(c => "probability_" + c));
@@ -47,7 +66,9 @@ public static class PredictCommand
                 for (int k = 0; k < m.Classes.Count; k++) line.Append(',').Append(preds.Probability(r, k).ToString("R", CultureInfo.InvariantCulture));
             }
             w.WriteLine(line);
+            if ((r & 0xFFFF) == 0xFFFF) progress.Report(r + 1, rows: r + 1);
         }
+        progress.Report(preds.RowCount, rows: preds.RowCount);
     }
 
     private static string Quote(string s) => s.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? "\"" + s.Replace("\"", "\"\"") + "\"" : s;

@@ -3,7 +3,6 @@ using System.Globalization;
 using Mlops.Core;
 using Mlops.Core.Errors;
 using Mlops.Registry;
-using Mlops.Storage.Azure;
 using Spectre.Console;
 
 namespace Mlops.Cli.Commands;
@@ -17,7 +16,7 @@ public static class RegistryCommands
 {
     private static readonly Option<string?> Connection = new("--connection")
     {
-        Description = "Storage connection string (default: $AzureWebJobsStorage or $AzureWebJobsStorage__accountName/__*ServiceUri, else UseDevelopmentStorage=true).",
+        Description = CliStorage.ConnectionHelp,
         Recursive = true,
     };
 
@@ -155,9 +154,7 @@ public static class RegistryCommands
     {
         try
         {
-            // --connection wins; otherwise the environment as the Functions host reads it (connection string or identity).
-            string? conn = pr.GetValue(Connection);
-            var storage = (conn is null ? AzureStorageAccount.FromEnvironment() : AzureStorageAccount.FromConnectionString(conn, "--connection")).Services;
+            var storage = CliStorage.Connect(pr.GetValue(Connection));
             await action(new ModelRegistry(storage.Blobs, storage.Tables));
             return 0;
         }
@@ -175,9 +172,8 @@ public static class RegistryCommands
     }
 
     /// <summary>Output goes to the invocation's writers (the console normally, a buffer in tests), errors to stderr.</summary>
-    private static IAnsiConsole Out(ParseResult pr) => Console(pr.InvocationConfiguration.Output);
-    private static IAnsiConsole Err(ParseResult pr) => Console(pr.InvocationConfiguration.Error);
-    private static IAnsiConsole Console(TextWriter writer) => AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(writer) });
+    private static IAnsiConsole Out(ParseResult pr) => CliStorage.Console(pr.InvocationConfiguration.Output);
+    private static IAnsiConsole Err(ParseResult pr) => CliStorage.Console(pr.InvocationConfiguration.Error);
 
     private static ChangeContext Ctx(ParseResult pr) =>
         new(pr.GetValue(Reason), pr.GetValue(Actor) ?? $"cli:{Environment.UserName}");

@@ -6,7 +6,6 @@ using Mlops.Data.Tabular;
 using Mlops.ML;
 using Mlops.ML.Metrics;
 using Mlops.ML.Training;
-using Spectre.Console;
 
 namespace Mlops.Cli.Commands;
 
@@ -29,11 +28,12 @@ public static class TrainCommand
         var param = new Option<string[]>("--param", "-p") { Description = "Hyperparameter NAME=VALUE (repeatable), e.g. -p num_leaves=63 -p learning_rate=0.05.", AllowMultipleArgumentsPerToken = false };
         var slice = new Option<string?>("--slice") { Description = "Also report test metrics per value of this column." };
         var ignore = new Option<string[]>("--ignore") { Description = "Columns not to use as features (repeatable)." };
+        var quiet = new Option<bool>("--quiet", "-q") { Description = "No progress display (the result is printed as usual)." };
         var threshold = new Option<string?>("--threshold") { Description = "Binary decision threshold: a number in (0, 1), or auto / auto:accuracy / auto:f1 / auto:balanced_accuracy (chosen on validation folds)." };
 
         var command = new Command("train", "Train a model and report its test metrics.")
         {
-            data, target, task, trainer, test, testFraction, seed, output, json, param, slice, ignore, threshold,
+            data, target, task, trainer, test, testFraction, seed, output, json, param, slice, ignore, threshold, quiet,
         };
         command.SetAction(parse => CliApp.Guard(parse, (stdout, stderr) =>
         {
@@ -61,24 +61,15 @@ public static class TrainCommand
                 Threshold = parse.GetValue(threshold) is { } t ? ThresholdRule.Parse(t) : ThresholdRule.Default,
             };
             var jsonOut = parse.GetValue(json);
-            TrainingResult result;
             var trainWatch = Stopwatch.StartNew();
-            if (!jsonOut && CliApp.CanShowProgress(stdout))
+            // Per round: rows/s counts the training rows each round passes over.
+            var result = CliProgress.Run(CliProgress.For(stdout, parse.GetValue(quiet) || jsonOut), addLine =>
             {
-                result = null!;
-                AnsiConsole.Progress().AutoClear(true).Start(ctx =>
-                {
-                    var bar = ctx.AddTask("training", maxValue: 1);
-                    var progress = new SyncProgress(p =>
-                    {
-                        bar.Description = $"{p.Stage} round {p.Iteration}";
-                        bar.MaxValue = p.Total;
-                        bar.Value = p.Iteration;
-                    });
-                    result = ModelTrainer.Train(train, spec, progress);
-                });
-            }
-            else result = ModelTrainer.Train(train, spec);
+                var line = addLine($"training {spec.Trainer.ToName()} on {train.RowCount:N0} rows", 1);
+                line.Report(0); // Microsoft.ML's engines (from 20,000 rows) report once, at the end: say that training started
+                var progress = new SyncProgress(p => line.Report(p.Iteration, p.Total, $"{p.Stage} rounds", (double)p.Iteration * train.RowCount));
+                return ModelTrainer.Train(train, spec, progress);
+            });
             double trainSeconds = trainWatch.Elapsed.TotalSeconds;
             var report = Evaluator.Evaluate(result.Model, testTable, parse.GetValue(slice));
             // A tuned threshold is reported next to the usual 0.5, on the same test rows.

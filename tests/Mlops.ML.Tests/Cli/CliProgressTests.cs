@@ -1,0 +1,49 @@
+using System.Text;
+using Mlops.Cli;
+using Xunit;
+
+namespace Mlops.ML.Tests.Cli;
+
+public sealed class CliProgressTests
+{
+    [Fact]
+    public void PlainLine_FormatsValueShareRowsPerSecondAndEta()
+    {
+        string line = CliProgress.PlainLine.Format("reading big.csv", 50, 200, rows: 5000, TimeSpan.FromSeconds(2));
+        Assert.Equal("reading big.csv: 50/200 (25%), 2500 rows/s, ETA 00:00:06", line);
+        Assert.Equal("scoring: 10/10 (100%), 1.5M rows/s", CliProgress.PlainLine.Format("scoring", 10, 10, rows: 3_000_000, TimeSpan.FromSeconds(2)));
+        Assert.Equal("850k rows/s", CliProgress.Rate(850_000));
+    }
+
+    [Fact]
+    public void PlainLine_WritesTheFirstReportThenAtMostOnePerIntervalAndTheEndOnce()
+    {
+        var writer = new StringWriter();
+        IProgressLine line = new CliProgress.PlainLine(writer, "training", 100, TimeSpan.FromHours(1));
+        for (int i = 1; i <= 100; i++) line.Report(i, rows: i * 10.0);
+        line.Report(100); // a repeated final report adds nothing
+        var lines = writer.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(2, lines.Length);
+        Assert.StartsWith("training: 1/100 (1%)", lines[0]);
+        Assert.StartsWith("training: 100/100 (100%)", lines[1]);
+    }
+
+    [Fact]
+    public void Progress_IsOffForCapturedWritersAndUnderQuiet()
+    {
+        Assert.Equal(CliProgress.Mode.None, CliProgress.For(new StringWriter(), quiet: false));
+        Assert.Equal(CliProgress.Mode.None, CliProgress.For(Console.Out, quiet: true));
+        Assert.Equal(42, CliProgress.Run(CliProgress.Mode.None, add => { add("x", 1).Report(1); return 42; }));
+    }
+
+    [Fact]
+    public void LineCountingStream_ReportsBytesAndNewlines()
+    {
+        var data = Encoding.UTF8.GetBytes("a,b\n1,2\n3,4\n");
+        (long Bytes, long Lines) last = default;
+        using var stream = new LineCountingStream(new MemoryStream(data), (b, l) => last = (b, l));
+        var table = Mlops.Data.Tabular.CsvTableReader.Read(stream);
+        Assert.Equal(2, table.RowCount);
+        Assert.Equal((data.Length, 3L), last);
+    }
+}
