@@ -161,7 +161,7 @@ public static class TpeSampler
     }
 
     /// <summary>Standard normal CDF via the complementary error function (Numerical Recipes' erfc, relative error &lt; 1.2e-7).</summary>
-    internal static double NormalCdf(double z)
+    public static double NormalCdf(double z)
     {
         double x = -z / Math.Sqrt(2), t = 1 / (1 + 0.5 * Math.Abs(x));
         double erfc = t * Math.Exp(-x * x - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 +
