@@ -72,18 +72,11 @@ public sealed class SweepOrchestratorTests
         },
     };
 
-    private static async Task<OrchestrationMetadata> RunAsync(DurableTaskTestHost host, string id)
-    {
-        await host.Client.ScheduleNewOrchestrationInstanceAsync(TrainingPipeline.Name, new TrainingRequest("ds", PipelineTrigger.Manual()), new StartOrchestrationOptions(id));
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        return await host.Client.WaitForInstanceCompletionAsync(id, true, cts.Token);
-    }
-
     [Fact]
     public async Task GridWithHyperband_MarksPrunedTrials_PromotesTheBestCompletedOne_RecordsTheSweep()
     {
         await using var host = await StartAsync(Config("grid", 1, new EarlyTerminateConfig { Type = "hyperband", MinIter = 2, Eta = 2 }));
-        var done = await RunAsync(host, "hb");
+        var done = await TrainingPipelineOrchestratorTests.RunAsync(host, "hb");
         var result = done.ReadOutputAs<PipelineResult>()!;
         Assert.Equal("promoted", result.Outcome);
         Assert.Equal((6, 3), (result.Trials, result.PrunedTrials));
@@ -104,7 +97,7 @@ public sealed class SweepOrchestratorTests
     {
         var objectives = new List<ObjectiveConfig> { new() { Metric = "auc", Goal = "max" }, new() { Metric = SweepRules.PredictLatency, Goal = "min" } };
         await using var host = await StartAsync(Config("grid", 2, null, objectives));
-        var result = (await RunAsync(host, "mo")).ReadOutputAs<PipelineResult>()!;
+        var result = (await TrainingPipelineOrchestratorTests.RunAsync(host, "mo")).ReadOutputAs<PipelineResult>()!;
         // (auc, latency): a .90/40, b .99/10, c .93/90, d .70/5, e .95/200, f .91/20: b dominates a, c, e, f.
         Assert.Equal(["mo-t1", "mo-t3"], result.ParetoFront);
         Assert.Equal("mo-t1", evaluated);
@@ -115,7 +108,7 @@ public sealed class SweepOrchestratorTests
     public async Task Bayes_RunsMaxTrialsInBatches_DeterministicUnderReplay()
     {
         await using var host = await StartAsync(Config("bayes", 2, new EarlyTerminateConfig { Type = "median", MinIter = 2 }) with { Seed = 5 });
-        var done = await RunAsync(host, "bayes");
+        var done = await TrainingPipelineOrchestratorTests.RunAsync(host, "bayes");
         Assert.Equal(Microsoft.DurableTask.Client.OrchestrationRuntimeStatus.Completed, done.RuntimeStatus);
         Assert.Equal(Enumerable.Range(0, 6).Select(i => $"bayes-t{i}"), trained.Order());
         Assert.Equal("bayes", recorded!.Method);
