@@ -39,6 +39,7 @@ public static class SweepBench
             new("diamonds", "/work/shared/datasets/diamonds.csv", "price", MlTask.Regression),
         };
         if (only is not null) datasets.RemoveAll(d => d.Name != only);
+        if (args.Contains("--early")) return Early(datasets, 2 * trials, seeds, rounds, startLoad);
         var parameters = JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(Space)!;
         var baseParams = new Dictionary<string, JsonElement> { ["num_rounds"] = JsonSerializer.SerializeToElement(rounds) };
         var lines = new List<string>();
@@ -74,6 +75,57 @@ public static class SweepBench
         return 0;
     }
 
+    /// <summary>
+    /// The same random trials with and without hyperband (minIter 10, eta 3), on our engine in both runs (the engine
+    /// early termination uses), one after another: rounds trained, seconds, and the best validation metric.
+    /// </summary>
+    private static int Early(List<Dataset> datasets, int trials, int seeds, int rounds, string startLoad)
+    {
+        var parameters = JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(Space)!;
+        var baseParams = new Dictionary<string, JsonElement>
+        {
+            ["num_rounds"] = JsonSerializer.SerializeToElement(rounds), ["engine"] = JsonSerializer.SerializeToElement("mlops"),
+        };
+        var early = new EarlyTerminateConfig { Type = "hyperband", MinIter = 10, Eta = 3 };
+        Console.WriteLine("| dataset | seed | trials | early termination | rounds trained | pruned | seconds | best validation | load 1-min |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
+        foreach (var ds in datasets)
+        {
+            var (train, validation) = Split(CsvTableReader.ReadFile(ds.Path), 42);
+            foreach (int seed in Enumerable.Range(1, seeds))
+            {
+                var planned = SweepPlanner.Plan(new SweepConfig { Method = "random", MaxTrials = trials, Parameters = parameters }, baseParams, seed);
+                foreach (bool on in new[] { false, true })
+                {
+                    var board = new MemoryRungBoard();
+                    var clock = Stopwatch.StartNew();
+                    int roundsTrained = 0, pruned = 0;
+                    var scores = new List<double>();
+                    bool higher = true;
+                    foreach (var (p, i) in planned.Select((p, i) => (p, i)))
+                    {
+                        var pruner = on ? new TrialPruner(early, board, $"t{i}", ds.Task == MlTask.Regression ? "rmse" : "logloss", rounds) : null;
+                        var spec = Spec(ds, p, seed) with
+                        {
+                            Validation = validation,
+                            ContinueAfterRound = pruner is null ? null : m => pruner.Continue(m.Round, m.Validation),
+                        };
+                        var result = ModelTrainer.Train(train, spec);
+                        roundsTrained += result.Curve.Count;
+                        if (pruner?.PrunedAtRound is not null) { pruned++; continue; }
+                        var report = Evaluator.Evaluate(result.Model, validation);
+                        scores.Add(report.Primary);
+                        higher = report.HigherIsBetter;
+                    }
+                    Console.WriteLine($"| {ds.Name} | {seed} | {trials} | {(on ? "hyperband 10/3" : "off")} | {roundsTrained} | {pruned} | {clock.Elapsed.TotalSeconds:F0} | " +
+                        $"{(higher ? scores.Max() : scores.Min()):0.#####} | {Ml.MlBench.Load()} |");
+                }
+            }
+        }
+        Console.WriteLine($"- num_rounds {rounds}, engine mlops in both runs; machine: {Environment.ProcessorCount} cores, shared; load average at start {startLoad}, at end {Ml.MlBench.Load()}");
+        return 0;
+    }
+
     private static (List<double> Values, string Metric, bool Higher) Bayes(DataTable train, DataTable validation, Dataset ds,
         Dictionary<string, JsonElement> parameters, Dictionary<string, JsonElement> baseParams, int trials, int batch, int seed)
     {
@@ -98,14 +150,16 @@ public static class SweepBench
 
     private static (double Value, string Metric, bool Higher) Score(DataTable train, DataTable validation, Dataset ds, Dictionary<string, JsonElement> p, int seed)
     {
-        var spec = new TrainingSpec(ds.Target, ds.Task)
-        {
-            Trainer = TrainerKind.Gbdt, Seed = seed,
-            Options = p.ToDictionary(kv => kv.Key, kv => (object)(kv.Value.TryGetInt64(out long l) ? l : kv.Value.GetDouble())),
-        };
-        var report = Evaluator.Evaluate(ModelTrainer.Train(train, spec).Model, validation);
+        var report = Evaluator.Evaluate(ModelTrainer.Train(train, Spec(ds, p, seed)).Model, validation);
         return (report.Primary, report.PrimaryMetric, report.HigherIsBetter);
     }
+
+    private static TrainingSpec Spec(Dataset ds, Dictionary<string, JsonElement> p, int seed) => new(ds.Target, ds.Task)
+    {
+        Trainer = TrainerKind.Gbdt, Seed = seed,
+        Options = p.ToDictionary(kv => kv.Key, kv => kv.Value.ValueKind == JsonValueKind.String ? kv.Value.GetString()!
+            : (object)(kv.Value.TryGetInt64(out long l) ? l : kv.Value.GetDouble())),
+    };
 
     private static (DataTable Train, DataTable Validation) Split(DataTable t, int seed)
     {
