@@ -81,6 +81,30 @@ public sealed class ServingTests(DashboardFixture dashboard)
     }
 
     [Fact]
+    public async Task LiveTraffic_CountsThisHostsPredictionsPerRoutedVersion()
+    {
+        string[] lines = File.ReadAllLines(Path.Combine(Mlops.Testing.AzuriteInstance.RepoRoot(), "tests", "data", "sk_breast_cancer.csv"));
+        string[] header = lines[0].Split(',');
+        string row = "{" + string.Join(",", header.Select((h, i) => (h, v: lines[1].Split(',')[i])).Where(x => x.h != "target").Select(x => $"\"{x.h}\":{x.v}")) + "}";
+        const int requests = 5;
+        for (int i = 0; i < requests; i++)
+        {
+            var predict = await dashboard.Host.Http.PostAsync($"/api/models/{DashboardFixture.Dataset}/predict", new StringContent("{\"rows\":[" + row + "]}", System.Text.Encoding.UTF8, "application/json"));
+            Assert.True(predict.IsSuccessStatusCode, await predict.Content.ReadAsStringAsync());
+        }
+        var live = await dashboard.GetJsonAsync($"/api/models/{DashboardFixture.Dataset}/traffic/live?seconds=600");
+        var routed = live.GetProperty("versions").EnumerateArray().Where(v => !v.GetProperty("shadow").GetBoolean()).ToList();
+        Assert.Equal(100, routed.Sum(v => v.GetProperty("weight").GetInt32()));
+        Assert.True(routed.Sum(v => v.GetProperty("requests").GetInt64()) >= requests, live.ToString());
+        Assert.All(routed.Where(v => v.GetProperty("requests").GetInt64() > 0), v =>
+        {
+            Assert.Equal(0, v.GetProperty("errorRate").GetDouble());
+            Assert.True(v.GetProperty("meanLatencyMs").GetDouble() > 0);
+        });
+        Assert.Equal(HttpStatusCode.BadRequest, (await dashboard.Host.Http.GetAsync($"/api/models/{DashboardFixture.Dataset}/traffic/live?seconds=0")).StatusCode);
+    }
+
+    [Fact]
     public void ActivityTimeline_PairsOutcomesByTaskId_KeepsTheFailureMessage_AndLeavesUnfinishedOnesRunning()
     {
         var t0 = new DateTime(2026, 12, 1, 10, 0, 0, DateTimeKind.Utc);

@@ -36,3 +36,10 @@ public sealed class ServingStats(HttpRoutes routes)
     public Task<IActionResult> Run([HttpTrigger(AuthorizationLevel.Function, "get", Route = "api/serving/stats")] HttpRequest req, [DurableClient] DurableTaskClient client) =>
         routes.InvokeAsync(req, client, "GET", "/api/serving/stats");
 }
+
+public sealed class GetLiveTraffic(HttpRoutes routes)
+{
+    [Function(nameof(GetLiveTraffic))]
+    public Task<IActionResult> Run([HttpTrigger(AuthorizationLevel.Function, "get", Route = "api/models/{model}/traffic/live")] HttpRequest req, [DurableClient] DurableTaskClient client) =>
+        routes.InvokeAsync(req, client, "GET", "/api/models/{model}/traffic/live");
+}

@@ -12,6 +12,8 @@ interface Version {
 interface State { aliases: Record<string, number>; revision: number; updatedAt: string; }
 interface Details { model: string; versions: Version[]; state: State; }
 interface HistoryEntry { revision: number; at: string; kind: string; alias?: string; fromVersion?: number; toVersion?: number; actor?: string; reason?: string; aliases: Record<string, number>; }
+interface Traffic { routes: { version: number; weight: number }[]; shadow: number[]; }
+interface LiveVersion { version: number; weight: number; shadow: boolean; requests: number; errors: number; requestsPerSecond: number; errorRate: number; meanLatencyMs?: number | null; }
 interface Summary { model: string; latestVersion: number; production?: number; aliases: Record<string, number>; updatedAt?: string; }
 
 export async function modelsPage(route: Route): Promise<HTMLElement> {
@@ -23,10 +25,9 @@ export async function modelsPage(route: Route): Promise<HTMLElement> {
       h('a', { href: href('models', [m.model]) }, m.model), m.latestVersion, m.production ?? '', aliasText(m.aliases), fmtTime(m.updatedAt)]), { id: 'models' }));
   }
   const m = encodeURIComponent(model);
-  const [details, history, traffic, stats] = await Promise.all([
+  const [details, history, traffic, live] = await Promise.all([
     get<Details>(`/api/models/${m}`), get<HistoryEntry[]>(`/api/models/${m}/history`),
-    get<{ routes: { version: number; weight: number }[]; shadow: number[] }>(`/api/models/${m}/traffic`),
-    get<{ counters: Record<string, number>; models: string[] }>('/api/serving/stats'),
+    get<Traffic>(`/api/models/${m}/traffic`), get<{ seconds: number; versions: LiveVersion[] }>(`/api/models/${m}/traffic/live`),
   ]);
   const outcome = h('p', { id: 'action-result', role: 'status' });
   const act = async (what: string, path: string, body: unknown) => {
@@ -52,17 +53,21 @@ export async function modelsPage(route: Route): Promise<HTMLElement> {
   const rollback = h('button', { id: 'rollback', onclick: () => act(`Roll ${model} back to the previous production version`, `/api/models/${m}/rollback`, { reason: 'dashboard' }) }, 'Roll back production');
   return h('div', { class: 'models' }, h('h1', {}, model), h('p', {}, `Aliases: ${aliasText(details.state.aliases)} · revision ${details.state.revision} `, rollback), outcome,
     section('Versions', table(['version', 'status', 'created', 'aliases', 'run', 'metrics', 'gate', 'approval', ''], rows, { id: 'versions' })),
-    h('div', { class: 'row' }, trafficView(traffic, stats, model), await servedAtView(m, route.params.get('at'))),
+    h('div', { class: 'row' }, trafficView(traffic, live), await servedAtView(m, route.params.get('at'))),
     section('History', table(['revision', 'at', 'change', 'alias', 'version', 'by', 'reason', 'aliases after'], [...history].reverse().map(e => [
       e.revision, fmtTime(e.at), e.kind, e.alias ?? '', `${e.fromVersion ?? '–'} → ${e.toVersion ?? '–'}`, e.actor ?? '', e.reason ?? '', aliasText(e.aliases)]), { id: 'history' })));
 }
 
-function trafficView(traffic: { routes: { version: number; weight: number }[]; shadow: number[] }, stats: { counters: Record<string, number>; models: string[] }, model: string): HTMLElement {
-  const c = stats.counters;
-  return section('Traffic',
-    table(['version', 'weight %'], traffic.routes.map(r => [r.version, r.weight]), { id: 'traffic' }),
-    traffic.shadow.length ? h('p', {}, 'Shadow: ', traffic.shadow.join(', ')) : null,
-    h('p', { class: 'note' }, `This host ${stats.models.includes(model) ? 'serves' : 'has not loaded'} ${model}. Host-wide: ${c.requests ?? 0} requests, ${c.serverErrors ?? 0} server errors, ${c.badRequests ?? 0} bad requests, ${c.autoRollbacks ?? 0} auto-rollbacks.`));
+/** The configured split, with each version's live numbers as this host served them (every host counts its own). */
+function trafficView(traffic: Traffic, live: { seconds: number; versions: LiveVersion[] }): HTMLElement {
+  const byVersion = new Map(live.versions.map(v => [`${v.version}/${v.shadow}`, v]));
+  const row = (version: number, weight: number | string, shadow: boolean) => {
+    const v = byVersion.get(`${version}/${shadow}`);
+    return [version, weight, v ? fmt(v.requestsPerSecond, 3) : '0', v ? `${fmt(100 * v.errorRate, 3)}%` : '', v?.meanLatencyMs !== undefined && v?.meanLatencyMs !== null ? `${fmt(v.meanLatencyMs, 3)} ms` : ''];
+  };
+  return section(`Traffic (live numbers: this host, last ${live.seconds / 60} min)`,
+    table(['version', 'weight %', 'requests/s', 'error rate', 'mean latency'],
+      [...traffic.routes.map(r => row(r.version, r.weight, false)), ...traffic.shadow.map(v => row(v, 'shadow', true))], { id: 'traffic' }));
 }
 
 /** "What served at time T": the state in force at the chosen instant. */

@@ -38,9 +38,10 @@ export async function pipelinesPage(route: Route): Promise<HTMLElement> {
   }), { id: 'pipeline-runs' }));
 }
 
-function progressText(p: Progress): string {
-  const parts = [p.percent !== undefined ? `${fmt(p.percent, 3)}%` : '', p.trials ? `trial ${p.trial ?? 0}/${p.trials}` : '', p.round !== undefined ? `round ${p.round}` : ''];
-  return parts.filter(Boolean).join(' · ');
+/** The custom status's percent as a bar, with the sweep's trial and round when it reports them. */
+function progressText(p: Progress): HTMLElement {
+  const parts = [p.trials ? `trial ${p.trial ?? 0}/${p.trials}` : '', p.round !== undefined && p.round !== null ? `round ${p.round}` : ''];
+  return h('span', { class: 'progress' }, p.percent !== undefined ? h('progress', { max: 100, value: p.percent, title: `${p.percent}%` }) : null, ' ', parts.filter(Boolean).join(' · '));
 }
 
 async function runView(id: string): Promise<HTMLElement> {

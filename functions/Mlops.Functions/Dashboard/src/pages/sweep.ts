@@ -8,7 +8,10 @@ import { href, Route } from '../router';
 interface Trial { runId: string; trial?: number; rung?: number; status: string; prunedAtRound?: number; objective?: number; params: Record<string, unknown>; metrics: Record<string, number>; }
 interface HistoryPoint { index: number; runId: string; objective?: number; bestSoFar?: number; pruned: boolean; }
 interface Importance { name: string; kind: string; importance: number; spearman?: number | null; }
-interface Summary { method?: string; pareto?: string[]; paretoFront?: string[]; chosen?: string; objectives?: string[]; [k: string]: unknown; }
+interface Objective { metric: string; goal: string; }
+interface SummaryTrial { runId: string; status: string; objectives?: Record<string, number> | null; }
+/** The pipeline's sweep.json (method, objectives, Pareto-optimal run ids, the chosen run). */
+interface Summary { method?: string; paretoFront?: string[]; chosen?: string; objectives?: Objective[] | null; trials?: SummaryTrial[]; }
 interface SweepView { pipeline: string; dataset?: string; method?: string; objective?: string; higherIsBetter: boolean; trials: Trial[]; history: HistoryPoint[]; parameters: Importance[]; summary?: Summary | null; }
 
 export async function sweepPage(route: Route): Promise<HTMLElement> {
@@ -16,14 +19,15 @@ export async function sweepPage(route: Route): Promise<HTMLElement> {
   if (!id) return note('No sweep given: open one from a run.');
   const s = await get<SweepView>(`/api/sweeps/${encodeURIComponent(id)}`);
   const objective = s.objective ?? '';
-  const pareto = new Set(s.summary?.pareto ?? s.summary?.paretoFront ?? []);
+  const pareto = new Set(s.summary?.paretoFront ?? []);
+  const objectives = s.summary?.objectives ?? [];
   const chosen = typeof s.summary?.chosen === 'string' ? s.summary.chosen : null;
   return h('div', { class: 'sweep' }, h('h1', {}, 'Sweep ', id),
     h('p', {}, `${s.trials.length} trials · method ${s.method ?? '?'} · objective ${objective} (${s.higherIsBetter ? 'higher' : 'lower'} is better) · `,
       h('a', { href: href('runs', [], { pipeline: id }) }, 'trials in the runs table'), chosen ? [' · chosen ', h('a', { href: href('run', [chosen]) }, chosen)] : null),
     section('Parallel coordinates (drag along an axis to brush)', parallelView(s.trials, objective)),
     h('div', { class: 'row' }, historyView(s.history), importanceView(s.parameters)),
-    pareto.size ? section('Pareto front', paretoView(s.trials, pareto, s.summary?.objectives)) : null);
+    objectives.length >= 2 ? section(`Pareto front (${objectives.map(o => `${o.goal} ${o.metric}`).join(', ')})`, paretoView(s.summary?.trials ?? [], pareto, objectives)) : null);
 }
 
 function parallelView(trials: Trial[], objective: string): HTMLElement {
@@ -63,14 +67,16 @@ function importanceView(importance: Importance[]): HTMLElement {
     table(['parameter', 'importance', 'Spearman correlation with objective'], sorted.map(i => [i.name, fmt(i.importance, 3), fmt(i.spearman, 3)])));
 }
 
-function paretoView(trials: Trial[], front: Set<string>, objectives?: string[]): HTMLElement {
-  const [a, b] = objectives?.length === 2 ? objectives : Object.keys(trials[0]?.metrics ?? {}).slice(0, 2);
-  const point = (t: Trial) => [t.metrics[a], t.metrics[b]] as Point;
-  const onFront = trials.filter(t => front.has(t.runId)).map(point).sort((x, y) => x[0] - y[0]);
+/** The first two objectives against each other; the Pareto-optimal trials joined as the front. */
+function paretoView(trials: SummaryTrial[], front: Set<string>, objectives: Objective[]): HTMLElement {
+  const [a, b] = objectives.map(o => o.metric);
+  const measured = trials.filter(t => t.objectives && t.objectives[a] !== undefined && t.objectives[b] !== undefined);
+  const point = (t: SummaryTrial) => [t.objectives![a], t.objectives![b]] as Point;
+  const onFront = measured.filter(t => front.has(t.runId)).map(point).sort((x, y) => x[0] - y[0]);
   return chart({
     tooltip: { trigger: 'item' }, legend: { top: 0 }, grid: { left: 56, right: 16, top: 32, bottom: 40 },
     xAxis: { type: 'value', name: a, nameLocation: 'middle', nameGap: 24, scale: true }, yAxis: { type: 'value', name: b, scale: true },
-    series: [{ type: 'scatter', name: 'trials', data: trials.filter(t => !front.has(t.runId)).map(point) },
+    series: [{ type: 'scatter', name: 'trials', data: measured.filter(t => !front.has(t.runId)).map(point) },
       { type: 'line', name: 'Pareto front', data: onFront, symbolSize: 8 }],
   }, { id: 'pareto-chart' }).box;
 }
