@@ -37,9 +37,9 @@ export type Point = [number, number];
 export function lines(series: { name: string; data: Point[]; dashed?: boolean; step?: boolean }[], axes: { x?: string; y?: string; logY?: boolean; xMin?: number; xMax?: number; yMin?: number; yMax?: number } = {}): Option {
   return {
     legend: { top: 0, type: 'scroll' },
-    grid: { left: 56, right: 16, top: 32, bottom: 40 },
+    grid: { left: 64, right: 16, top: 36, bottom: 40 },
     xAxis: { type: 'value', name: axes.x, nameLocation: 'middle', nameGap: 24, min: axes.xMin, max: axes.xMax },
-    yAxis: { type: axes.logY ? 'log' : 'value', name: axes.y, min: axes.yMin, max: axes.yMax, scale: !axes.logY && axes.yMin === undefined },
+    yAxis: { type: axes.logY ? 'log' : 'value', name: axes.y, nameLocation: 'middle', nameGap: 44, min: axes.yMin, max: axes.yMax, scale: !axes.logY && axes.yMin === undefined },
     series: series.map(s => ({ type: 'line', name: s.name, data: s.data, showSymbol: false, step: s.step ? 'end' : undefined, lineStyle: s.dashed ? { type: 'dashed' } : undefined })),
   };
 }
@@ -51,9 +51,9 @@ export function scatter(series: { name: string; data: Point[] }[], axes: { x?: s
   return {
     tooltip: { trigger: 'item' },
     legend: { top: 0 },
-    grid: { left: 56, right: 16, top: 32, bottom: 40 },
+    grid: { left: 64, right: 16, top: 36, bottom: 40 },
     xAxis: { type: 'value', name: axes.x, nameLocation: 'middle', nameGap: 24, scale: true },
-    yAxis: { type: 'value', name: axes.y, scale: true },
+    yAxis: { type: 'value', name: axes.y, nameLocation: 'middle', nameGap: 44, scale: true },
     series: [...series.map(s => ({ type: 'scatter', name: s.name, data: s.data, symbolSize: 5 })), ...diagonal],
   };
 }
@@ -67,6 +67,14 @@ export function bars(labels: string[], values: number[], axes: { horizontal?: bo
     yAxis: axes.horizontal ? { ...category, inverse: true } : value,
     series: [{ type: 'bar', data: values }],
   };
+}
+
+/** Labels for several run ids: what follows their common prefix (e.g. "t2", "t3"), or the whole id when that is all. */
+export function shortNames(ids: string[]): Map<string, string> {
+  let prefix = ids.length > 1 ? ids[0] : '';
+  for (const id of ids) while (!id.startsWith(prefix)) prefix = prefix.slice(0, -1);
+  prefix = prefix.slice(0, prefix.lastIndexOf('-') + 1);
+  return new Map(ids.map(id => [id, id.slice(prefix.length) || id]));
 }
 
 /** Simple moving average over a window of points (the "smoothing" control of curve charts). */

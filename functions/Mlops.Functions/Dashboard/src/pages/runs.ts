@@ -51,11 +51,11 @@ export async function runsPage(route: Route): Promise<HTMLElement> {
   };
   const columns: Column<RunRow>[] = [
     { id: 'select', label: '', width: 32, value: () => '', render: r => h('input', { type: 'checkbox', 'aria-label': 'select ' + r.runId, onchange: (e: Event) => { (e.target as HTMLInputElement).checked ? selected.add(r.runId) : selected.delete(r.runId); updateCompare(); } }) },
-    { id: 'runId', label: 'run', width: 220, value: r => r.runId, render: r => h('a', { href: href('run', [r.runId]) }, r.runId) },
+    { id: 'runId', label: 'run', width: 270, value: r => r.runId, render: r => h('a', { href: href('run', [r.runId]) }, r.runId) },
     { id: 'pipeline', label: 'pipeline', width: 200, value: r => r.pipeline, render: r => h('a', { href: href('sweep', [r.pipeline]) }, r.pipeline) },
     { id: 'status', label: 'status', width: 90, value: r => r.status, render: r => h('span', { class: 'status ' + r.status }, r.status + (r.prunedAtRound ? ` @${r.prunedAtRound}` : '')) },
     { id: 'trainer', label: 'trainer', width: 80, value: r => r.trainer },
-    { id: 'createdAt', label: 'created', width: 150, value: r => fmtTime(r.createdAt) },
+    { id: 'createdAt', label: 'created', width: 160, value: r => fmtTime(r.createdAt) },
     { id: 'trainSeconds', label: 'train', width: 70, value: r => seconds(r.trainSeconds) },
     ...visible.map(c => ({ id: c, label: c.startsWith('curves.') ? `${c.slice(7)} (${stat})` : c.replace(/^(params|metrics)\./, ''), width: 110, value: (r: RunRow) => fmt(cellValue(r, c, stat)) })),
   ];
