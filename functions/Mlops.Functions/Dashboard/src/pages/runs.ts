@@ -50,7 +50,7 @@ export async function runsPage(route: Route): Promise<HTMLElement> {
     compareLink.textContent = `Compare selected (${selected.size})`;
   };
   const columns: Column<RunRow>[] = [
-    { id: 'select', label: '', width: 32, value: () => '', render: r => h('input', { type: 'checkbox', 'aria-label': 'select ' + r.runId, onchange: (e: Event) => { (e.target as HTMLInputElement).checked ? selected.add(r.runId) : selected.delete(r.runId); updateCompare(); } }) },
+    { id: 'select', label: '', width: 32, value: () => '', render: r => h('input', { type: 'checkbox', checked: selected.has(r.runId), 'aria-label': 'select ' + r.runId, onchange: (e: Event) => { (e.target as HTMLInputElement).checked ? selected.add(r.runId) : selected.delete(r.runId); updateCompare(); } }) },
     { id: 'runId', label: 'run', width: 270, value: r => r.runId, render: r => h('a', { href: href('run', [r.runId]) }, r.runId) },
     { id: 'pipeline', label: 'pipeline', width: 200, value: r => r.pipeline, render: r => h('a', { href: href('sweep', [r.pipeline]) }, r.pipeline) },
     { id: 'status', label: 'status', width: 90, value: r => r.status, render: r => h('span', { class: 'status ' + r.status }, r.status + (r.prunedAtRound ? ` @${r.prunedAtRound}` : '')) },

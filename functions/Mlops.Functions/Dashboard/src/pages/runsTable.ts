@@ -18,27 +18,32 @@ export function virtualTable<T>(rows: T[], columns: Column<T>[], options: { rowK
   body.style.height = rows.length * rowHeight + 'px';
   const viewport = h('div', { class: 'vt-viewport', role: 'table', 'aria-rowcount': rows.length }, header, body);
 
-  let first = -1, last = -1;
+  // Rows in the DOM by index: a scroll adds the rows that came into view and drops those that left, so a small
+  // scroll touches a few rows, not the whole window.
+  const shown = new Map<number, HTMLElement>();
+  const rowAt = (i: number): HTMLElement => {
+    const row = rows[i];
+    const line = h('div', { class: 'vt-row', role: 'row', 'data-key': options.rowKey(row) },
+      columns.map(c => h('div', { class: 'vt-cell', 'data-col': c.id }, c.render ? c.render(row) : String(c.value(row) ?? ''))));
+    line.style.gridTemplateColumns = template;
+    line.style.transform = `translateY(${i * rowHeight}px)`;
+    return line;
+  };
+  let pending = false;
   const draw = () => {
-    const top = Math.max(0, viewport.scrollTop - rowHeight);
+    pending = false;
+    const top = viewport.scrollTop;
     const from = Math.max(0, Math.floor(top / rowHeight) - overscan);
     const to = Math.min(rows.length, Math.ceil((top + viewport.clientHeight) / rowHeight) + overscan);
-    if (from === first && to === last) return;
-    first = from; last = to;
+    for (const [i, line] of shown) if (i < from || i >= to) { line.remove(); shown.delete(i); }
     const fragment = document.createDocumentFragment();
-    for (let i = from; i < to; i++) {
-      const row = rows[i];
-      const line = h('div', { class: 'vt-row', role: 'row', 'data-key': options.rowKey(row) },
-        columns.map(c => h('div', { class: 'vt-cell', 'data-col': c.id }, c.render ? c.render(row) : String(c.value(row) ?? ''))));
-      line.style.gridTemplateColumns = template;
-      line.style.transform = `translateY(${i * rowHeight}px)`;
-      fragment.append(line);
-    }
-    body.replaceChildren(fragment);
+    for (let i = from; i < to; i++) if (!shown.has(i)) { const line = rowAt(i); shown.set(i, line); fragment.append(line); }
+    body.append(fragment);
   };
-  viewport.addEventListener('scroll', () => requestAnimationFrame(draw), { passive: true });
+  const schedule = () => { if (!pending) { pending = true; requestAnimationFrame(draw); } };
+  viewport.addEventListener('scroll', schedule, { passive: true });
   // First draw once the viewport has a height (it is attached after this returns).
-  requestAnimationFrame(draw);
-  new ResizeObserver(() => { first = -1; draw(); }).observe(viewport);
+  schedule();
+  new ResizeObserver(schedule).observe(viewport);
   return viewport;
 }
