@@ -15,6 +15,7 @@ return args.Length > 0 ? args[0] switch
     "monitor" => await Mlops.Bench.Monitor.MonitorBench.RunAsync(args[1..]),
     "monitor-run" => await Mlops.Bench.Monitor.MonitorBench.RunWindowAsync(args[1..]),
     "dashboard" => await Mlops.Bench.Dashboard.DashboardBench.RunAsync(args[1..]),
+    "tracking" => await Mlops.Bench.Tracking.TrackingBench.RunAsync(args[1..]),
     _ => Usage(),
 } : Usage();
 
@@ -26,6 +27,6 @@ static async Task<int> RunAsync(Func<Task> bench)
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: Mlops.Bench <ml|ml-profile|ml-memory|sweep|data|durable|serve|storage|chaos|drop|monitor|dashboard> [options]   (ml: --quick, --skip-peers, --only NAME; sweep: --trials N --seeds S --batch B --only NAME)");
+    Console.Error.WriteLine("usage: Mlops.Bench <ml|ml-profile|ml-memory|sweep|data|durable|serve|storage|chaos|drop|monitor|dashboard|tracking> [options]   (ml: --quick, --skip-peers, --only NAME; sweep: --trials N --seeds S --batch B --only NAME)");
     return 2;
 }

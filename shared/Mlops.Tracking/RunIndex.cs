@@ -8,10 +8,12 @@ namespace Mlops.Tracking;
 /// The run index: one table row per finished trial (partition = pipeline, row = run id) holding what the runs table
 /// shows and filters on. Written when a trial finishes; rebuilt from the blobs for runs that predate it.
 /// </summary>
-public sealed class RunIndex(IBlobStore blobs, ITableStore tables)
+public sealed class RunIndex(IBlobStore blobs, ITableStore tables, IClock? clock = null)
 {
     /// <summary>The index table.</summary>
     public const string Table = "runs";
+
+    private readonly RunSnapshot _snapshot = new(tables, clock ?? SystemClock.Instance);
 
     public RunIndex(StorageServices storage) : this(storage.Blobs, storage.Tables) { }
 
@@ -26,23 +28,34 @@ public sealed class RunIndex(IBlobStore blobs, ITableStore tables)
     public async Task<RunRecord?> RecordAsync(string runId, string? sweepMethod = null, CancellationToken cancellationToken = default)
     {
         var record = await Artifacts.LoadRecordAsync(runId, sweepMethod, cancellationToken).ConfigureAwait(false);
-        if (record is not null) await tables.UpsertAsync(Table, ToRow(record), cancellationToken).ConfigureAwait(false);
+        if (record is not null) await WriteAsync(record, cancellationToken).ConfigureAwait(false);
         return record;
     }
 
-    /// <summary>Writes a record as it is (the rebuild path and benchmarks).</summary>
-    public Task WriteAsync(RunRecord record, CancellationToken cancellationToken = default) =>
-        tables.UpsertAsync(Table, ToRow(record), cancellationToken);
+    /// <summary>Writes a record as it is, to the index and to its change feed.</summary>
+    public async Task WriteAsync(RunRecord record, CancellationToken cancellationToken = default)
+    {
+        var row = ToRow(record);
+        await tables.UpsertAsync(Table, row, cancellationToken).ConfigureAwait(false);
+        await tables.UpsertAsync(RunSnapshot.ChangesTable, _snapshot.FeedRow(row), cancellationToken).ConfigureAwait(false);
+    }
 
-    /// <summary>Writes many records, batched per pipeline (≤ 100 per batch).</summary>
+    /// <summary>Writes many records (benchmarks, bulk imports), batched per partition (≤ 100 per batch).</summary>
     public async Task WriteManyAsync(IEnumerable<RunRecord> records, CancellationToken cancellationToken = default)
     {
-        foreach (var partition in records.GroupBy(r => r.Pipeline))
+        var rows = records.Select(ToRow).ToList();
+        await WriteBatchesAsync(Table, rows, cancellationToken).ConfigureAwait(false);
+        await WriteBatchesAsync(RunSnapshot.ChangesTable, rows.Select(_snapshot.FeedRow).ToList(), cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task WriteBatchesAsync(string table, IReadOnlyList<TableRow> rows, CancellationToken cancellationToken)
+    {
+        foreach (var partition in rows.GroupBy(r => r.PartitionKey))
             foreach (var chunk in partition.Chunk(100))
             {
                 var batch = new TableBatch();
-                foreach (var r in chunk) batch.Upsert(ToRow(r));
-                await tables.ExecuteBatchAsync(Table, batch, cancellationToken).ConfigureAwait(false);
+                foreach (var r in chunk) batch.Upsert(r);
+                await tables.ExecuteBatchAsync(table, batch, cancellationToken).ConfigureAwait(false);
             }
     }
 
@@ -57,9 +70,12 @@ public sealed class RunIndex(IBlobStore blobs, ITableStore tables)
     public async Task<IReadOnlyList<RunRecord>> ListPipelineAsync(string pipeline, CancellationToken cancellationToken = default) =>
         (await tables.QueryAsync(Table, pipeline, cancellationToken: cancellationToken).ConfigureAwait(false)).Select(FromRow).ToList();
 
-    /// <summary>Every indexed run: one table query (pages of 1,000 rows), no blob reads.</summary>
-    public async Task<IReadOnlyList<RunRecord>> ListAllAsync(CancellationToken cancellationToken = default) =>
-        (await tables.QueryAllAsync(Table, cancellationToken).ConfigureAwait(false)).Select(FromRow).ToList();
+    /// <summary>
+    /// Every indexed run, no blob reads: the first call scans the index table; later calls on this instance read only
+    /// the change feed since the previous one (<see cref="RunSnapshot"/>).
+    /// </summary>
+    public Task<IReadOnlyList<RunRecord>> ListAllAsync(CancellationToken cancellationToken = default) =>
+        _snapshot.ListAsync(FromRow, cancellationToken);
 
     /// <summary>
     /// Indexes every run under <c>runs/</c> that has a result but no index row (runs older than the index, or a trial
@@ -124,10 +140,21 @@ public sealed class RunIndex(IBlobStore blobs, ITableStore tables)
         TrainSeconds = row.GetDouble("TrainSeconds"),
         PrimaryMetric = row.GetString("PrimaryMetric"),
         HigherIsBetter = row.GetBool("HigherIsBetter"),
-        Params = Parse<Dictionary<string, JsonElement>>(row, "Params"),
+        Params = ParseParams(row.GetString("Params")),
         Metrics = Parse<Dictionary<string, double>>(row, "Metrics"),
         Curves = Parse<Dictionary<string, CurveSummary>>(row, "Curves"),
     };
+
+    /// <summary>One JSON document per row shared by its values (deserializing to JsonElement would make one per value).</summary>
+    private static Dictionary<string, JsonElement> ParseParams(string? json)
+    {
+        var result = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
+        if (string.IsNullOrEmpty(json)) return result;
+        using var document = JsonDocument.Parse(json);
+        var root = document.RootElement.Clone();
+        if (root.ValueKind == JsonValueKind.Object) foreach (var p in root.EnumerateObject()) result[p.Name] = p.Value;
+        return result;
+    }
 
     private static T Parse<T>(TableRow row, string name) where T : new() =>
         row.GetString(name) is { Length: > 0 } s ? Json.Deserialize<T>(s) ?? new T() : new T();

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace Mlops.Tracking;
 
@@ -26,13 +27,17 @@ public record RunRecord
     /// <summary>Rung of an adaptive sweep, from the run id.</summary>
     public int? Rung { get; init; }
     /// <summary>grid, random, adaptive, … or null for a single trial.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.Never)] // the table's columns are always present, null when empty
     public string? SweepMethod { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.Never)]
     public string? Stage { get; init; }
     public string? Trainer { get; init; }
     public string? Task { get; init; }
     /// <summary><see cref="RunStatus"/>: completed, pruned or failed.</summary>
     public string Status { get; init; } = RunStatus.Completed;
+    [JsonIgnore(Condition = JsonIgnoreCondition.Never)]
     public int? PrunedAtRound { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.Never)]
     public string? PruneReason { get; init; }
     public DateTimeOffset? CreatedAt { get; init; }
     public double? TrainSeconds { get; init; }

@@ -1,5 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace Mlops.Tracking;
 
@@ -21,11 +22,15 @@ public sealed record RunDetail : RunRecord
     public RunDetail(RunRecord record) : base(record) { }
 
     public IReadOnlyList<CurvePoint> Curve { get; init; } = [];
+    [JsonIgnore(Condition = JsonIgnoreCondition.Never)]
     public JsonElement? Env { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.Never)]
     public RunLineage? Lineage { get; init; }
     /// <summary>The run's <c>evaluation.json</c> (ROC/PR/calibration/thresholds, confusion, residuals), or null.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.Never)]
     public JsonElement? Evaluation { get; init; }
     /// <summary>The run's <c>importance.json</c>, or null.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.Never)]
     public JsonElement? Importance { get; init; }
 }
 

@@ -64,6 +64,9 @@ public sealed class RunIndexTests
         Assert.Equal(["abc123"], detail.Lineage!.DataVersions);
         Assert.Equal("deadbeef", detail.Lineage.CodeVersion);
         Assert.Null(detail.Evaluation);
+        string json = Mlops.Core.Json.Serialize(detail);
+        Assert.Contains("\"evaluation\":null", json); // stable shape: absent documents are null, not missing
+        Assert.Contains("\"prunedAtRound\":null", json);
         Assert.NotNull(await _tables.GetAsync(RunIndex.Table, "old-run", "old-run-t0")); // the lazy path wrote the row
 
         var missing = await Assert.ThrowsAsync<NotFoundException>(() => Queries.GetAsync("nope-t0"));
@@ -106,5 +109,40 @@ public sealed class RunIndexTests
 
         var groups = await Queries.GroupAsync("pipeline", filter: null);
         Assert.Equal([6, 1], groups.Groups.Select(g => g.Count));
+    }
+
+    [Fact]
+    public async Task List_KeepsItsSnapshotCurrentFromTheChangeFeed_IncludingWritesFromAHostWithASlowClock()
+    {
+        var readerClock = new ManualClock(new DateTimeOffset(2026, 12, 1, 12, 0, 0, TimeSpan.Zero));
+        var reader = new RunIndex(_blobs, _tables, readerClock);
+        var writer = new RunIndex(_blobs, _tables, new ManualClock(readerClock.UtcNow.AddSeconds(-30))); // another host, 30 s behind
+        await WriteTrialAsync("feed-t0", 8, 0.80);
+        await writer.RecordAsync("feed-t0");
+        Assert.Equal(["feed-t0"], (await reader.ListAllAsync()).Select(r => r.RunId));
+
+        await WriteTrialAsync("feed-t1", 16, 0.85);
+        await writer.RecordAsync("feed-t1");
+        await WriteTrialAsync("feed-t0", 8, 0.80, status: "pruned"); // the same run recorded again, now pruned
+        await writer.RecordAsync("feed-t0");
+        readerClock.UtcNow = readerClock.UtcNow.AddSeconds(1);
+        var runs = (await reader.ListAllAsync()).OrderBy(r => r.RunId).ToList();
+        Assert.Equal(["feed-t0", "feed-t1"], runs.Select(r => r.RunId));
+        Assert.Equal("pruned", runs[0].Status);
+        Assert.Equal(16, runs[1].Params["num_leaves"].GetInt32());
+
+        // A writer whose clock is further off than the margin is missed by the feed, but not by the periodic rescan.
+        var far = new RunIndex(_blobs, _tables, new ManualClock(readerClock.UtcNow.AddMinutes(-3)));
+        await WriteTrialAsync("feed-t2", 32, 0.9);
+        await far.RecordAsync("feed-t2");
+        readerClock.UtcNow = readerClock.UtcNow.AddSeconds(1);
+        Assert.Equal(2, (await reader.ListAllAsync()).Count);
+        readerClock.UtcNow = readerClock.UtcNow.Add(RunSnapshot.RescanInterval);
+        Assert.Equal(3, (await reader.ListAllAsync()).Count);
+    }
+
+    private sealed class ManualClock(DateTimeOffset now) : Mlops.Core.IClock
+    {
+        public DateTimeOffset UtcNow { get; set; } = now;
     }
 }
