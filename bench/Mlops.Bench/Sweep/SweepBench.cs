@@ -31,6 +31,8 @@ public static class SweepBench
         string startLoad = Ml.MlBench.Load();
         int trials = IntArg(args, "--trials", 10), seeds = IntArg(args, "--seeds", 3), batch = IntArg(args, "--batch", 1), rounds = IntArg(args, "--rounds", 100);
         string? only = args.SkipWhile(a => a != "--only").Skip(1).FirstOrDefault();
+        var tpe = new TpeSettings(IntArg(args, "--startup", new SweepConfig { MaxTrials = trials }.StartupTrials), DoubleArg(args, "--gamma", 0.25));
+        bool skipRandom = args.Contains("--skip-random");
         var work = Path.Combine(Path.GetTempPath(), "mlbench");
         Directory.CreateDirectory(work);
         var datasets = new List<Dataset>
@@ -51,11 +53,11 @@ public static class SweepBench
             foreach (int seed in Enumerable.Range(1, seeds))
             {
                 var clock = Stopwatch.StartNew();
-                var (bayes, metric, higher) = Bayes(train, validation, ds, parameters, baseParams, trials, batch, seed);
+                var (bayes, metric, higher) = Bayes(train, validation, ds, parameters, baseParams, trials, batch, seed, tpe);
                 double bayesSeconds = clock.Elapsed.TotalSeconds;
                 clock.Restart();
                 var sweep = new SweepConfig { Method = "random", MaxTrials = 2 * trials, Parameters = parameters };
-                var random = SweepPlanner.Plan(sweep, baseParams, seed).Select(p => Score(train, validation, ds, p, seed).Value).ToList();
+                var random = skipRandom ? [double.NaN] : SweepPlanner.Plan(sweep, baseParams, seed).Select(p => Score(train, validation, ds, p, seed).Value).ToList();
                 double randomSeconds = clock.Elapsed.TotalSeconds;
                 double bestBayes = higher ? bayes.Max() : bayes.Min(), bestRandom = higher ? random.Max() : random.Min();
                 bool atLeastAsGood = higher ? bestBayes >= bestRandom : bestBayes <= bestRandom;
@@ -70,7 +72,7 @@ public static class SweepBench
         Console.WriteLine($"| dataset | seed | validation metric | best, bayes (trials) | best, random (trials) | bayes ≥ random | seconds bayes / random | load 1-min |");
         Console.WriteLine("|---|---|---|---|---|---|---|---|");
         foreach (var l in lines) Console.WriteLine(l);
-        Console.WriteLine($"- {trials} bayes trials (nStartup {new SweepConfig { MaxTrials = trials }.StartupTrials}, batch {batch}) vs {2 * trials} random; num_rounds {rounds}; " +
+        Console.WriteLine($"- {trials} bayes trials (nStartup {tpe.StartupTrials}, gamma {tpe.Gamma}, batch {batch}) vs {2 * trials} random; num_rounds {rounds}; " +
             $"machine: {Environment.ProcessorCount} cores, shared; load average at start {startLoad}, at end {Ml.MlBench.Load()}");
         return 0;
     }
@@ -127,10 +129,9 @@ public static class SweepBench
     }
 
     private static (List<double> Values, string Metric, bool Higher) Bayes(DataTable train, DataTable validation, Dataset ds,
-        Dictionary<string, JsonElement> parameters, Dictionary<string, JsonElement> baseParams, int trials, int batch, int seed)
+        Dictionary<string, JsonElement> parameters, Dictionary<string, JsonElement> baseParams, int trials, int batch, int seed, TpeSettings settings)
     {
         var space = new SearchSpace(parameters);
-        var settings = new TpeSettings(new SweepConfig { MaxTrials = trials }.StartupTrials);
         var history = new List<Observation>();
         var values = new List<double>();
         string metric = "";
@@ -168,6 +169,9 @@ public static class SweepBench
         int n = t.RowCount / 5;
         return (t.SelectRows(perm.Skip(n).Order().ToArray()), t.SelectRows(perm.Take(n).Order().ToArray()));
     }
+
+    private static double DoubleArg(string[] args, string name, double fallback) =>
+        args.SkipWhile(a => a != name).Skip(1).FirstOrDefault() is { } v ? double.Parse(v, CultureInfo.InvariantCulture) : fallback;
 
     private static int IntArg(string[] args, string name, int fallback) =>
         args.SkipWhile(a => a != name).Skip(1).FirstOrDefault() is { } v ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;

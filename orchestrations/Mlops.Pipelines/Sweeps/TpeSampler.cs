@@ -40,11 +40,32 @@ public static class TpeSampler
             int trialIndex = firstTrialIndex + b;
             var random = new Random(unchecked(seed * 1_000_003 + trialIndex * 7_919 + 17));
             bool learn = trialIndex >= settings.StartupTrials && known.Count(o => !double.IsPositiveInfinity(o.Loss)) >= 2;
-            var point = learn ? Sample(space.Dimensions, known, random, settings) : space.DrawInternal(random);
+            var point = learn ? Sample(space.Dimensions, known, random, settings)
+                : trialIndex < settings.StartupTrials ? LatinHypercube(space.Dimensions, trialIndex, settings.StartupTrials, seed, random)
+                : space.DrawInternal(random);
             proposals.Add(point);
             known.Add(new Observation(point, double.PositiveInfinity, Pruned: true));
         }
         return proposals;
+    }
+
+    /// <summary>
+    /// Startup trial <paramref name="index"/> of <paramref name="count"/>: each dimension is cut into <paramref name="count"/>
+    /// strata and every stratum is used once (a seeded permutation per dimension), so a few startup trials still cover
+    /// every range end to end, which independent uniform draws often fail to do.
+    /// </summary>
+    private static double[] LatinHypercube(IReadOnlyList<SearchDimension> dims, int index, int count, int seed, Random random)
+    {
+        var point = new double[dims.Count];
+        for (int d = 0; d < dims.Count; d++)
+        {
+            var strata = Enumerable.Range(0, count).ToArray();
+            new Random(unchecked(seed * 31 + d * 1_009 + 5)).Shuffle(strata);
+            double u = (strata[index] + random.NextDouble()) / count;
+            var dim = dims[d];
+            point[d] = dim.IsCategorical ? Math.Min((int)(u * dim.Categories!.Count), dim.Categories.Count - 1) : dim.IsRange ? dim.Low + u * (dim.High - dim.Low) : 0;
+        }
+        return point;
     }
 
     private static double[] Sample(IReadOnlyList<SearchDimension> dims, List<Observation> observations, Random random, TpeSettings settings)
