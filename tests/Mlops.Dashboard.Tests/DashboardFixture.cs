@@ -41,12 +41,12 @@ public sealed class DashboardFixture : IAsyncLifetime
         await Host.InitializeAsync();
         byte[] csv = await File.ReadAllBytesAsync(Path.Combine(AzuriteInstance.RepoRoot(), "tests", "data", "sk_breast_cancer.csv"));
         await Host.DropAsync(Dataset, "part1.csv", csv, Config);
-        await ExpectCompleted(await Host.WaitForDropRunAsync(Dataset, "part1.csv", TimeSpan.FromMinutes(3)));
+        ExpectCompleted(await Host.WaitForDropRunAsync(Dataset, "part1.csv", TimeSpan.FromMinutes(3)));
         // A different file (the rows without the last 60): a new data version, a second run, model version 2.
         string[] lines = System.Text.Encoding.UTF8.GetString(csv).TrimEnd('\n').Split('\n');
         byte[] second = System.Text.Encoding.UTF8.GetBytes(string.Join('\n', lines[..^60]) + "\n");
         await Host.DropAsync(Dataset, "part2.csv", second);
-        await ExpectCompleted(await Host.WaitForDropRunAsync(Dataset, "part2.csv", TimeSpan.FromMinutes(3)));
+        ExpectCompleted(await Host.WaitForDropRunAsync(Dataset, "part2.csv", TimeSpan.FromMinutes(3)));
         // Version 2 serves whatever its gate said (it trained on fewer rows), so version 1 — whose gate passed — is
         // the one the promote test moves back to production.
         var promote = await Host.Admin.PostAsJsonAsync($"/api/models/{Dataset}/promote", new { version = 2, force = true, reason = "test setup" });
@@ -57,11 +57,8 @@ public sealed class DashboardFixture : IAsyncLifetime
         Browser = await Playwright.Chromium.LaunchAsync(new() { ExecutablePath = ChromiumPath, Headless = true, Args = ["--no-sandbox"] });
     }
 
-    private static Task ExpectCompleted(JsonElement status)
-    {
+    private static void ExpectCompleted(JsonElement status) =>
         Assert.True(status.GetProperty("runtimeStatus").GetString() == "Completed", status.ToString());
-        return Task.CompletedTask;
-    }
 
     /// <summary>The version the production alias points at, read through the API.</summary>
     public async Task<int> ProductionAsync() =>

@@ -21,7 +21,7 @@ export const getKey = (): string | null => sessionStorage.getItem(keyName);
 export const setKey = (key: string): void => sessionStorage.setItem(keyName, key);
 export const clearKey = (): void => sessionStorage.removeItem(keyName);
 
-type AuthFailure = (message: string) => void;
+type AuthFailure = (status: number, message: string) => void;
 let onAuthFailure: AuthFailure = () => {};
 export function whenUnauthorized(handler: AuthFailure): void { onAuthFailure = handler; }
 
@@ -36,7 +36,7 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
   if (response.ok) return json as T;
   const error = json?.error ?? {};
   const message: string = error.message ?? `${method} ${path}: HTTP ${response.status}`;
-  if (response.status === 401 || response.status === 403) onAuthFailure(message);
+  if (response.status === 401 || response.status === 403) onAuthFailure(response.status, message);
   throw new ApiError(response.status, error.code ?? 'http', message);
 }
 

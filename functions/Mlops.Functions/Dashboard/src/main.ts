@@ -33,7 +33,8 @@ function signIn(): HTMLElement {
     h('h1', {}, 'Sign in'),
     h('p', {}, 'The dashboard reads the API with a function key; promote, rollback and approve need the master key. The key stays in this tab (session storage).'),
     authMessage ? h('p', { class: 'error', role: 'alert' }, authMessage) : null,
-    h('label', { for: 'key' }, 'Key'), input, h('button', { type: 'submit' }, 'Sign in'));
+    h('label', { for: 'key' }, 'Key'), input, h('button', { type: 'submit' }, 'Sign in'),
+    getKey() ? h('button', { type: 'button', id: 'signin-back', onclick: () => { authMessage = ''; render(); } }, 'Back (keep the current key)') : null);
   form.addEventListener('submit', e => { e.preventDefault(); setKey(input.value.trim()); authMessage = ''; render(); });
   return form;
 }
@@ -56,10 +57,11 @@ async function render(): Promise<void> {
   }
 }
 
-whenUnauthorized(message => {
+whenUnauthorized((status, message) => {
   authMessage = message;
-  // A wrong key is forgotten; a function key on an admin action keeps reading but the form says what is needed.
-  clearKey();
+  // A wrong or missing key (401) is forgotten; a function key refused an admin action (403) still reads, so it is
+  // kept: the form says the master key is needed, and going back keeps the page usable.
+  if (status === 401) clearKey();
   renderId++;
   disposeCharts();
   app.replaceChildren(signIn());

@@ -1,6 +1,7 @@
 // Models: versions with their gate decisions, aliases, the alias/traffic history ("what served at time T"), the
 // live traffic split and serving counters; promote / rollback / approve / reject call the admin API after a confirmation.
 import { get, post, query } from '../api';
+import { chart } from '../charts';
 import { fmt, fmtTime, h, note, section, table } from '../dom';
 import { href, Route, setParam } from '../router';
 
@@ -54,7 +55,7 @@ export async function modelsPage(route: Route): Promise<HTMLElement> {
   return h('div', { class: 'models' }, h('h1', {}, model), h('p', {}, `Aliases: ${aliasText(details.state.aliases)} · revision ${details.state.revision} `, rollback), outcome,
     section('Versions', table(['version', 'status', 'created', 'aliases', 'run', 'metrics', 'gate', 'approval', ''], rows, { id: 'versions' })),
     h('div', { class: 'row' }, trafficView(traffic, live), await servedAtView(m, route.params.get('at'))),
-    section('History', table(['revision', 'at', 'change', 'alias', 'version', 'by', 'reason', 'aliases after'], [...history].reverse().map(e => [
+    section('History', timeline(history), table(['revision', 'at', 'change', 'alias', 'version', 'by', 'reason', 'aliases after'], [...history].reverse().map(e => [
       e.revision, fmtTime(e.at), e.kind, e.alias ?? '', `${e.fromVersion ?? '–'} → ${e.toVersion ?? '–'}`, e.actor ?? '', e.reason ?? '', aliasText(e.aliases)]), { id: 'history' })));
 }
 
@@ -80,6 +81,19 @@ async function servedAtView(model: string, at: string | null): Promise<HTMLEleme
     state = h('p', { id: 'served-at-state' }, `At ${fmtTime(at)}: ${aliasText(s.aliases ?? {})} (revision ${s.revision ?? 0})`);
   }
   return section('What served at time T', h('div', { class: 'toolbar' }, input, go), state);
+}
+
+/** Which version each alias pointed at over time: one step line per alias, from the history's "aliases after". */
+function timeline(history: HistoryEntry[]): HTMLElement | null {
+  if (!history.length) return null;
+  const aliases = [...new Set(history.flatMap(e => Object.keys(e.aliases)))];
+  const now = new Date().toISOString();
+  const series = aliases.map(alias => ({
+    type: 'line', name: alias, step: 'end', showSymbol: true,
+    data: [...history.map(e => [e.at, e.aliases[alias] ?? null]), [now, history[history.length - 1].aliases[alias] ?? null]],
+  }));
+  return chart({ tooltip: { trigger: 'axis' }, legend: { top: 0 }, grid: { left: 48, right: 24, top: 32, bottom: 32 },
+    xAxis: { type: 'time' }, yAxis: { type: 'value', name: 'version', minInterval: 1 }, series }, { id: 'alias-timeline', height: 200 }).box;
 }
 
 const aliasText = (aliases: Record<string, number>): string => Object.entries(aliases).map(([a, v]) => `${a} → v${v}`).join(', ') || 'none';
