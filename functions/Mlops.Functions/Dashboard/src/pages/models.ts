@@ -45,9 +45,9 @@ export async function modelsPage(route: Route): Promise<HTMLElement> {
   const versions = [...details.versions].sort((a, b) => b.version - a.version);
   const rows = versions.map(v => [
     v.version, v.status, fmtTime(v.createdAt), h('span', { class: 'aliases', 'data-version': v.version }, v.aliases.join(', ')),
-    v.runId ? h('a', { href: href('run', [v.runId]) }, v.runId) : '', metricText(v.metrics), gateText(v.gate), v.approval + (v.approvalNote ? `: ${v.approvalNote}` : ''),
+    v.runId ? h('a', { href: href('run', [v.runId]) }, v.runId) : '', metricText(v.metrics, v.gate?.primaryMetric), gateText(v.gate), v.approval + (v.approvalNote ? `: ${v.approvalNote}` : ''),
     h('span', { class: 'actions' },
-      v.aliases.includes('production') ? null : h('button', { 'data-action': 'promote', 'data-version': v.version, onclick: () => act(`Promote version ${v.version} of ${model} to production`, `/api/models/${m}/promote`, { version: v.version, reason: 'dashboard' }) }, 'Promote'),
+      v.aliases.includes('production') ? null : promoteButton(v, model, act),
       v.approval === 'pending' ? h('button', { 'data-action': 'approve', 'data-version': v.version, onclick: () => act(`Approve version ${v.version}`, `/api/models/${m}/versions/${v.version}/approve`, { reason: 'dashboard' }) }, 'Approve') : null,
       v.approval === 'pending' ? h('button', { 'data-action': 'reject', 'data-version': v.version, onclick: () => act(`Reject version ${v.version}`, `/api/models/${m}/versions/${v.version}/reject`, { reason: 'dashboard' }) }, 'Reject') : null),
   ]);
@@ -98,8 +98,18 @@ function timeline(history: HistoryEntry[]): HTMLElement | null {
 
 const aliasText = (aliases: Record<string, number>): string => Object.entries(aliases).map(([a, v]) => `${a} → v${v}`).join(', ') || 'none';
 
-function metricText(metrics: Version['metrics']): string {
-  return Object.entries(metrics?.overall ?? {}).slice(0, 4).map(([k, v]) => `${k} ${fmt(v, 3)}`).join(' · ');
+/** The gate's metric first, then the others, at most five. */
+function metricText(metrics: Version['metrics'], primary?: string): string {
+  const entries = Object.entries(metrics?.overall ?? {}).sort(([a], [b]) => Number(b === primary) - Number(a === primary));
+  return entries.slice(0, 5).map(([k, v]) => `${k} ${fmt(v, 3)}`).join(' · ');
+}
+
+/** Promote; a version whose gate failed can be promoted only by overriding the gate, which the confirmation says. */
+function promoteButton(v: Version, model: string, act: (what: string, path: string, body: unknown) => void): HTMLElement {
+  const path = `/api/models/${encodeURIComponent(model)}/promote`;
+  if (v.gate && !v.gate.passed)
+    return h('button', { 'data-action': 'promote-force', 'data-version': v.version, onclick: () => act(`Version ${v.version} FAILED its gate (${v.gate!.reasons[0] ?? ''}). Promote it to production anyway`, path, { version: v.version, force: true, reason: 'dashboard: gate overridden' }) }, 'Promote (override gate)');
+  return h('button', { 'data-action': 'promote', 'data-version': v.version, onclick: () => act(`Promote version ${v.version} of ${model} to production`, path, { version: v.version, reason: 'dashboard' }) }, 'Promote');
 }
 
 function gateText(gate?: Gate): HTMLElement | string {
