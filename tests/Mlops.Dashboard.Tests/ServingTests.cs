@@ -5,7 +5,11 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using DurableTask.Core;
 using DurableTask.Core.History;
+using Microsoft.AspNetCore.Http;
+using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.DependencyInjection;
 using Mlops.Functions.Durable;
+using Mlops.Functions.Hosting;
 using Mlops.Functions.Tests.EndToEnd;
 using Xunit;
 
@@ -50,6 +54,24 @@ public sealed class ServingTests(DashboardFixture dashboard)
         var roundTrip = new MemoryStream();
         await unzip.CopyToAsync(roundTrip);
         Assert.Equal(plain, roundTrip.ToArray());
+    }
+
+    [Fact]
+    public async Task AzureCatchAllFunction_ServesTheFilesThroughTheSameRouteTable()
+    {
+        // Under the Functions host the Dashboard function ({*path}, anonymous) hands its request to this table entry.
+        var services = dashboard.Host.App.Services;
+        var routes = new HttpRoutes(services);
+        Assert.Contains("GET " + DashboardFiles.Route, routes.Keys);
+        foreach (var (path, status, type) in new[] { ("/", 200, "text/html; charset=utf-8"), ("/assets/nope.js", 404, "text/plain; charset=utf-8") })
+        {
+            var context = new DefaultHttpContext { RequestServices = services };
+            context.Request.Method = "GET";
+            context.Request.Path = path;
+            context.Response.Body = new MemoryStream();
+            await routes.InvokeAsync(context.Request, services.GetRequiredService<DurableTaskClient>(), "GET", DashboardFiles.Route);
+            Assert.Equal((status, type), (context.Response.StatusCode, context.Response.ContentType));
+        }
     }
 
     [Fact]
