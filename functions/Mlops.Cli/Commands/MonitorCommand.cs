@@ -2,6 +2,7 @@ using System.CommandLine;
 using Mlops.Core;
 using Mlops.Core.Errors;
 using Mlops.Monitoring;
+using Mlops.Storage.Azure;
 using Spectre.Console;
 
 namespace Mlops.Cli.Commands;
@@ -25,10 +26,13 @@ public static class MonitorCommand
         command.SetAction(async (pr, ct) =>
         {
             var output = pr.InvocationConfiguration.Output;
-            var console = CliStorage.Console(output); // ten columns: not wrapped when redirected
+            var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output) });
+            // Ten columns: when the output is a file or a pipe, do not wrap them at the default 80 characters.
+            if (!CliApp.CanShowProgress(output)) console.Profile.Width = 200;
             try
             {
-                var storage = CliStorage.Connect(pr.GetValue(connection));
+                string? conn = pr.GetValue(connection);
+                var storage = (conn is null ? AzureStorageAccount.FromEnvironment() : AzureStorageAccount.FromConnectionString(conn, "--connection")).Services;
                 var runs = await new MonitoringStore(storage.Blobs, storage.Tables).ListRunsAsync(Registry.RegistryNames.CheckModel(pr.GetValue(model)), Math.Clamp(pr.GetValue(take), 1, 100), ct);
                 if (pr.GetValue(json))
                 {

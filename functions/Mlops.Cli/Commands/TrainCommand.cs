@@ -61,15 +61,9 @@ public static class TrainCommand
                 Threshold = parse.GetValue(threshold) is { } t ? ThresholdRule.Parse(t) : ThresholdRule.Default,
             };
             var jsonOut = parse.GetValue(json);
+            var progressMode = CliProgress.For(stdout, parse.GetValue(quiet) || jsonOut);
             var trainWatch = Stopwatch.StartNew();
-            // Per round: rows/s counts the training rows each round passes over.
-            var result = CliProgress.Run(CliProgress.For(stdout, parse.GetValue(quiet) || jsonOut), addLine =>
-            {
-                var line = addLine($"training {spec.Trainer.ToName()} on {train.RowCount:N0} rows", 1);
-                line.Report(0); // Microsoft.ML's engines (from 20,000 rows) report once, at the end: say that training started
-                var progress = new SyncProgress(p => line.Report(p.Iteration, p.Total, $"{p.Stage} rounds", (double)p.Iteration * train.RowCount));
-                return ModelTrainer.Train(train, spec, progress);
-            });
+            var result = WithProgress(progressMode, $"{spec.Trainer.ToName()} on {train.RowCount:N0} rows", train.RowCount, p => ModelTrainer.Train(train, spec, p));
             double trainSeconds = trainWatch.Elapsed.TotalSeconds;
             var report = Evaluator.Evaluate(result.Model, testTable, parse.GetValue(slice));
             // A tuned threshold is reported next to the usual 0.5, on the same test rows.
@@ -136,6 +130,18 @@ public static class TrainCommand
         }
         return d;
     }
+
+    /// <summary>
+    /// Runs a training with a progress line: per round, rows/s counts the <paramref name="rows"/> each round passes over.
+    /// Microsoft.ML's engines (from 20,000 rows) report once, at the end, so the line first says that training started.
+    /// </summary>
+    private static T WithProgress<T>(CliProgress.Mode mode, string what, long rows, Func<IProgress<TrainingProgress>?, T> train) =>
+        mode == CliProgress.Mode.None ? train(null) : CliProgress.Run(mode, addLine =>
+        {
+            var line = addLine("training " + what, 1);
+            line.Report(0);
+            return train(new SyncProgress(p => line.Report(p.Iteration, p.Total, $"{p.Stage} rounds", (double)p.Iteration * rows)));
+        });
 
     /// <summary>Reports progress synchronously on the training thread (Progress&lt;T&gt; would post to the thread pool).</summary>
     private sealed class SyncProgress(Action<TrainingProgress> report) : IProgress<TrainingProgress>

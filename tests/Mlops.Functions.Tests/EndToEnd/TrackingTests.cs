@@ -125,6 +125,22 @@ public sealed class TrackingTests(FunctionHostFixture host, ITestOutputHelper ou
         Assert.Equal("runs.not_found", (await missing.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetProperty("code").GetString());
     }
 
+    [Fact]
+    public async Task OpenApi_DescribesTheRunsRoutesAndTheirResponseShapes()
+    {
+        var doc = JsonDocument.Parse(await host.Anonymous.GetStringAsync("/openapi/v1.json")).RootElement;
+        var paths = doc.GetProperty("paths");
+        foreach (string path in new[] { "/api/runs", "/api/runs/{runId}", "/api/runs/compare", "/api/runs/groups", "/api/sweeps/{pipelineId}" })
+        {
+            var get = paths.GetProperty(path).GetProperty("get");
+            Assert.Contains("\"$ref\"", get.GetProperty("responses").GetProperty("200").ToString()); // a named schema, not an untyped body
+        }
+        var schemas = doc.GetProperty("components").GetProperty("schemas");
+        foreach (string name in new[] { "RunList", "RunDetail", "RunComparison", "RunGroups", "SweepView" }) Assert.True(schemas.TryGetProperty(name, out _), $"no schema {name}");
+        Assert.True(schemas.GetProperty("RunList").GetProperty("properties").TryGetProperty("columns", out _));
+        Assert.True(paths.GetProperty("/api/runs/reindex").TryGetProperty("post", out _));
+    }
+
     private static (int Code, string Out, string Err) Cli(params string[] args)
     {
         var (o, e) = (new StringWriter(), new StringWriter());
