@@ -21,6 +21,8 @@ public static class SweepRules
         catch (ArgumentException e) { spaceProblem = e.Message.TrimEnd('.'); }
         catch (InvalidOperationException e) { spaceProblem = $"a sweep range has a non-numeric bound ({e.Message.TrimEnd('.')})"; }
         if (spaceProblem is not null) yield return spaceProblem;
+        if (sweep.Method == "grid" && sweep.Parameters.FirstOrDefault(p => p.Value.ValueKind == JsonValueKind.Object) is { Key: { } ranged })
+            yield return $"\"sweep.parameters.{ranged}\" is a range, which grid search cannot enumerate; give a list of values, or use \"random\" or \"bayes\"";
 
         if (sweep.EarlyTerminate is { } et)
         {

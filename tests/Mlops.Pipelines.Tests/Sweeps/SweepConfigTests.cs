@@ -32,6 +32,7 @@ public sealed class SweepConfigTests
     [InlineData("""{"method":"bayes","parameters":{"l2":[1,2]},"objectives":[{"metric":"auc","goal":"up"}]}""", "goal \"up\" of \"auc\"; use \"max\" or \"min\"")]
     [InlineData("""{"method":"random","parameters":{"l2":{"min":5,"max":1}}}""", "need min ≤ max")]
     [InlineData("""{"method":"adaptive","parameters":{"l2":[1,2]},"earlyTerminate":{}}""", "does not combine with \"method\": \"adaptive\"")]
+    [InlineData("""{"method":"grid","parameters":{"l2":{"min":1,"max":5}}}""", "\"sweep.parameters.l2\" is a range, which grid search cannot enumerate")]
     public void Parse_BadSweep_ClearConfigError(string sweep, string expected)
     {
         var e = Assert.Throws<PipelineConfigException>(() => Parse(sweep));
