@@ -5,6 +5,7 @@ return args.Length > 0 ? args[0] switch
     "ml" => Mlops.Bench.Ml.MlBench.Run(args[1..]),
     "ml-profile" => Mlops.Bench.Ml.MlProfile.Run(args[1..]),
     "ml-memory" => Mlops.Bench.Ml.MlMemory.Run(args[1..]),
+    "sweep" => Mlops.Bench.Sweep.SweepBench.Run(args[1..]),
     "data" => await RunAsync(() => Mlops.Bench.Data.DataBench.RunAsync(args[1..])),
     "durable" => Mlops.Bench.Durable.DurableBench.Run(args[1..]),
     "serve" => Mlops.Bench.Serve.ServeBench.Run(args[1..]),
@@ -13,6 +14,7 @@ return args.Length > 0 ? args[0] switch
     "drop" => await Mlops.Bench.Drop.DropBench.RunAsync(args[1..]),
     "monitor" => await Mlops.Bench.Monitor.MonitorBench.RunAsync(args[1..]),
     "monitor-run" => await Mlops.Bench.Monitor.MonitorBench.RunWindowAsync(args[1..]),
+    "dashboard" => await Mlops.Bench.Dashboard.DashboardBench.RunAsync(args[1..]),
     "tracking" => await Mlops.Bench.Tracking.TrackingBench.RunAsync(args[1..]),
     _ => Usage(),
 } : Usage();
@@ -25,6 +27,6 @@ static async Task<int> RunAsync(Func<Task> bench)
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: Mlops.Bench <ml|ml-profile|ml-memory|data|durable|serve|storage|chaos|drop|monitor|tracking> [options]   (ml: --quick, --skip-peers, --only NAME)");
+    Console.Error.WriteLine("usage: Mlops.Bench <ml|ml-profile|ml-memory|sweep|data|durable|serve|storage|chaos|drop|monitor|dashboard|tracking> [options]   (ml: --quick, --skip-peers, --only NAME; sweep: --trials N --seeds S --batch B --only NAME)");
     return 2;
 }

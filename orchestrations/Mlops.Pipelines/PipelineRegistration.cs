@@ -17,6 +17,7 @@ public static class PipelineRegistration
         .AddActivity<IngestData>()
         .AddActivity<ValidateData>()
         .AddActivity<TrainCandidate>()
+        .AddActivity<RecordSweep>()
         .AddActivity<EvaluateCandidate>()
         .AddActivity<RegisterModel>()
         .AddActivity<RequestApproval>()

@@ -52,6 +52,14 @@ public static class ServingEndpoints
             })
             .WithName("SetTraffic").WithSummary("Sets weights (sum 100), shadow versions and automatic rollback (ETag-guarded, recorded in history).")
             .Accepts<TrafficRequest>("application/json").Produces<HistoryEntry>().Produces<ErrorBody>(400).Produces<ErrorBody>(409);
+        g.MapGet("/models/{model}/traffic/live", (string model, int? seconds, ServingRuntime runtime) =>
+            {
+                int window = seconds ?? 300;
+                if (window is < 1 or > 3600) throw new ServingException("serving.bad_window", "?seconds= must be between 1 and 3600 (the statistics cover the last hour).", 400);
+                return RegistryEndpoints.Ok(new { model, seconds = window, versions = runtime.LiveTraffic(model, window) });
+            })
+            .WithName("GetLiveTraffic").WithSummary("Per routed or shadow version: weight, request rate, error rate and mean latency over the last ?seconds= (default 300), as this host served them.")
+            .Produces<VersionTraffic[]>().Produces<ErrorBody>(400);
         g.MapGet("/serving/stats", (ServingRuntime runtime, PredictionLogger log) =>
                 RegistryEndpoints.Ok(new { counters = runtime.Metrics.ToDictionary(), logBacklog = log.Backlog, models = runtime.ServedModels }))
             .WithName("ServingStats").WithSummary("This host's serving counters (requests, bad requests, shadow, log).");

@@ -284,53 +284,20 @@ public sealed class ServingRuntime
     }
 
     internal ModelRegistry Registry => _registry;
-}
 
-/// <summary>
-/// Per-version request statistics in one-second buckets over the last hour: requests, failures and requests slower than
-/// a threshold. Updates are lock-free and approximate at bucket boundaries, which is fine for rollback decisions.
-/// </summary>
-internal sealed class VersionStats
-{
-    private const int Slots = 3601;
-    private readonly long[] _second = new long[Slots];
-    private readonly int[] _requests = new int[Slots];
-    private readonly int[] _errors = new int[Slots];
-    private readonly int[] _slow = new int[Slots];
-
-    /// <summary>Latency (ms) above which a request counts as slow; set from the traffic's rollback policy.</summary>
-    public double SlowThresholdMs { get; set; } = double.PositiveInfinity;
-
-    public void Record(double latencyMs, bool failed)
+    /// <summary>
+    /// Each routed and shadow version of <paramref name="model"/> as this process served it over the last
+    /// <paramref name="seconds"/>: weight, request rate, error rate, mean latency. Empty when this process has not
+    /// loaded the model (every host counts only its own requests).
+    /// </summary>
+    public IReadOnlyList<VersionTraffic> LiveTraffic(string model, int seconds)
     {
-        long now = Environment.TickCount64 / 1000;
-        int i = (int)(now % Slots);
-        if (Volatile.Read(ref _second[i]) != now)
-        {
-            long old = Volatile.Read(ref _second[i]);
-            if (old != now && Interlocked.CompareExchange(ref _second[i], now, old) == old)
-            {
-                Volatile.Write(ref _requests[i], 0); Volatile.Write(ref _errors[i], 0); Volatile.Write(ref _slow[i], 0);
-            }
-        }
-        Interlocked.Increment(ref _requests[i]);
-        if (failed) Interlocked.Increment(ref _errors[i]);
-        if (latencyMs > SlowThresholdMs) Interlocked.Increment(ref _slow[i]);
-    }
-
-    /// <summary>Totals over the last <paramref name="seconds"/> seconds.</summary>
-    public (long Requests, long Errors, long Slow) Window(int seconds)
-    {
-        long now = Environment.TickCount64 / 1000;
-        long requests = 0, errors = 0, slow = 0;
-        for (int s = 0; s < Math.Min(seconds, Slots - 1); s++)
-        {
-            long second = now - s;
-            int i = (int)(second % Slots);
-            if (Volatile.Read(ref _second[i]) != second) continue;
-            requests += Volatile.Read(ref _requests[i]); errors += Volatile.Read(ref _errors[i]); slow += Volatile.Read(ref _slow[i]);
-        }
-        return (requests, errors, slow);
+        if (!_routers.TryGetValue(model, out var entry) || !entry.Task.IsCompletedSuccessfully || entry.Task.Result?.Snapshot is not { } snapshot) return [];
+        var rows = new List<VersionTraffic>();
+        for (int i = 0; i < snapshot.RouteModels.Length; i++)
+            rows.Add(VersionTraffic.Of(snapshot.RouteModels[i], snapshot.Cumulative[i] - (i > 0 ? snapshot.Cumulative[i - 1] : 0), shadow: false, seconds));
+        rows.AddRange(snapshot.Shadows.Select(v => VersionTraffic.Of(v, 0, shadow: true, seconds)));
+        return rows;
     }
 }
 

@@ -38,7 +38,7 @@ public sealed class TrainingPipelineOrchestratorTests
 
     private T Record<T>(string call, T result) { _calls.Enqueue(call); return result; }
 
-    private static async Task<OrchestrationMetadata> RunAsync(DurableTaskTestHost host, string id)
+    internal static async Task<OrchestrationMetadata> RunAsync(DurableTaskTestHost host, string id)
     {
         await host.Client.ScheduleNewOrchestrationInstanceAsync(TrainingPipeline.Name, new TrainingRequest("ds", PipelineTrigger.Manual()), new StartOrchestrationOptions(id));
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));

@@ -25,7 +25,7 @@ public static class MlBench
     private static string StartLoad = "";
 
     /// <summary>1-minute load average: the machine is shared, so timings must be read against it.</summary>
-    private static string Load() => File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "n/a";
+    internal static string Load() => File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "n/a";
 
     public static int Run(string[] args)
     {
@@ -196,7 +196,7 @@ public static class MlBench
         Console.WriteLine($"- machine: {Environment.ProcessorCount} cores, .NET {Environment.Version}; peers: 2 threads; load average at start {StartLoad}, at end {Load()}");
     }
 
-    private static string EnsureSynth(string work, int rows)
+    internal static string EnsureSynth(string work, int rows)
     {
         var path = System.IO.Path.Combine(work, $"synth_{rows}.csv");
         if (File.Exists(path)) return path;

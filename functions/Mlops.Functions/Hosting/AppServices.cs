@@ -60,6 +60,8 @@ public static class AppServices
         app.MapDatasets();
         app.MapMonitoring();
         RunEndpoints.Map(app);
+        ActivityTimeline.Map(app);
+        DashboardFiles.Map(app); // last: the catch-all serves the dashboard's files
     }
 }
 

@@ -76,16 +76,52 @@ public sealed record PipelineConfig
     public Dictionary<string, JsonElement>? Unknown { get; init; }
 }
 
-/// <summary>A hyperparameter sweep: grid, random or adaptive (successive halving with early stopping).</summary>
+/// <summary>A hyperparameter sweep: grid, random, bayes (TPE) or adaptive (successive halving), optionally with early termination.</summary>
 public sealed record SweepConfig
 {
+    public static readonly IReadOnlyList<string> Methods = ["grid", "random", "bayes", "adaptive"];
+
     public string Method { get; init; } = "random";
-    /// <summary>Most trials to run (random/adaptive); grid runs the full grid up to this cap.</summary>
+    /// <summary>Most trials to run (random/bayes/adaptive); grid runs the full grid up to this cap.</summary>
     public int MaxTrials { get; init; } = 8;
-    /// <summary>Most trials running at once.</summary>
+    /// <summary>Most trials running at once (bayes proposes one batch of this size from the trials finished so far).</summary>
     public int Parallelism { get; init; } = 4;
-    /// <summary>Parameter name → list of candidate values (grid/random) or {"min":..,"max":..,"log":bool} (random/adaptive).</summary>
+    /// <summary>Parameter name → list of candidate values (grid/random/bayes) or {"min":..,"max":..,"log":bool,"int":bool} (random/bayes/adaptive).</summary>
     public Dictionary<string, JsonElement> Parameters { get; init; } = new();
+    /// <summary>bayes: trials drawn at random before TPE proposes (default: a third of maxTrials, between 2 and 10).</summary>
+    public int? NStartup { get; init; }
+    /// <summary>bayes: share of finished trials that form TPE's "good" density (default 0.25).</summary>
+    public double Gamma { get; init; } = 0.25;
+    /// <summary>Stops trials that fall behind at rung rounds (any method but adaptive, which has its own rungs).</summary>
+    public EarlyTerminateConfig? EarlyTerminate { get; init; }
+    /// <summary>Several objectives: the sweep reports their Pareto front and promotes the best first objective on it.</summary>
+    public List<ObjectiveConfig>? Objectives { get; init; }
+
+    /// <summary>The <see cref="NStartup"/> setting or its default.</summary>
+    public int StartupTrials => NStartup ?? Math.Clamp(MaxTrials / 3, 2, 10);
+}
+
+/// <summary>
+/// Early termination: at rung rounds minIter, minIter·eta, minIter·eta², … a trial's best validation loss so far is
+/// compared with the other trials' at the same round. <c>hyperband</c> (asynchronous successive halving) stops it unless
+/// it is in the top 1/eta; <c>median</c> stops it when it is worse than the median of the others.
+/// </summary>
+public sealed record EarlyTerminateConfig
+{
+    public static readonly IReadOnlyList<string> Types = ["hyperband", "median"];
+
+    public string Type { get; init; } = "hyperband";
+    public int MinIter { get; init; } = 10;
+    public int Eta { get; init; } = 3;
+}
+
+/// <summary>One objective of a multi-objective sweep: a validation metric (e.g. auc, rmse), <c>predict_latency_us</c> or <c>train_seconds</c>.</summary>
+public sealed record ObjectiveConfig
+{
+    public static readonly IReadOnlyList<string> Goals = ["max", "min"];
+
+    public string Metric { get; init; } = "";
+    public string Goal { get; init; } = "max";
 }
 
 /// <summary>When a candidate may replace production.</summary>

@@ -65,9 +65,9 @@ public static class PipelineConfigLoader
         if (c.Schedule is { } s && !Scheduling.CronSchedule.TryParse(s, out _, out string? why)) problems.Add($"\"schedule\" \"{s}\" is not a 6-field NCRONTAB expression ({why}); e.g. \"0 0 2 * * *\" for 02:00 UTC daily");
         if (c.Sweep is { } sw)
         {
-            if (sw.Method is not ("grid" or "random" or "adaptive")) problems.Add($"\"sweep.method\" is \"{sw.Method}\"; use \"grid\", \"random\" or \"adaptive\"");
             if (sw.MaxTrials is < 1 or > 200) problems.Add($"\"sweep.maxTrials\" is {sw.MaxTrials}; use 1..200");
             if (sw.Parameters.Count == 0) problems.Add("\"sweep.parameters\" is empty; add e.g. {\"learning_rate\": [0.05, 0.1, 0.2]}");
+            problems.AddRange(Sweeps.SweepRules.Problems(sw, c.Trainer, c.Params));
         }
         if (!string.IsNullOrWhiteSpace(c.AlertWebhook) && Mlops.Data.Alerts.WebhookUrl.Problem(c.AlertWebhook, Mlops.Data.Alerts.WebhookOptions.FromEnvironment().AllowHttp) is { } hook) problems.Add(hook);
         if (c.Monitoring is { ValueKind: System.Text.Json.JsonValueKind.Object } section)

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 using Mlops.Pipelines.Configuration;
 
@@ -28,12 +27,12 @@ public static class SweepPlanner
             }
             return trials;
         }
+        var space = new SearchSpace(sweep.Parameters);
         var random = new Random(seed);
         var seen = new HashSet<string>();
         for (int attempt = 0; trials.Count < sweep.MaxTrials && attempt < sweep.MaxTrials * 20; attempt++)
         {
-            var combo = names.Select(n => Draw(n, sweep.Parameters[n], random)).ToList();
-            var trial = Merge(baseParams, names, combo);
+            var trial = space.ToParams(baseParams, space.DrawInternal(random));
             if (seen.Add(JsonSerializer.Serialize(trial))) trials.Add(trial);
         }
         return trials;
@@ -51,27 +50,6 @@ public static class SweepPlanner
         JsonValueKind.Object => throw new ArgumentException($"sweep parameter '{name}': grid search needs a list of values, e.g. [0.05, 0.1], not a range."),
         _ => [spec],
     };
-
-    private static JsonElement Draw(string name, JsonElement spec, Random random)
-    {
-        if (spec.ValueKind == JsonValueKind.Array)
-        {
-            var values = spec.EnumerateArray().ToList();
-            if (values.Count == 0) throw new ArgumentException($"sweep parameter '{name}' has an empty list of values.");
-            return values[random.Next(values.Count)];
-        }
-        if (spec.ValueKind != JsonValueKind.Object) return spec;
-        if (!spec.TryGetProperty("min", out var minE) || !spec.TryGetProperty("max", out var maxE))
-            throw new ArgumentException($"sweep parameter '{name}': a range needs \"min\" and \"max\".");
-        double min = minE.GetDouble(), max = maxE.GetDouble();
-        bool log = spec.TryGetProperty("log", out var l) && l.ValueKind == JsonValueKind.True;
-        bool integer = spec.TryGetProperty("int", out var i) && i.ValueKind == JsonValueKind.True;
-        if (min > max || (log && min <= 0)) throw new ArgumentException($"sweep parameter '{name}': need min ≤ max (and min > 0 for log).");
-        double u = random.NextDouble();
-        double v = log ? Math.Exp(Math.Log(min) + u * (Math.Log(max) - Math.Log(min))) : min + u * (max - min);
-        string text = integer ? ((long)Math.Round(v)).ToString(CultureInfo.InvariantCulture) : Math.Round(v, 6).ToString("R", CultureInfo.InvariantCulture);
-        return JsonDocument.Parse(text).RootElement.Clone();
-    }
 
     private static Dictionary<string, JsonElement> Merge(Dictionary<string, JsonElement>? baseParams, List<string> names, IReadOnlyList<JsonElement> values)
     {

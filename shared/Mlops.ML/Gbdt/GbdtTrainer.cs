@@ -5,7 +5,8 @@ using Mlops.ML.Training;
 namespace Mlops.ML.Gbdt;
 
 /// <summary>What <see cref="GbdtTrainer.Train"/> returns: the ensemble, its learning curve and where early stopping kept it.</summary>
-public sealed record GbdtTrainingOutput(GbdtEnsemble Ensemble, IReadOnlyList<RoundMetrics> Curve, string CurveMetric, int BestRound, PhaseTimes Phases);
+/// <remarks><see cref="StoppedAtRound"/> is set when the caller's round callback ended training early.</remarks>
+public sealed record GbdtTrainingOutput(GbdtEnsemble Ensemble, IReadOnlyList<RoundMetrics> Curve, string CurveMetric, int BestRound, PhaseTimes Phases, int? StoppedAtRound = null);
 
 /// <summary>
 /// Histogram gradient boosting: each round computes gradients of the objective, grows one leaf-wise tree per output
@@ -20,8 +21,10 @@ public static class GbdtTrainer
     public static GbdtTrainingOutput Train(
         BinnedDataset train, double[] labels, BinnedDataset? valid, double[]? validLabels,
         IObjective objective, GbdtOptions options, int seed,
-        IProgress<TrainingProgress>? progress = null, string stage = "gbdt", CancellationToken cancellationToken = default)
+        IProgress<TrainingProgress>? progress = null, string stage = "gbdt", CancellationToken cancellationToken = default,
+        Func<RoundMetrics, bool>? continueAfterRound = null)
     {
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
         options.Validate();
         if (labels.Length != train.RowCount) throw new ArgumentException("labels must have one value per training row.", nameof(labels));
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = options.Threads > 0 ? options.Threads : Environment.ProcessorCount, CancellationToken = cancellationToken };
@@ -46,6 +49,7 @@ public static class GbdtTrainer
         var allFeatures = Enumerable.Range(0, f).ToArray();
         double bestLoss = double.PositiveInfinity;
         int bestRound = 0;
+        int? stoppedAt = null;
         int[]? bag = options.BaggingFraction < 1 ? new int[n] : null;
         bool[]? inBag = bag is null ? null : new bool[n];
 
@@ -111,7 +115,8 @@ public static class GbdtTrainer
             double trainMetric = CurveValue(objective, ComputeGradients(objective, scores, labels, grad, hess, n, k, parallel, phases), n);
             double? validMetric = valid is null ? null : CurveValue(objective, SumLoss(objective, vScores!, validLabels!, valid.RowCount, parallel), valid.RowCount);
             PhaseTimes.AddSince(ref phases.Loss, t3);
-            curve.Add(new RoundMetrics(round + 1, trainMetric, validMetric));
+            var metrics = new RoundMetrics(round + 1, trainMetric, validMetric, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
+            curve.Add(metrics);
             progress?.Report(new TrainingProgress(stage, round + 1, options.NumRounds, trainMetric, validMetric));
             if (validMetric is double vm)
             {
@@ -119,11 +124,12 @@ public static class GbdtTrainer
                 else if (options.EarlyStoppingRounds > 0 && round + 1 - bestRound >= options.EarlyStoppingRounds) break;
             }
             else bestRound = round + 1;
+            if (round + 1 < options.NumRounds && continueAfterRound?.Invoke(metrics) == false) { stoppedAt = round + 1; break; }
         }
         if (valid is not null && options.EarlyStoppingRounds > 0 && bestRound > 0 && bestRound * k < trees.Count)
             trees.RemoveRange(bestRound * k, trees.Count - bestRound * k);
         if (valid is null || options.EarlyStoppingRounds == 0) bestRound = trees.Count / k;
-        return new GbdtTrainingOutput(new GbdtEnsemble(k, f, init, trees), curve, objective.CurveMetric, bestRound, phases);
+        return new GbdtTrainingOutput(new GbdtEnsemble(k, f, init, trees), curve, objective.CurveMetric, bestRound, phases, stoppedAt);
     }
 
     /// <summary>Fills gradients of every output; returns the summed loss (block sums added in block order: deterministic).</summary>

@@ -59,7 +59,7 @@ public static class ModelTrainer
             {
                 var trainPart = data.SelectRows(trainRows);
                 var validPart = data.SelectRows(validRows);
-                var r = TrainOne(kind, trainPart, EncodeTarget(trainPart, spec), spec with { Validation = null }, values, hash, progress, "auto:" + kind.ToName(), cancellationToken);
+                var r = TrainOne(kind, trainPart, EncodeTarget(trainPart, spec), spec with { Validation = null, ContinueAfterRound = null }, values, hash, progress, "auto:" + kind.ToName(), cancellationToken);
                 var report = Evaluator.Evaluate(r.Model, validPart);
                 perFold[kind].Add(report.Metrics[metricName]);
                 if (spec.Task == MlTask.Binary) outOfFold[kind].Add(r.Model, validPart, validRows.Select(i => encoded.Y[i] > 0.5));
@@ -95,7 +95,7 @@ public static class ModelTrainer
         foreach (var (trainRows, validRows) in MakeFolds(encoded, data.RowCount <= CrossValidationMaxRows ? 5 : 1, spec.Seed))
         {
             var trainPart = data.SelectRows(trainRows);
-            var r = TrainOne(kind, trainPart, EncodeTarget(trainPart, spec), spec with { Validation = null }, values, hash, progress, "threshold:" + kind.ToName(), ct);
+            var r = TrainOne(kind, trainPart, EncodeTarget(trainPart, spec), spec with { Validation = null, ContinueAfterRound = null }, values, hash, progress, "threshold:" + kind.ToName(), ct);
             result.Add(r.Model, data.SelectRows(validRows), validRows.Select(i => encoded.Y[i] > 0.5));
         }
         return result;

@@ -9,4 +9,8 @@ namespace Mlops.ML.Training;
 public readonly record struct TrainingProgress(string Stage, int Iteration, int Total, double TrainMetric, double? ValidationMetric);
 
 /// <summary>One point of a learning curve: the objective's metric (logloss or rmse) on training and validation rows.</summary>
-public readonly record struct RoundMetrics(int Round, double Train, double? Validation);
+/// <param name="Elapsed">
+/// Seconds of training when this round ended. Our engines measure it; for Microsoft.ML's engines, which train in one call,
+/// it is the total training time spread evenly over the rounds (see <c>TreeModelTraining.StagedCurve</c>).
+/// </param>
+public readonly record struct RoundMetrics(int Round, double Train, double? Validation, double Elapsed = 0);

@@ -22,6 +22,13 @@ public sealed record TrainingSpec(string Target, MlTask Task)
     public FeaturizerOptions? Featurization { get; init; }
     /// <summary>Binary decision threshold: fixed (default 0.5) or chosen on out-of-fold validation predictions (<see cref="ThresholdRule.Maximizing"/>).</summary>
     public ThresholdRule Threshold { get; init; } = ThresholdRule.Default;
+    /// <summary>
+    /// Called after every boosting round of the final GBDT fit with that round's metrics; returning false stops training
+    /// there and keeps the trees grown so far (a sweep's early termination). Only our GBDT engine can stop mid-training,
+    /// so a callback makes <c>engine=auto</c> choose it and <c>engine=lightgbm</c> an error. Not called during the
+    /// cross-validation fits of <see cref="TrainerKind.Auto"/> or of an automatic threshold.
+    /// </summary>
+    public Func<RoundMetrics, bool>? ContinueAfterRound { get; init; }
 }
 
 /// <summary>The outcome of <see cref="ModelTrainer.Train"/>.</summary>
@@ -31,6 +38,7 @@ public sealed record TrainingSpec(string Target, MlTask Task)
 /// <param name="BestIteration">Rounds kept (after early stopping) or optimizer iterations.</param>
 /// <param name="CandidateScores">For Auto: the selection metric of each candidate (e.g. <c>gbdt</c> → 0.991).</param>
 /// <param name="SelectionMetric">For Auto: the metric used to choose.</param>
+/// <param name="StoppedAtRound">The round after which <see cref="TrainingSpec.ContinueAfterRound"/> stopped training, if it did.</param>
 public sealed record TrainingResult(
     Model Model, TrainerKind Trainer, IReadOnlyList<RoundMetrics> Curve, string CurveMetric, int BestIteration,
-    IReadOnlyDictionary<string, double> CandidateScores, string? SelectionMetric, TimeSpan Elapsed);
+    IReadOnlyDictionary<string, double> CandidateScores, string? SelectionMetric, TimeSpan Elapsed, int? StoppedAtRound = null);

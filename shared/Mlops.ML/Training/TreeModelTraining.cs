@@ -19,6 +19,12 @@ internal static class TreeModelTraining
         string hash, IProgress<TrainingProgress>? progress, string stage, CancellationToken ct)
     {
         var o = GbdtOptions.ForTraining(values, spec.Task, data.RowCount);
+        if (spec.ContinueAfterRound is not null)
+        {
+            // Only our engine can stop between rounds; Microsoft.ML's LightGBM trains all rounds in one call.
+            if (o.Engine == "lightgbm") throw new ArgumentException("early termination needs engine mlops (or auto): engine lightgbm cannot stop between rounds.", "engine");
+            o = o with { Engine = "mlops" };
+        }
         int classCount = spec.Task == MlTask.Regression ? 1 : y.Classes.Length;
         // Order category codes by mean target (binary, regression) so threshold splits on codes group similar categories.
         var fz = Featurizer.Fit(data, spec.Target, spec.Task == MlTask.Multiclass ? null : y.Y, spec.Featurization, spec.IgnoreColumns ?? []);
@@ -28,16 +34,18 @@ internal static class TreeModelTraining
         string curveMetric;
         int best;
         string objectiveName;
+        int? stoppedAt = null;
         if (o.ResolvedEngine(spec.Task, data.RowCount) == "lightgbm")
         {
             ct.ThrowIfCancellationRequested();
             var train = Matrix(fz, parts.Train, parts.YTrain);
             var valid = parts.Valid is null ? null : Matrix(fz, parts.Valid, parts.YValid);
+            var clock = System.Diagnostics.Stopwatch.StartNew();
             var output = MlNetTreeTrainer.TrainLightGbm(train, valid, spec.Task, classCount, o, spec.Seed);
             ensemble = output.Ensemble;
             best = output.BestRound;
             objectiveName = Objective.For(spec.Task, classCount).Name;
-            (curve, curveMetric) = FinalPoint(ensemble, spec.Task, train, valid, best);
+            (curve, curveMetric) = StagedCurves.Boosted(ensemble, spec.Task, train, valid, clock.Elapsed.TotalSeconds);
             progress?.Report(new TrainingProgress(stage, best, o.NumRounds, curve[^1].Train, curve[^1].Validation));
         }
         else
@@ -46,14 +54,14 @@ internal static class TreeModelTraining
             var binned = BinnedDataset.Build(fz, fz.Bind(parts.Train), o, spec.Seed, parallel);
             var vBinned = parts.Valid is null ? null : BinnedDataset.BuildWith(fz, fz.Bind(parts.Valid), binned.Mappers, parallel);
             var objective = Objective.For(spec.Task, classCount, o.Objective, o.HuberDelta);
-            var output = GbdtTrainer.Train(binned, parts.YTrain, vBinned, vBinned is null ? null : parts.YValid, objective, o, spec.Seed, progress, stage, ct);
-            (ensemble, curve, curveMetric, best, objectiveName) = (output.Ensemble, output.Curve, output.CurveMetric, output.BestRound, objective.Name);
+            var output = GbdtTrainer.Train(binned, parts.YTrain, vBinned, vBinned is null ? null : parts.YValid, objective, o, spec.Seed, progress, stage, ct, spec.ContinueAfterRound);
+            (ensemble, curve, curveMetric, best, objectiveName, stoppedAt) = (output.Ensemble, output.Curve, output.CurveMetric, output.BestRound, objective.Name, output.StoppedAtRound);
         }
         var options = o.ToDictionary();
         options["engine"] = o.ResolvedEngine(spec.Task, data.RowCount);
         var meta = ModelTrainer.Metadata(hash, data.RowCount, objectiveName, best, options, spec.Seed);
         var model = new Model(spec.Task, spec.Target, y.Classes, TrainerKind.Gbdt, fz, ensemble, meta);
-        return new TrainingResult(model, TrainerKind.Gbdt, curve, curveMetric, best, new Dictionary<string, double>(), null, TimeSpan.Zero);
+        return new TrainingResult(model, TrainerKind.Gbdt, curve, curveMetric, best, new Dictionary<string, double>(), null, TimeSpan.Zero, stoppedAt);
     }
 
     public static TrainingResult TrainForest(DataTable data, ModelTrainer.EncodedTarget y, TrainingSpec spec, IReadOnlyDictionary<string, object> values,
@@ -69,8 +77,9 @@ internal static class TreeModelTraining
             var yValid = EncodeValidation(spec, y, spec.Validation, out var kept);
             calibration = Matrix(fz, kept, yValid);
         }
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var output = MlNetTreeTrainer.TrainFastForest(train, calibration, spec.Task, o, spec.Seed);
-        var (curve, curveMetric) = FinalPoint(output.Ensemble, spec.Task, train, calibration, output.BestRound);
+        var (curve, curveMetric) = StagedCurves.Averaged(output.Ensemble, spec.Task, train, calibration, clock.Elapsed.TotalSeconds);
         progress?.Report(new TrainingProgress(stage, output.BestRound, o.NumTrees, curve[^1].Train, curve[^1].Validation));
         var meta = ModelTrainer.Metadata(hash, data.RowCount, spec.Task == MlTask.Binary ? "forest_platt" : "forest_mean", output.BestRound, o.ToDictionary(), spec.Seed);
         var model = new Model(spec.Task, spec.Target, y.Classes, TrainerKind.Forest, fz, output.Ensemble, meta);
@@ -113,28 +122,6 @@ internal static class TreeModelTraining
         });
         var categorySlots = fz.Features.Select(d => d.IsCategorical ? d.CategoryCount + 1 : 0).ToArray();
         return new FeatureMatrix(features, n, f, labels, categorySlots);
-    }
-
-    /// <summary>
-    /// A one-point learning curve for learners that do not report per-round metrics: the final model's training and
-    /// validation loss (log loss, or RMSE for regression), computed with our predictor on at most
-    /// <see cref="CurveSampleRows"/> rows of each (the first ones: deterministic, and cheap next to training on millions).
-    /// </summary>
-    private const int CurveSampleRows = 100_000;
-
-    private static (IReadOnlyList<RoundMetrics> Curve, string Metric) FinalPoint(GbdtEnsemble ensemble, MlTask task, FeatureMatrix train, FeatureMatrix? valid, int round)
-    {
-        int classCount = task == MlTask.Regression ? 1 : Math.Max(2, ensemble.OutputCount);
-        var objective = Objective.For(task, classCount);
-        double Loss(FeatureMatrix m)
-        {
-            int rows = Math.Min(m.Rows, CurveSampleRows);
-            var scores = new double[(long)rows * ensemble.OutputCount];
-            ensemble.Predict(m.Features.AsSpan(0, rows * m.Width), rows, scores);
-            double sum = objective.Loss(scores, m.Labels, 0, rows);
-            return objective.CurveMetric == "rmse" ? Math.Sqrt(sum / rows) : sum / rows;
-        }
-        return ([new RoundMetrics(round, Loss(train), valid is null ? null : Loss(valid))], objective.CurveMetric);
     }
 
     internal static double[] EncodeValidation(TrainingSpec spec, ModelTrainer.EncodedTarget y, DataTable validation, out DataTable kept)

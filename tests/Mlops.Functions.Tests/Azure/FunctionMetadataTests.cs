@@ -73,12 +73,12 @@ public sealed class FunctionMetadataTests(FunctionHostFixture host) : IClassFixt
         {
             var t = Trigger(f);
             if (t.GetProperty("type").GetString() != "httpTrigger") continue;
-            string route = "/api/" + t.GetProperty("route").GetString();
+            string route = "/" + t.GetProperty("route").GetString(); // host.json's routePrefix is "": routes carry api/ themselves
             foreach (var m in t.GetProperty("methods").EnumerateArray())
                 declared[$"{m.GetString()!.ToUpperInvariant()} {route}"] = t.GetProperty("authLevel").GetString()!;
         }
 
-        var served = host.ApiRoutes().Select(r => $"{r.Method} {r.Pattern}").ToHashSet();
+        var served = host.ApiRoutes().Append((Method: "GET", Pattern: DashboardFiles.Route)).Select(r => $"{r.Method} {r.Pattern}").ToHashSet();
         Assert.Equal(served.Order(), declared.Keys.Order());
 
         foreach (var (key, level) in declared)

@@ -98,7 +98,8 @@ public sealed partial class InfraLayoutTests
         Assert.True(TimeSpan.Parse(provider.GetProperty("controlQueueVisibilityTimeout").GetString()!) <= TimeSpan.FromSeconds(30));
         Assert.True(TimeSpan.Parse(provider.GetProperty("workItemQueueVisibilityTimeout").GetString()!) <= TimeSpan.FromSeconds(30));
         Assert.True(TimeSpan.Parse(provider.GetProperty("maxQueuePollingInterval").GetString()!) <= TimeSpan.FromSeconds(2));
-        Assert.Equal("api", root.GetProperty("extensions").GetProperty("http").GetProperty("routePrefix").GetString());
+        // No prefix: the dashboard is served at / by the same app; every HTTP function's route starts with api/ itself.
+        Assert.Equal("", root.GetProperty("extensions").GetProperty("http").GetProperty("routePrefix").GetString());
     }
 
     [Fact]

@@ -35,6 +35,9 @@ public sealed class DurableFunctions(IServiceProvider services)
     [Function(nameof(TrainCandidate))]
     public Task<TrialResult> TrainCandidate([ActivityTrigger] TrialRequest input, FunctionContext f) => Run<TrainCandidate, TrialRequest, TrialResult>(input, f);
 
+    [Function(nameof(RecordSweep))]
+    public Task<bool> RecordSweep([ActivityTrigger] SweepSummary input, FunctionContext f) => Run<RecordSweep, SweepSummary, bool>(input, f);
+
     [Function(nameof(EvaluateCandidate))]
     public Task<EvaluationResult> EvaluateCandidate([ActivityTrigger] EvaluateRequest input, FunctionContext f) => Run<EvaluateCandidate, EvaluateRequest, EvaluationResult>(input, f);
 

@@ -12,27 +12,27 @@ namespace Mlops.Functions.Functions.Http;
 public sealed class GetDataset(HttpRoutes routes)
 {
     [Function(nameof(GetDataset))]
-    public Task<IActionResult> Run([HttpTrigger(AuthorizationLevel.Function, "get", Route = "datasets/{dataset}")] HttpRequest req, [DurableClient] DurableTaskClient client) =>
+    public Task<IActionResult> Run([HttpTrigger(AuthorizationLevel.Function, "get", Route = "api/datasets/{dataset}")] HttpRequest req, [DurableClient] DurableTaskClient client) =>
         routes.InvokeAsync(req, client, "GET", "/api/datasets/{dataset}");
 }
 
 public sealed class GetDatasetVersion(HttpRoutes routes)
 {
     [Function(nameof(GetDatasetVersion))]
-    public Task<IActionResult> Run([HttpTrigger(AuthorizationLevel.Function, "get", Route = "datasets/{dataset}/versions/{hash}")] HttpRequest req, [DurableClient] DurableTaskClient client) =>
+    public Task<IActionResult> Run([HttpTrigger(AuthorizationLevel.Function, "get", Route = "api/datasets/{dataset}/versions/{hash}")] HttpRequest req, [DurableClient] DurableTaskClient client) =>
         routes.InvokeAsync(req, client, "GET", "/api/datasets/{dataset}/versions/{hash}");
 }
 
 public sealed class GetSchema(HttpRoutes routes)
 {
     [Function(nameof(GetSchema))]
-    public Task<IActionResult> Run([HttpTrigger(AuthorizationLevel.Function, "get", Route = "datasets/{dataset}/schema")] HttpRequest req, [DurableClient] DurableTaskClient client) =>
+    public Task<IActionResult> Run([HttpTrigger(AuthorizationLevel.Function, "get", Route = "api/datasets/{dataset}/schema")] HttpRequest req, [DurableClient] DurableTaskClient client) =>
         routes.InvokeAsync(req, client, "GET", "/api/datasets/{dataset}/schema");
 }
 
 public sealed class PutSchema(HttpRoutes routes)
 {
     [Function(nameof(PutSchema))]
-    public Task<IActionResult> Run([HttpTrigger(AuthorizationLevel.Admin, "put", Route = "datasets/{dataset}/schema")] HttpRequest req, [DurableClient] DurableTaskClient client) =>
+    public Task<IActionResult> Run([HttpTrigger(AuthorizationLevel.Admin, "put", Route = "api/datasets/{dataset}/schema")] HttpRequest req, [DurableClient] DurableTaskClient client) =>
         routes.InvokeAsync(req, client, "PUT", "/api/datasets/{dataset}/schema");
 }

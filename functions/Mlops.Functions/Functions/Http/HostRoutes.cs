@@ -12,34 +12,34 @@ namespace Mlops.Functions.Functions.Http;
 public sealed class Health(HttpRoutes routes)
 {
     [Function(nameof(Health))]
-    public Task<IActionResult> Run([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "health")] HttpRequest req, [DurableClient] DurableTaskClient client) =>
+    public Task<IActionResult> Run([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/health")] HttpRequest req, [DurableClient] DurableTaskClient client) =>
         routes.InvokeAsync(req, client, "GET", "/api/health");
 }
 
 public sealed class RunPipeline(HttpRoutes routes)
 {
     [Function(nameof(RunPipeline))]
-    public Task<IActionResult> Run([HttpTrigger(AuthorizationLevel.Admin, "post", Route = "pipelines/{dataset}/run")] HttpRequest req, [DurableClient] DurableTaskClient client) =>
+    public Task<IActionResult> Run([HttpTrigger(AuthorizationLevel.Admin, "post", Route = "api/pipelines/{dataset}/run")] HttpRequest req, [DurableClient] DurableTaskClient client) =>
         routes.InvokeAsync(req, client, "POST", "/api/pipelines/{dataset}/run");
 }
 
 public sealed class ListPipelineRuns(HttpRoutes routes)
 {
     [Function(nameof(ListPipelineRuns))]
-    public Task<IActionResult> Run([HttpTrigger(AuthorizationLevel.Function, "get", Route = "pipelines/{dataset}/runs")] HttpRequest req, [DurableClient] DurableTaskClient client) =>
+    public Task<IActionResult> Run([HttpTrigger(AuthorizationLevel.Function, "get", Route = "api/pipelines/{dataset}/runs")] HttpRequest req, [DurableClient] DurableTaskClient client) =>
         routes.InvokeAsync(req, client, "GET", "/api/pipelines/{dataset}/runs");
 }
 
 public sealed class ApproveVersion(HttpRoutes routes)
 {
     [Function(nameof(ApproveVersion))]
-    public Task<IActionResult> Run([HttpTrigger(AuthorizationLevel.Admin, "post", Route = "models/{model}/versions/{version:int}/approve")] HttpRequest req, [DurableClient] DurableTaskClient client) =>
+    public Task<IActionResult> Run([HttpTrigger(AuthorizationLevel.Admin, "post", Route = "api/models/{model}/versions/{version:int}/approve")] HttpRequest req, [DurableClient] DurableTaskClient client) =>
         routes.InvokeAsync(req, client, "POST", "/api/models/{model}/versions/{version:int}/approve");
 }
 
 public sealed class RejectVersion(HttpRoutes routes)
 {
     [Function(nameof(RejectVersion))]
-    public Task<IActionResult> Run([HttpTrigger(AuthorizationLevel.Admin, "post", Route = "models/{model}/versions/{version:int}/reject")] HttpRequest req, [DurableClient] DurableTaskClient client) =>
+    public Task<IActionResult> Run([HttpTrigger(AuthorizationLevel.Admin, "post", Route = "api/models/{model}/versions/{version:int}/reject")] HttpRequest req, [DurableClient] DurableTaskClient client) =>
         routes.InvokeAsync(req, client, "POST", "/api/models/{model}/versions/{version:int}/reject");
 }

@@ -12,34 +12,34 @@ namespace Mlops.Functions.Functions.Http;
 public sealed class PostFeedback(HttpRoutes routes)
 {
     [Function(nameof(PostFeedback))]
-    public Task<IActionResult> Run([HttpTrigger(AuthorizationLevel.Function, "post", Route = "models/{model}/feedback")] HttpRequest req, [DurableClient] DurableTaskClient client) =>
+    public Task<IActionResult> Run([HttpTrigger(AuthorizationLevel.Function, "post", Route = "api/models/{model}/feedback")] HttpRequest req, [DurableClient] DurableTaskClient client) =>
         routes.InvokeAsync(req, client, "POST", "/api/models/{model}/feedback");
 }
 
 public sealed class StartMonitor(HttpRoutes routes)
 {
     [Function(nameof(StartMonitor))]
-    public Task<IActionResult> Run([HttpTrigger(AuthorizationLevel.Admin, "post", Route = "models/{model}/monitor")] HttpRequest req, [DurableClient] DurableTaskClient client) =>
+    public Task<IActionResult> Run([HttpTrigger(AuthorizationLevel.Admin, "post", Route = "api/models/{model}/monitor")] HttpRequest req, [DurableClient] DurableTaskClient client) =>
         routes.InvokeAsync(req, client, "POST", "/api/models/{model}/monitor");
 }
 
 public sealed class ListMonitorRuns(HttpRoutes routes)
 {
     [Function(nameof(ListMonitorRuns))]
-    public Task<IActionResult> Run([HttpTrigger(AuthorizationLevel.Function, "get", Route = "models/{model}/monitoring")] HttpRequest req, [DurableClient] DurableTaskClient client) =>
+    public Task<IActionResult> Run([HttpTrigger(AuthorizationLevel.Function, "get", Route = "api/models/{model}/monitoring")] HttpRequest req, [DurableClient] DurableTaskClient client) =>
         routes.InvokeAsync(req, client, "GET", "/api/models/{model}/monitoring");
 }
 
 public sealed class GetMonitorReport(HttpRoutes routes)
 {
     [Function(nameof(GetMonitorReport))]
-    public Task<IActionResult> Run([HttpTrigger(AuthorizationLevel.Function, "get", Route = "models/{model}/monitoring/{runId}")] HttpRequest req, [DurableClient] DurableTaskClient client) =>
+    public Task<IActionResult> Run([HttpTrigger(AuthorizationLevel.Function, "get", Route = "api/models/{model}/monitoring/{runId}")] HttpRequest req, [DurableClient] DurableTaskClient client) =>
         routes.InvokeAsync(req, client, "GET", "/api/models/{model}/monitoring/{runId}");
 }
 
 public sealed class GetMonitorReportHtml(HttpRoutes routes)
 {
     [Function(nameof(GetMonitorReportHtml))]
-    public Task<IActionResult> Run([HttpTrigger(AuthorizationLevel.Function, "get", Route = "models/{model}/monitoring/{runId}/report.html")] HttpRequest req, [DurableClient] DurableTaskClient client) =>
+    public Task<IActionResult> Run([HttpTrigger(AuthorizationLevel.Function, "get", Route = "api/models/{model}/monitoring/{runId}/report.html")] HttpRequest req, [DurableClient] DurableTaskClient client) =>
         routes.InvokeAsync(req, client, "GET", "/api/models/{model}/monitoring/{runId}/report.html");
 }

@@ -12,34 +12,34 @@ namespace Mlops.Functions.Functions.Http;
 public sealed class GetOrchestration(HttpRoutes routes)
 {
     [Function(nameof(GetOrchestration))]
-    public Task<IActionResult> Run([HttpTrigger(AuthorizationLevel.Function, "get", Route = "orchestrations/{id}")] HttpRequest req, [DurableClient] DurableTaskClient client) =>
+    public Task<IActionResult> Run([HttpTrigger(AuthorizationLevel.Function, "get", Route = "api/orchestrations/{id}")] HttpRequest req, [DurableClient] DurableTaskClient client) =>
         routes.InvokeAsync(req, client, "GET", "/api/orchestrations/{id}");
 }
 
 public sealed class ListOrchestrations(HttpRoutes routes)
 {
     [Function(nameof(ListOrchestrations))]
-    public Task<IActionResult> Run([HttpTrigger(AuthorizationLevel.Function, "get", Route = "orchestrations")] HttpRequest req, [DurableClient] DurableTaskClient client) =>
+    public Task<IActionResult> Run([HttpTrigger(AuthorizationLevel.Function, "get", Route = "api/orchestrations")] HttpRequest req, [DurableClient] DurableTaskClient client) =>
         routes.InvokeAsync(req, client, "GET", "/api/orchestrations");
 }
 
 public sealed class RaiseOrchestrationEvent(HttpRoutes routes)
 {
     [Function(nameof(RaiseOrchestrationEvent))]
-    public Task<IActionResult> Run([HttpTrigger(AuthorizationLevel.Admin, "post", Route = "orchestrations/{id}/raiseEvent/{eventName}")] HttpRequest req, [DurableClient] DurableTaskClient client) =>
+    public Task<IActionResult> Run([HttpTrigger(AuthorizationLevel.Admin, "post", Route = "api/orchestrations/{id}/raiseEvent/{eventName}")] HttpRequest req, [DurableClient] DurableTaskClient client) =>
         routes.InvokeAsync(req, client, "POST", "/api/orchestrations/{id}/raiseEvent/{eventName}");
 }
 
 public sealed class ManageOrchestration(HttpRoutes routes)
 {
     [Function(nameof(ManageOrchestration))]
-    public Task<IActionResult> Run([HttpTrigger(AuthorizationLevel.Admin, "post", Route = "orchestrations/{id}/{operation}")] HttpRequest req, [DurableClient] DurableTaskClient client) =>
+    public Task<IActionResult> Run([HttpTrigger(AuthorizationLevel.Admin, "post", Route = "api/orchestrations/{id}/{operation}")] HttpRequest req, [DurableClient] DurableTaskClient client) =>
         routes.InvokeAsync(req, client, "POST", "/api/orchestrations/{id}/{operation}");
 }
 
 public sealed class PurgeOrchestration(HttpRoutes routes)
 {
     [Function(nameof(PurgeOrchestration))]
-    public Task<IActionResult> Run([HttpTrigger(AuthorizationLevel.Admin, "delete", Route = "orchestrations/{id}")] HttpRequest req, [DurableClient] DurableTaskClient client) =>
+    public Task<IActionResult> Run([HttpTrigger(AuthorizationLevel.Admin, "delete", Route = "api/orchestrations/{id}")] HttpRequest req, [DurableClient] DurableTaskClient client) =>
         routes.InvokeAsync(req, client, "DELETE", "/api/orchestrations/{id}");
 }

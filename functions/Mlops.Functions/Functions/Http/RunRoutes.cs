@@ -12,41 +12,41 @@ namespace Mlops.Functions.Functions.Http;
 public sealed class ListRuns(HttpRoutes routes)
 {
     [Function(nameof(ListRuns))]
-    public Task<IActionResult> Run([HttpTrigger(AuthorizationLevel.Function, "get", Route = "runs")] HttpRequest req, [DurableClient] DurableTaskClient client) =>
+    public Task<IActionResult> Run([HttpTrigger(AuthorizationLevel.Function, "get", Route = "api/runs")] HttpRequest req, [DurableClient] DurableTaskClient client) =>
         routes.InvokeAsync(req, client, "GET", "/api/runs");
 }
 
 public sealed class CompareRuns(HttpRoutes routes)
 {
     [Function(nameof(CompareRuns))]
-    public Task<IActionResult> Run([HttpTrigger(AuthorizationLevel.Function, "get", Route = "runs/compare")] HttpRequest req, [DurableClient] DurableTaskClient client) =>
+    public Task<IActionResult> Run([HttpTrigger(AuthorizationLevel.Function, "get", Route = "api/runs/compare")] HttpRequest req, [DurableClient] DurableTaskClient client) =>
         routes.InvokeAsync(req, client, "GET", "/api/runs/compare");
 }
 
 public sealed class GroupRuns(HttpRoutes routes)
 {
     [Function(nameof(GroupRuns))]
-    public Task<IActionResult> Run([HttpTrigger(AuthorizationLevel.Function, "get", Route = "runs/groups")] HttpRequest req, [DurableClient] DurableTaskClient client) =>
+    public Task<IActionResult> Run([HttpTrigger(AuthorizationLevel.Function, "get", Route = "api/runs/groups")] HttpRequest req, [DurableClient] DurableTaskClient client) =>
         routes.InvokeAsync(req, client, "GET", "/api/runs/groups");
 }
 
 public sealed class GetRun(HttpRoutes routes)
 {
     [Function(nameof(GetRun))]
-    public Task<IActionResult> Run([HttpTrigger(AuthorizationLevel.Function, "get", Route = "runs/{runId}")] HttpRequest req, [DurableClient] DurableTaskClient client) =>
+    public Task<IActionResult> Run([HttpTrigger(AuthorizationLevel.Function, "get", Route = "api/runs/{runId}")] HttpRequest req, [DurableClient] DurableTaskClient client) =>
         routes.InvokeAsync(req, client, "GET", "/api/runs/{runId}");
 }
 
 public sealed class ReindexRuns(HttpRoutes routes)
 {
     [Function(nameof(ReindexRuns))]
-    public Task<IActionResult> Run([HttpTrigger(AuthorizationLevel.Admin, "post", Route = "runs/reindex")] HttpRequest req, [DurableClient] DurableTaskClient client) =>
+    public Task<IActionResult> Run([HttpTrigger(AuthorizationLevel.Admin, "post", Route = "api/runs/reindex")] HttpRequest req, [DurableClient] DurableTaskClient client) =>
         routes.InvokeAsync(req, client, "POST", "/api/runs/reindex");
 }
 
 public sealed class GetSweep(HttpRoutes routes)
 {
     [Function(nameof(GetSweep))]
-    public Task<IActionResult> Run([HttpTrigger(AuthorizationLevel.Function, "get", Route = "sweeps/{pipelineId}")] HttpRequest req, [DurableClient] DurableTaskClient client) =>
+    public Task<IActionResult> Run([HttpTrigger(AuthorizationLevel.Function, "get", Route = "api/sweeps/{pipelineId}")] HttpRequest req, [DurableClient] DurableTaskClient client) =>
         routes.InvokeAsync(req, client, "GET", "/api/sweeps/{pipelineId}");
 }

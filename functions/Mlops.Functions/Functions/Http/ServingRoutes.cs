@@ -12,27 +12,34 @@ namespace Mlops.Functions.Functions.Http;
 public sealed class Predict(HttpRoutes routes)
 {
     [Function(nameof(Predict))]
-    public Task<IActionResult> Run([HttpTrigger(AuthorizationLevel.Function, "post", Route = "models/{model}/predict")] HttpRequest req, [DurableClient] DurableTaskClient client) =>
+    public Task<IActionResult> Run([HttpTrigger(AuthorizationLevel.Function, "post", Route = "api/models/{model}/predict")] HttpRequest req, [DurableClient] DurableTaskClient client) =>
         routes.InvokeAsync(req, client, "POST", "/api/models/{model}/predict");
 }
 
 public sealed class GetTraffic(HttpRoutes routes)
 {
     [Function(nameof(GetTraffic))]
-    public Task<IActionResult> Run([HttpTrigger(AuthorizationLevel.Function, "get", Route = "models/{model}/traffic")] HttpRequest req, [DurableClient] DurableTaskClient client) =>
+    public Task<IActionResult> Run([HttpTrigger(AuthorizationLevel.Function, "get", Route = "api/models/{model}/traffic")] HttpRequest req, [DurableClient] DurableTaskClient client) =>
         routes.InvokeAsync(req, client, "GET", "/api/models/{model}/traffic");
 }
 
 public sealed class SetTraffic(HttpRoutes routes)
 {
     [Function(nameof(SetTraffic))]
-    public Task<IActionResult> Run([HttpTrigger(AuthorizationLevel.Admin, "put", Route = "models/{model}/traffic")] HttpRequest req, [DurableClient] DurableTaskClient client) =>
+    public Task<IActionResult> Run([HttpTrigger(AuthorizationLevel.Admin, "put", Route = "api/models/{model}/traffic")] HttpRequest req, [DurableClient] DurableTaskClient client) =>
         routes.InvokeAsync(req, client, "PUT", "/api/models/{model}/traffic");
 }
 
 public sealed class ServingStats(HttpRoutes routes)
 {
     [Function(nameof(ServingStats))]
-    public Task<IActionResult> Run([HttpTrigger(AuthorizationLevel.Function, "get", Route = "serving/stats")] HttpRequest req, [DurableClient] DurableTaskClient client) =>
+    public Task<IActionResult> Run([HttpTrigger(AuthorizationLevel.Function, "get", Route = "api/serving/stats")] HttpRequest req, [DurableClient] DurableTaskClient client) =>
         routes.InvokeAsync(req, client, "GET", "/api/serving/stats");
+}
+
+public sealed class GetLiveTraffic(HttpRoutes routes)
+{
+    [Function(nameof(GetLiveTraffic))]
+    public Task<IActionResult> Run([HttpTrigger(AuthorizationLevel.Function, "get", Route = "api/models/{model}/traffic/live")] HttpRequest req, [DurableClient] DurableTaskClient client) =>
+        routes.InvokeAsync(req, client, "GET", "/api/models/{model}/traffic/live");
 }
