@@ -11,7 +11,7 @@ namespace Mlops.Functions.Tests.EndToEnd;
 /// <summary>The issue's acceptance path: drop a CSV + mlops.json with a plain storage client, get a served production model.</summary>
 public sealed class DropToModelTests(FunctionHostFixture host, ITestOutputHelper output) : IClassFixture<FunctionHostFixture>
 {
-    private static byte[] BreastCancer => File.ReadAllBytes(Path.Combine(AzuriteInstance.RepoRoot(), "tests", "data", "sk_breast_cancer.csv"));
+    internal static byte[] BreastCancer => File.ReadAllBytes(Path.Combine(AzuriteInstance.RepoRoot(), "tests", "data", "sk_breast_cancer.csv"));
     private const string BinaryConfig = """{"target":"target","task":"binary"}""";
 
     [Fact]

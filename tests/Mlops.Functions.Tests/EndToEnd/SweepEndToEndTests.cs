@@ -1,6 +1,5 @@
 using System.Text;
 using System.Text.Json;
-using Mlops.Testing;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -9,8 +8,6 @@ namespace Mlops.Functions.Tests.EndToEnd;
 /// <summary>A bayes sweep with hyperband early termination, through the real activities on Azurite, to promotion.</summary>
 public sealed class SweepEndToEndTests(FunctionHostFixture host, ITestOutputHelper output) : IClassFixture<FunctionHostFixture>
 {
-    private static byte[] BreastCancer => File.ReadAllBytes(Path.Combine(AzuriteInstance.RepoRoot(), "tests", "data", "sk_breast_cancer.csv"));
-
     // Learning rates from 0.005 to 0.5: at round 5 the slow trials are far behind, so hyperband has something to stop.
     private const string Config = """
         {"target":"target","task":"binary","trainer":"gbdt","params":{"num_rounds":60,"min_data_in_leaf":5},
@@ -29,7 +26,7 @@ public sealed class SweepEndToEndTests(FunctionHostFixture host, ITestOutputHelp
     [Fact]
     public async Task BayesSweepWithHyperband_PrunesSomeTrials_PromotesACompletedOne_RecordsSweepJson()
     {
-        await host.DropAsync("sweepcancer", "part1.csv", BreastCancer, Config);
+        await host.DropAsync("sweepcancer", "part1.csv", DropToModelTests.BreastCancer, Config);
         var status = await host.WaitForDropRunAsync("sweepcancer", "part1.csv", TimeSpan.FromMinutes(4));
         output.WriteLine(status.ToString());
         Assert.Equal("Completed", status.GetProperty("runtimeStatus").GetString());
