@@ -5,6 +5,7 @@ using System.Text.Json;
 using Mlops.Data.Tabular;
 using Mlops.ML;
 using Mlops.ML.Metrics;
+using Mlops.ML.OutOfCore;
 using Mlops.ML.Training;
 using Spectre.Console;
 
@@ -30,28 +31,19 @@ public static class TrainCommand
         var slice = new Option<string?>("--slice") { Description = "Also report test metrics per value of this column." };
         var ignore = new Option<string[]>("--ignore") { Description = "Columns not to use as features (repeatable)." };
         var threshold = new Option<string?>("--threshold") { Description = "Binary decision threshold: a number in (0, 1), or auto / auto:accuracy / auto:f1 / auto:balanced_accuracy (chosen on validation folds)." };
+        var outOfCore = new Option<bool>("--out-of-core") { Description = "Stream the CSV in two passes and keep only one byte per row and feature (GBDT only; needs --test). Automatic for gbdt when the file is larger than a third of the memory available to the process." };
 
         var command = new Command("train", "Train a model and report its test metrics.")
         {
-            data, target, task, trainer, test, testFraction, seed, output, json, param, slice, ignore, threshold,
+            data, target, task, trainer, test, testFraction, seed, output, json, param, slice, ignore, threshold, outOfCore,
         };
         command.SetAction(parse => CliApp.Guard(parse, (stdout, stderr) =>
         {
             var sw = Stopwatch.StartNew();
             var mlTask = MlTaskNames.ParseTask(parse.GetValue(task)!);
             var options = ParseParams(parse.GetValue(param) ?? []);
-            var all = CsvTableReader.ReadFile(parse.GetValue(data)!);
-            double loadSeconds = sw.Elapsed.TotalSeconds;
             var targetName = parse.GetValue(target)!;
             var seedValue = parse.GetValue(seed);
-            DataTable train, testTable;
-            if (parse.GetValue(test) is { } testPath)
-            {
-                train = all;
-                testTable = CsvTableReader.ReadFile(testPath);
-            }
-            else (train, testTable) = DataSplit.TrainTest(all, targetName, mlTask, parse.GetValue(testFraction), seedValue);
-
             var spec = new TrainingSpec(targetName, mlTask)
             {
                 Trainer = MlTaskNames.ParseTrainer(parse.GetValue(trainer)!),
@@ -60,26 +52,39 @@ public static class TrainCommand
                 IgnoreColumns = parse.GetValue(ignore),
                 Threshold = parse.GetValue(threshold) is { } t ? ThresholdRule.Parse(t) : ThresholdRule.Default,
             };
+            var dataPath = parse.GetValue(data)!;
+            var testPath = parse.GetValue(test);
             var jsonOut = parse.GetValue(json);
+            bool showProgress = !jsonOut && CliApp.CanShowProgress(stdout);
+            DataTable testTable;
             TrainingResult result;
-            var trainWatch = Stopwatch.StartNew();
-            if (!jsonOut && CliApp.CanShowProgress(stdout))
+            OutOfCoreStats? streamed = null;
+            long trainRows;
+            double loadSeconds, trainSeconds;
+            if (OutOfCoreChoice.Chosen(parse.GetValue(outOfCore), dataPath, spec))
             {
-                result = null!;
-                AnsiConsole.Progress().AutoClear(true).Start(ctx =>
-                {
-                    var bar = ctx.AddTask("training", maxValue: 1);
-                    var progress = new SyncProgress(p =>
-                    {
-                        bar.Description = $"{p.Stage} round {p.Iteration}";
-                        bar.MaxValue = p.Total;
-                        bar.Value = p.Iteration;
-                    });
-                    result = ModelTrainer.Train(train, spec, progress);
-                });
+                // Only the test file is loaded; the training file is read twice in chunks and never held as a table.
+                testTable = CsvTableReader.ReadFile(testPath ?? throw new ArgumentException(OutOfCoreChoice.NeedsTestFile));
+                loadSeconds = sw.Elapsed.TotalSeconds;
+                var run = WithProgress(showProgress, p => OutOfCoreTrainer.TrainFile(dataPath, spec, progress: p));
+                (result, streamed, trainRows, trainSeconds) = (run.Result, run.Stats, run.Stats.TrainRows + run.Stats.ValidationRows, run.Result.Elapsed.TotalSeconds);
             }
-            else result = ModelTrainer.Train(train, spec);
-            double trainSeconds = trainWatch.Elapsed.TotalSeconds;
+            else
+            {
+                var all = CsvTableReader.ReadFile(dataPath);
+                loadSeconds = sw.Elapsed.TotalSeconds;
+                DataTable train;
+                if (testPath is not null)
+                {
+                    train = all;
+                    testTable = CsvTableReader.ReadFile(testPath);
+                }
+                else (train, testTable) = DataSplit.TrainTest(all, targetName, mlTask, parse.GetValue(testFraction), seedValue);
+                var trainWatch = Stopwatch.StartNew();
+                result = WithProgress(showProgress, p => ModelTrainer.Train(train, spec, p));
+                trainSeconds = trainWatch.Elapsed.TotalSeconds;
+                trainRows = train.RowCount;
+            }
             var report = Evaluator.Evaluate(result.Model, testTable, parse.GetValue(slice));
             // A tuned threshold is reported next to the usual 0.5, on the same test rows.
             var atHalf = mlTask == MlTask.Binary && result.Model.Threshold != 0.5 ? Evaluator.Evaluate(result.Model.WithThreshold(0.5), testTable).Metrics : null;
@@ -95,7 +100,7 @@ public static class TrainCommand
                     ["trainer"] = result.Trainer.ToString().ToLowerInvariant(),
                     ["task"] = parse.GetValue(task),
                     ["target"] = targetName,
-                    ["train_rows"] = train.RowCount,
+                    ["train_rows"] = trainRows,
                     ["test_rows"] = report.RowCount,
                     ["load_seconds"] = loadSeconds,
                     ["train_seconds"] = trainSeconds,
@@ -108,12 +113,20 @@ public static class TrainCommand
                     ["confusion_matrix"] = report.Confusion is { } cm ? new { labels = cm.Labels, counts = cm.Counts } : null,
                     ["slices"] = report.Slices.Count > 0 ? report.Slices.Select(s => new { column = s.Column, value = s.Value, rows = s.RowCount, metrics = s.Metrics.Where(kv => double.IsFinite(kv.Value)).ToDictionary() }) : null,
                     ["model"] = outPath,
+                    ["out_of_core"] = streamed is null ? null : new
+                    {
+                        rows = streamed.Rows, train_rows = streamed.TrainRows, validation_rows = streamed.ValidationRows, sample_rows = streamed.SampleRows,
+                        features = streamed.Features, binned_bytes = streamed.BinnedBytes,
+                        scan_seconds = streamed.ScanSeconds, bin_seconds = streamed.BinSeconds, boost_seconds = streamed.TrainSeconds,
+                    },
                 };
                 stdout.WriteLine(JsonSerializer.Serialize(doc, new JsonSerializerOptions { DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull }));
             }
             else
             {
-                stdout.WriteLine($"trained {result.Trainer.ToString().ToLowerInvariant()} on {train.RowCount:N0} rows in {trainSeconds:F2}s ({result.BestIteration} iterations); tested on {report.RowCount:N0} rows");
+                stdout.WriteLine($"trained {result.Trainer.ToString().ToLowerInvariant()} on {trainRows:N0} rows in {trainSeconds:F2}s ({result.BestIteration} iterations); tested on {report.RowCount:N0} rows");
+                if (streamed is not null)
+                    stdout.WriteLine($"  out of core: scan {streamed.ScanSeconds:F1}s, bin {streamed.BinSeconds:F1}s, boost {streamed.TrainSeconds:F1}s; {streamed.BinnedBytes / 1048576.0:F0} MB of bins, bins fitted on a {streamed.SampleRows:N0}-row sample");
                 foreach (var (name, score) in result.CandidateScores) stdout.WriteLine($"  auto candidate {name}: {result.SelectionMetric} {score:F4}");
                 if (atHalf is not null) stdout.WriteLine($"  threshold {report.Threshold!.Value.ToString("F4", CultureInfo.InvariantCulture)} ({spec.Threshold}); at 0.5 in brackets");
                 foreach (var (name, value) in report.Metrics)
@@ -144,6 +157,24 @@ public static class TrainCommand
             d[p[..eq]] = double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v : value;
         }
         return d;
+    }
+
+    /// <summary>Runs <paramref name="train"/> under a progress bar of its rounds when the console can show one.</summary>
+    private static T WithProgress<T>(bool show, Func<IProgress<TrainingProgress>?, T> train)
+    {
+        if (!show) return train(null);
+        T result = default!;
+        AnsiConsole.Progress().AutoClear(true).Start(ctx =>
+        {
+            var bar = ctx.AddTask("training", maxValue: 1);
+            result = train(new SyncProgress(p =>
+            {
+                bar.Description = $"{p.Stage} round {p.Iteration}";
+                bar.MaxValue = p.Total;
+                bar.Value = p.Iteration;
+            }));
+        });
+        return result;
     }
 
     /// <summary>Reports progress synchronously on the training thread (Progress&lt;T&gt; would post to the thread pool).</summary>
