@@ -5,6 +5,7 @@ return args.Length > 0 ? args[0] switch
     "ml" => Mlops.Bench.Ml.MlBench.Run(args[1..]),
     "ml-profile" => Mlops.Bench.Ml.MlProfile.Run(args[1..]),
     "ml-memory" => Mlops.Bench.Ml.MlMemory.Run(args[1..]),
+    "ml-outofcore" => Mlops.Bench.Ml.MlOutOfCore.Run(args[1..]),
     "data" => await RunAsync(() => Mlops.Bench.Data.DataBench.RunAsync(args[1..])),
     "durable" => Mlops.Bench.Durable.DurableBench.Run(args[1..]),
     "serve" => Mlops.Bench.Serve.ServeBench.Run(args[1..]),
@@ -24,6 +25,6 @@ static async Task<int> RunAsync(Func<Task> bench)
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: Mlops.Bench <ml|ml-profile|ml-memory|data|durable|serve|storage|chaos|drop|monitor> [options]   (ml: --quick, --skip-peers, --only NAME)");
+    Console.Error.WriteLine("usage: Mlops.Bench <ml|ml-profile|ml-memory|ml-outofcore|data|durable|serve|storage|chaos|drop|monitor> [options]   (ml: --quick, --skip-peers, --only NAME)");
     return 2;
 }

@@ -296,7 +296,7 @@ public static class ServeBench
 
     private static string LoadAtStart = "?";
 
-    private static string LoadAverage()
+    internal static string LoadAverage()
     {
         try { return string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)); }
         catch (IOException) { return "?"; }
