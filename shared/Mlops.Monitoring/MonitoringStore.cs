@@ -48,6 +48,20 @@ public sealed class MonitoringStore(IBlobStore blobs, ITableStore tables, string
         return ReferenceProfile.FromJson(content.Data);
     }
 
+    /// <summary>Blob of a pinned dataset version's profile as seen by a model version (scores depend on the version).</summary>
+    public static string DatasetBaselineBlobName(string model, int version, string hash) => $"{model}/v{version}/baselines/dataset-{hash}.json";
+
+    /// <summary>Stores the profile of a pinned dataset version (<see cref="DatasetBaselines"/>); idempotent.</summary>
+    public Task WriteDatasetBaselineAsync(string model, int version, string hash, ReferenceProfile profile, CancellationToken cancellationToken = default) =>
+        blobs.WriteAsync(modelsContainer, DatasetBaselineBlobName(model, version, hash), profile.ToJson(), cancellationToken: cancellationToken);
+
+    /// <summary>The stored profile of a pinned dataset version, or null when it was never computed.</summary>
+    public async Task<ReferenceProfile?> TryReadDatasetBaselineAsync(string model, int version, string hash, CancellationToken cancellationToken = default)
+    {
+        var content = await blobs.ReadAsync(modelsContainer, DatasetBaselineBlobName(model, version, hash), cancellationToken).ConfigureAwait(false);
+        return content is null ? null : ReferenceProfile.FromJson(content.Data);
+    }
+
     /// <summary>Writes report.json and report.html and appends the run's summary row; returns the JSON blob's name.</summary>
     public async Task<string> SaveReportAsync(MonitorReport report, CancellationToken cancellationToken = default)
     {
