@@ -18,8 +18,9 @@ namespace Mlops.Monitoring;
 /// <param name="Retrain">Whether a retraining started.</param>
 /// <param name="Reason">The decision's reason.</param>
 /// <param name="Report">Blob of the JSON report (<c>container/name</c>).</param>
+/// <param name="Baseline">Baseline kind (<c>serving</c>, <c>dataset</c>, <c>previous-window</c>; null for runs recorded before baselines were selectable).</param>
 public sealed record MonitorRunSummary(string RunId, DateTimeOffset GeneratedAt, DateTimeOffset WindowFrom, DateTimeOffset WindowTo, long Rows,
-    int ReferenceVersion, IReadOnlyDictionary<string, string> Verdicts, bool? Retrain, string? Reason, string Report);
+    int ReferenceVersion, IReadOnlyDictionary<string, string> Verdicts, bool? Retrain, string? Reason, string Report, string? Baseline = null);
 
 /// <summary>
 /// Where monitoring keeps its artifacts: reports <c>{container}/{model}/{runId}/report.json|html</c>, one summary row per
@@ -74,6 +75,7 @@ public sealed class MonitoringStore(IBlobStore blobs, ITableStore tables, string
             ["Rows"] = report.Window.Rows, ["ReferenceVersion"] = report.ReferenceVersion,
             ["Verdicts"] = Json.Serialize(report.Verdicts.ToDictionary(v => v.Signal, v => v.Status)),
             ["Report"] = $"{container}/{folder}/report.json",
+            ["Baseline"] = report.Baseline?.Kind,
         });
         if (report.Decision is { } d) { row["Retrain"] = d.Retrain; row["Reason"] = d.Reason; }
         await tables.UpsertAsync(RunsTable, row, cancellationToken).ConfigureAwait(false);
@@ -94,7 +96,7 @@ public sealed class MonitoringStore(IBlobStore blobs, ITableStore tables, string
         return rows.OrderByDescending(r => r.RowKey, StringComparer.Ordinal).Take(take).Select(r => new MonitorRunSummary(
             r.RowKey, r.GetDate("GeneratedAt") ?? default, r.GetDate("WindowFrom") ?? default, r.GetDate("WindowTo") ?? default, r.GetLong("Rows") ?? 0,
             (int)(r.GetLong("ReferenceVersion") ?? 0), Json.Deserialize<Dictionary<string, string>>(r.GetString("Verdicts") ?? "{}") ?? [],
-            r.GetBool("Retrain"), r.GetString("Reason"), r.GetString("Report") ?? "")).ToList();
+            r.GetBool("Retrain"), r.GetString("Reason"), r.GetString("Report") ?? "", r.GetString("Baseline"))).ToList();
     }
 
     /// <summary>Records a decision (every run's, retrain or not); <paramref name="retrainRunId"/> is the started training run.</summary>

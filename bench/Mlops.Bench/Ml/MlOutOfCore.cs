@@ -10,7 +10,7 @@ namespace Mlops.Bench.Ml;
 /// <c>ml-outofcore --train TRAIN.csv --test TEST.csv [--sizes 10000000,20000000] [--heap 0x100000000] [--rounds N] [--skip-full]</c>:
 /// the Release CLI (<c>functions/Mlops.Cli</c>, built first) as a child process under <c>/usr/bin/time -v</c> with
 /// <c>DOTNET_GCHeapHardLimit</c> (default 4 GB), back to back: our streaming trainer on the whole file, then for each prefix size, our streaming trainer, our in-memory
-/// trainer and Microsoft.ML's LightGBM (in memory); after our streaming trainer on the whole file. All three grow the
+/// trainer and Microsoft.ML's LightGBM (in memory). All three grow the
 /// same shape (63 leaves, depth 6, learning rate 0.3, 100 rounds). Prints one markdown row per run with the 1-minute load
 /// average read just before it (the machine is shared), wall time, peak RSS, test AUC, and how a failed run ended.
 /// Training data: <c>bench/Mlops.Bench/Ml/synth_stream.py ROWS OUT.csv SEED</c> (constant memory at any size).
