@@ -9,6 +9,7 @@ return args.Length > 0 ? args[0] switch
     "data" => await RunAsync(() => Mlops.Bench.Data.DataBench.RunAsync(args[1..])),
     "durable" => Mlops.Bench.Durable.DurableBench.Run(args[1..]),
     "serve" => Mlops.Bench.Serve.ServeBench.Run(args[1..]),
+    "serve-ids" => await Mlops.Bench.Serve.IdsOverheadBench.RunAsync(args[1..]),
     "storage" => await Mlops.Bench.Storage.StorageBench.RunAsync(args[1..]),
     "chaos" => await Mlops.Bench.Chaos.ChaosBench.RunAsync(args[1..]),
     "drop" => await Mlops.Bench.Drop.DropBench.RunAsync(args[1..]),
@@ -25,6 +26,6 @@ static async Task<int> RunAsync(Func<Task> bench)
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: Mlops.Bench <ml|ml-profile|ml-memory|ml-outofcore|data|durable|serve|storage|chaos|drop|monitor> [options]   (ml: --quick, --skip-peers, --only NAME)");
+    Console.Error.WriteLine("usage: Mlops.Bench <ml|ml-profile|ml-memory|ml-outofcore|data|durable|serve|serve-ids|storage|chaos|drop|monitor> [options]   (ml: --quick, --skip-peers, --only NAME)");
     return 2;
 }

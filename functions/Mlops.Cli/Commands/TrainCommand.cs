@@ -63,10 +63,13 @@ public static class TrainCommand
             double loadSeconds, trainSeconds;
             if (OutOfCoreChoice.Chosen(parse.GetValue(outOfCore), dataPath, spec))
             {
-                // Only the test file is loaded; the training file is read twice in chunks and never held as a table.
-                testTable = CsvTableReader.ReadFile(testPath ?? throw new ArgumentException(OutOfCoreChoice.NeedsTestFile));
-                loadSeconds = sw.Elapsed.TotalSeconds;
+                // The training file is read twice in chunks and never held as a table; the test file is loaded only after
+                // training, when the binned store and the boosting arrays are garbage, so the two never share the heap.
+                if (testPath is null) throw new ArgumentException(OutOfCoreChoice.NeedsTestFile);
                 var run = WithProgress(showProgress, p => OutOfCoreTrainer.TrainFile(dataPath, spec, progress: p));
+                var loadWatch = Stopwatch.StartNew();
+                testTable = CsvTableReader.ReadFile(testPath);
+                loadSeconds = loadWatch.Elapsed.TotalSeconds;
                 (result, streamed, trainRows, trainSeconds) = (run.Result, run.Stats, run.Stats.TrainRows + run.Stats.ValidationRows, run.Result.Elapsed.TotalSeconds);
             }
             else
