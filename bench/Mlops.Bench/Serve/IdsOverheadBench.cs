@@ -9,6 +9,7 @@ using Mlops.Data.Tabular;
 using Mlops.ML;
 using Mlops.ML.Training;
 using Mlops.Storage.InMemory;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Mlops.Bench.Serve;
 
@@ -18,7 +19,8 @@ namespace Mlops.Bench.Serve;
 /// <c>predictionIds</c> and the header, written in the log line), one with ids switched off
 /// (<c>ServingOptions.PredictionIdsEnabled</c>, internal) — both logging every prediction to a discarding sink; wrk
 /// (the peers' load.sh: 2 threads, 32 connections) loads them alternately, R rounds each, for 1-row and 100-row
-/// requests. Then the ids' own work is timed in process (id generation and the two JSON arrays) per request, a
+/// requests. The predict handler is also called in process without sockets, alternating in short blocks (the low-noise
+/// figure on a shared machine). Then the ids' own work is timed in process (id generation and the two JSON arrays) per request, a
 /// low-noise figure to set against the measured time per request. Prints a markdown table with load averages.
 /// </summary>
 public static class IdsOverheadBench
@@ -42,6 +44,8 @@ public static class IdsOverheadBench
         await using var withoutIds = await ServeBench.StartOursAsync(Sink(), modelFile, configure: o => o.PredictionIdsEnabled = false);
         await CheckAsync(withIds.Url, expectIds: true);
         await CheckAsync(withoutIds.Url, expectIds: false);
+
+        Console.WriteLine(await HandlerTableAsync(withIds, withoutIds, bodies));
 
         var table = new StringBuilder();
         table.AppendLine("| request | round | load avg | with ids req/s | without ids req/s | ids cost |");
@@ -73,6 +77,62 @@ public static class IdsOverheadBench
         }
         Console.WriteLine($"load average at end {ServeBench.LoadAverage()}");
         return 0;
+    }
+
+    /// <summary>
+    /// The predict handler itself (parse, validate, ids, predict, answer, log line) called in process on one thread with
+    /// an in-memory request, no sockets: 40 alternating blocks of 300 ms per side and size. On a shared machine the
+    /// other processes slow both sides of a pair alike, so the median of the paired ratios is the robust figure.
+    /// </summary>
+    private static async Task<string> HandlerTableAsync(ServeBench.Server withIds, ServeBench.Server withoutIds, Dictionary<int, string> bodies)
+    {
+        var on = withIds.App.Services.GetRequiredService<Mlops.Serving.PredictHandler>();
+        var off = withoutIds.App.Services.GetRequiredService<Mlops.Serving.PredictHandler>();
+        var sb = new StringBuilder();
+        sb.AppendLine("| request | load avg | with ids µs/request (median) | without ids µs/request (median) | ids cost (median of 40 paired blocks) | IQR of the paired cost |");
+        sb.AppendLine("|---|---|---|---|---|---|");
+        foreach (var (rows, file) in bodies)
+        {
+            byte[] body = File.ReadAllBytes(file);
+            if (await CallAsync(on, body) != 200 || await CallAsync(off, body) != 200) throw new InvalidOperationException("the handler did not answer 200");
+            for (int i = 0; i < 200; i++) { await CallAsync(on, body); await CallAsync(off, body); } // warm-up (JIT tiers)
+            string load = ServeBench.LoadAverage().Split(' ')[0];
+            var withTimes = new List<double>();
+            var withoutTimes = new List<double>();
+            var costs = new List<double>();
+            for (int block = 0; block < 40; block++)
+            {
+                bool onFirst = block % 2 == 0;
+                double a = await BlockAsync(onFirst ? on : off, body), b = await BlockAsync(onFirst ? off : on, body);
+                double w = onFirst ? a : b, wo = onFirst ? b : a;
+                withTimes.Add(w);
+                withoutTimes.Add(wo);
+                costs.Add((w - wo) / wo);
+            }
+            costs.Sort();
+            sb.AppendLine($"| {rows} row{(rows > 1 ? "s" : "")} | {load} | {Median(withTimes):F1} | {Median(withoutTimes):F1} | {Median(costs):P1} | {costs[10]:P1} … {costs[29]:P1} |");
+        }
+        return sb.ToString();
+    }
+
+    private static async Task<double> BlockAsync(Mlops.Serving.PredictHandler handler, byte[] body)
+    {
+        int n = 0;
+        var sw = Stopwatch.StartNew();
+        while (sw.ElapsedMilliseconds < 300) { await CallAsync(handler, body); n++; }
+        return sw.Elapsed.TotalMicroseconds / n;
+    }
+
+    private static async Task<int> CallAsync(Mlops.Serving.PredictHandler handler, byte[] body)
+    {
+        var context = new Microsoft.AspNetCore.Http.DefaultHttpContext();
+        context.Request.Method = "POST";
+        context.Request.ContentType = "application/json";
+        context.Request.ContentLength = body.Length;
+        context.Request.Body = new MemoryStream(body, writable: false);
+        context.Response.Body = Stream.Null;
+        await handler.HandleAsync(context, "bc-model");
+        return context.Response.StatusCode;
     }
 
     private static string Cost(double with, double without) => double.IsNaN(with) || double.IsNaN(without) ? "–" : $"{(without - with) / without:P1}";

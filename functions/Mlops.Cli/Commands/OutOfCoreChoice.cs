@@ -15,9 +15,12 @@ internal static class OutOfCoreChoice
 {
     public const string NeedsTestFile = "Out-of-core training needs --test TEST.csv: the training file is only streamed, so no rows can be held out of it for the test metrics.";
 
-    public static bool Chosen(bool requested, string dataPath, TrainingSpec spec)
+    /// <param name="requested"><c>--out-of-core</c> (true), <c>--out-of-core false</c> (false), or absent (null: automatic).</param>
+    /// <param name="dataPath">Training file.</param>
+    /// <param name="spec">What to train.</param>
+    public static bool Chosen(bool? requested, string dataPath, TrainingSpec spec)
     {
-        if (requested) return true;
+        if (requested is bool explicitChoice) return explicitChoice;
         bool lightGbmAsked = spec.Options?.TryGetValue("engine", out var e) == true && e is "lightgbm";
         if (spec.Trainer != TrainerKind.Gbdt || lightGbmAsked || spec.Threshold.Auto) return false;
         var file = new FileInfo(dataPath);

@@ -31,7 +31,7 @@ public static class TrainCommand
         var slice = new Option<string?>("--slice") { Description = "Also report test metrics per value of this column." };
         var ignore = new Option<string[]>("--ignore") { Description = "Columns not to use as features (repeatable)." };
         var threshold = new Option<string?>("--threshold") { Description = "Binary decision threshold: a number in (0, 1), or auto / auto:accuracy / auto:f1 / auto:balanced_accuracy (chosen on validation folds)." };
-        var outOfCore = new Option<bool>("--out-of-core") { Description = "Stream the CSV in two passes and keep only one byte per row and feature (GBDT only; needs --test). Automatic for gbdt when the file is larger than a third of the memory available to the process." };
+        var outOfCore = new Option<bool?>("--out-of-core") { Description = "Stream the CSV in two passes and keep only one byte per row and feature (GBDT only; needs --test). Without the option: automatic for gbdt when the file is larger than a third of the memory available to the process; --out-of-core false always loads the table.", Arity = ArgumentArity.ZeroOrOne };
 
         var command = new Command("train", "Train a model and report its test metrics.")
         {

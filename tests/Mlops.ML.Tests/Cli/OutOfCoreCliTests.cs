@@ -33,6 +33,21 @@ public class OutOfCoreCliTests
     }
 
     [Fact]
+    public void Train_OutOfCoreFalse_LoadsTheTable_AndSmallFilesStayInMemoryByDefault()
+    {
+        string data = TestData.PathOf("sk_breast_cancer");
+        var dir = Directory.CreateTempSubdirectory("mlops-cli-ooc-").FullName;
+        foreach (var choice in new[] { new[] { "--out-of-core", "false" }, Array.Empty<string>() })
+        {
+            var (code, stdout, stderr) = Run(["train", data, "--target", "target", "--task", "binary", "--out", Path.Combine(dir, "m.json"), "--json", "-p", "num_rounds=5", .. choice]);
+            Assert.True(code == 0, stderr);
+            var doc = JsonDocument.Parse(stdout).RootElement;
+            Assert.Equal(JsonValueKind.Null, doc.GetProperty("out_of_core").ValueKind); // in memory: an 80/20 split of the file, no streaming stats
+            Assert.Equal(569 - doc.GetProperty("test_rows").GetInt64(), doc.GetProperty("train_rows").GetInt64());
+        }
+    }
+
+    [Fact]
     public void Train_OutOfCore_WithoutATestFile_SaysWhy()
     {
         var (code, _, stderr) = Run("train", TestData.PathOf("sk_breast_cancer"), "--target", "target", "--task", "binary", "--out-of-core");
