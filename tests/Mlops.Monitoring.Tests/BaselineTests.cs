@@ -17,15 +17,8 @@ namespace Mlops.Monitoring.Tests;
 
 public class BaselineTests
 {
-    private static DataTable Table(Random rng, int n, double shift = 0)
-    {
-        var x0 = Normal(rng, n, mean: shift);
-        var x1 = Normal(rng, n);
-        string[] palette = ["red", "green", "blue"];
-        var color = Enumerable.Range(0, n).Select(_ => (string?)palette[rng.Next(3)]).ToArray();
-        var y = Enumerable.Range(0, n).Select(i => x0[i] + x1[i] > 0 ? 1.0 : 0.0).ToArray();
-        return new DataTable([Column.Numeric("x0", x0), Column.Numeric("x1", x1), Column.Categorical("color", color), Column.Numeric("y", y)]);
-    }
+    // The monitoring tests' data: y = 1 when x0 + x1 + noise > 0; "color" carries no signal.
+    private static DataTable Table(Random rng, int n, double shift = 0) => MonitorRunTests.Table(rng, n, shift);
 
     private static MonitoringOptions Options(string baselineJson) =>
         MonitoringOptions.Parse(JsonDocument.Parse($$"""{"baseline": {{baselineJson}}}""").RootElement);

@@ -7,7 +7,7 @@ using System.Text.RegularExpressions;
 namespace Mlops.Bench.Ml;
 
 /// <summary>
-/// <c>ml-outofcore --train TRAIN.csv --test TEST.csv [--sizes 10000000,20000000] [--heap 0x100000000] [--rounds N] [--skip-full]</c>:
+/// <c>ml-outofcore --train TRAIN.csv --test TEST.csv [--sizes 10000000,20000000] [--cases streaming,memory,lightgbm] [--heap 0x100000000] [--rounds N] [--skip-full]</c>:
 /// the Release CLI (<c>functions/Mlops.Cli</c>, built first) as a child process under <c>/usr/bin/time -v</c> with
 /// <c>DOTNET_GCHeapHardLimit</c> (default 4 GB), back to back: our streaming trainer on the whole file, then for each prefix size, our streaming trainer, our in-memory
 /// trainer and Microsoft.ML's LightGBM (in memory). All three grow the
@@ -36,12 +36,13 @@ public static class MlOutOfCore
         // The whole file first: it is the run that matters most, and the longest.
         var cases = new List<Case>();
         if (!args.Contains("--skip-full")) cases.Add(new("ours, streaming (--out-of-core)", train, CountRows(train), "--out-of-core"));
+        var kinds = (Arg("--cases") ?? "streaming,memory,lightgbm").Split(',');
         foreach (long rows in sizes)
         {
             string prefix = Prefix(train, rows);
-            cases.Add(new($"ours, streaming (--out-of-core)", prefix, rows, "--out-of-core"));
-            cases.Add(new($"ours, in memory (engine=mlops)", prefix, rows, "-p engine=mlops"));
-            cases.Add(new($"Microsoft.ML LightGBM, in memory (engine=lightgbm)", prefix, rows, "-p engine=lightgbm"));
+            if (kinds.Contains("streaming")) cases.Add(new("ours, streaming (--out-of-core)", prefix, rows, "--out-of-core"));
+            if (kinds.Contains("memory")) cases.Add(new("ours, in memory (engine=mlops)", prefix, rows, "-p engine=mlops --out-of-core false"));
+            if (kinds.Contains("lightgbm")) cases.Add(new("Microsoft.ML LightGBM, in memory (engine=lightgbm)", prefix, rows, "-p engine=lightgbm --out-of-core false"));
         }
 
         Console.WriteLine($"ml-outofcore: DOTNET_GCHeapHardLimit={heap} ({Convert.ToInt64(heap, 16) / 1073741824.0:F1} GB), {Environment.ProcessorCount} cores, test file {Path.GetFileName(test)}, {rounds} rounds, shape {Shape}");

@@ -1,18 +1,11 @@
 using System.Text.Json;
-using Mlops.Cli;
 using Xunit;
 
 namespace Mlops.ML.Tests.Cli;
 
 public class OutOfCoreCliTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        int code = CliApp.Run(args, o, e);
-        return (code, o.ToString(), e.ToString());
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => CliTests.Run(args);
 
     [Fact]
     public void Train_OutOfCore_StreamsTheFile_AndTestsOnTheTestFile()
