@@ -54,7 +54,7 @@ public sealed record OutOfCoreResult(TrainingResult Result, OutOfCoreStats Stats
 /// </list>
 /// Validation rows for early stopping are chosen by a seeded hash of the row index, so both passes (and any chunk size)
 /// agree without remembering them. The result is an ordinary <see cref="Model"/> (same featurizer and ensemble format):
-/// serving and ONNX export do not know how it was trained. Resident memory is about (features + 8 + 25 × outputs + 9)
+/// serving and ONNX export do not know how it was trained. Resident memory is about (features + 17 + 16 × outputs)
 /// bytes per training row: the bins, the label, the scores, gradients and hessians, and the tree learner's row indices.
 /// </summary>
 public static class OutOfCoreTrainer
