@@ -5,10 +5,12 @@ return args.Length > 0 ? args[0] switch
     "ml" => Mlops.Bench.Ml.MlBench.Run(args[1..]),
     "ml-profile" => Mlops.Bench.Ml.MlProfile.Run(args[1..]),
     "ml-memory" => Mlops.Bench.Ml.MlMemory.Run(args[1..]),
+    "ml-outofcore" => Mlops.Bench.Ml.MlOutOfCore.Run(args[1..]),
     "sweep" => Mlops.Bench.Sweep.SweepBench.Run(args[1..]),
     "data" => await RunAsync(() => Mlops.Bench.Data.DataBench.RunAsync(args[1..])),
     "durable" => Mlops.Bench.Durable.DurableBench.Run(args[1..]),
     "serve" => Mlops.Bench.Serve.ServeBench.Run(args[1..]),
+    "serve-ids" => await Mlops.Bench.Serve.IdsOverheadBench.RunAsync(args[1..]),
     "storage" => await Mlops.Bench.Storage.StorageBench.RunAsync(args[1..]),
     "chaos" => await Mlops.Bench.Chaos.ChaosBench.RunAsync(args[1..]),
     "drop" => await Mlops.Bench.Drop.DropBench.RunAsync(args[1..]),
@@ -27,6 +29,6 @@ static async Task<int> RunAsync(Func<Task> bench)
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: Mlops.Bench <ml|ml-profile|ml-memory|sweep|data|durable|serve|storage|chaos|drop|monitor|dashboard|tracking> [options]   (ml: --quick, --skip-peers, --only NAME; sweep: --trials N --seeds S --batch B --only NAME)");
+    Console.Error.WriteLine("usage: Mlops.Bench <ml|ml-profile|ml-memory|ml-outofcore|sweep|data|durable|serve|serve-ids|storage|chaos|drop|monitor|dashboard|tracking> [options]   (ml: --quick, --skip-peers, --only NAME; sweep: --trials N --seeds S --batch B --only NAME)");
     return 2;
 }

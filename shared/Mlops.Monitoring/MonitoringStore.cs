@@ -18,8 +18,9 @@ namespace Mlops.Monitoring;
 /// <param name="Retrain">Whether a retraining started.</param>
 /// <param name="Reason">The decision's reason.</param>
 /// <param name="Report">Blob of the JSON report (<c>container/name</c>).</param>
+/// <param name="Baseline">Baseline kind (<c>serving</c>, <c>dataset</c>, <c>previous-window</c>; null for runs recorded before baselines were selectable).</param>
 public sealed record MonitorRunSummary(string RunId, DateTimeOffset GeneratedAt, DateTimeOffset WindowFrom, DateTimeOffset WindowTo, long Rows,
-    int ReferenceVersion, IReadOnlyDictionary<string, string> Verdicts, bool? Retrain, string? Reason, string Report);
+    int ReferenceVersion, IReadOnlyDictionary<string, string> Verdicts, bool? Retrain, string? Reason, string Report, string? Baseline = null);
 
 /// <summary>
 /// Where monitoring keeps its artifacts: reports <c>{container}/{model}/{runId}/report.json|html</c>, one summary row per
@@ -48,6 +49,20 @@ public sealed class MonitoringStore(IBlobStore blobs, ITableStore tables, string
         return ReferenceProfile.FromJson(content.Data);
     }
 
+    /// <summary>Blob of a pinned dataset version's profile as seen by a model version (scores depend on the version).</summary>
+    public static string DatasetBaselineBlobName(string model, int version, string hash) => $"{model}/v{version}/baselines/dataset-{hash}.json";
+
+    /// <summary>Stores the profile of a pinned dataset version (<see cref="DatasetBaselines"/>); idempotent.</summary>
+    public Task WriteDatasetBaselineAsync(string model, int version, string hash, ReferenceProfile profile, CancellationToken cancellationToken = default) =>
+        blobs.WriteAsync(modelsContainer, DatasetBaselineBlobName(model, version, hash), profile.ToJson(), cancellationToken: cancellationToken);
+
+    /// <summary>The stored profile of a pinned dataset version, or null when it was never computed.</summary>
+    public async Task<ReferenceProfile?> TryReadDatasetBaselineAsync(string model, int version, string hash, CancellationToken cancellationToken = default)
+    {
+        var content = await blobs.ReadAsync(modelsContainer, DatasetBaselineBlobName(model, version, hash), cancellationToken).ConfigureAwait(false);
+        return content is null ? null : ReferenceProfile.FromJson(content.Data);
+    }
+
     /// <summary>Writes report.json and report.html and appends the run's summary row; returns the JSON blob's name.</summary>
     public async Task<string> SaveReportAsync(MonitorReport report, CancellationToken cancellationToken = default)
     {
@@ -60,6 +75,7 @@ public sealed class MonitoringStore(IBlobStore blobs, ITableStore tables, string
             ["Rows"] = report.Window.Rows, ["ReferenceVersion"] = report.ReferenceVersion,
             ["Verdicts"] = Json.Serialize(report.Verdicts.ToDictionary(v => v.Signal, v => v.Status)),
             ["Report"] = $"{container}/{folder}/report.json",
+            ["Baseline"] = report.Baseline?.Kind,
         });
         if (report.Decision is { } d) { row["Retrain"] = d.Retrain; row["Reason"] = d.Reason; }
         await tables.UpsertAsync(RunsTable, row, cancellationToken).ConfigureAwait(false);
@@ -80,7 +96,7 @@ public sealed class MonitoringStore(IBlobStore blobs, ITableStore tables, string
         return rows.OrderByDescending(r => r.RowKey, StringComparer.Ordinal).Take(take).Select(r => new MonitorRunSummary(
             r.RowKey, r.GetDate("GeneratedAt") ?? default, r.GetDate("WindowFrom") ?? default, r.GetDate("WindowTo") ?? default, r.GetLong("Rows") ?? 0,
             (int)(r.GetLong("ReferenceVersion") ?? 0), Json.Deserialize<Dictionary<string, string>>(r.GetString("Verdicts") ?? "{}") ?? [],
-            r.GetBool("Retrain"), r.GetString("Reason"), r.GetString("Report") ?? "")).ToList();
+            r.GetBool("Retrain"), r.GetString("Reason"), r.GetString("Report") ?? "", r.GetString("Baseline"))).ToList();
     }
 
     /// <summary>Records a decision (every run's, retrain or not); <paramref name="retrainRunId"/> is the started training run.</summary>

@@ -73,6 +73,7 @@ internal sealed class PredictHandler(ServingRuntime runtime, PredictionLogger lo
     public const string PredictionIdHeader = "x-mlops-prediction-id";
     private readonly ServingMetrics _metrics = runtime.Metrics;
     private readonly bool _logging = options.PredictionLogEnabled;
+    private readonly bool _ids = options.PredictionIdsEnabled;
 
     public async Task HandleAsync(HttpContext context, string model)
     {
@@ -131,7 +132,7 @@ internal sealed class PredictHandler(ServingRuntime runtime, PredictionLogger lo
 
                     // Ids are fixed before predicting so the response and the log line carry the same ones.
                     var at = DateTimeOffset.UtcNow;
-                    var ids = PredictionIdsFor(root, count, at);
+                    var ids = _ids ? PredictionIdsFor(root, count, at) : [];
                     var predictions = new Prediction[count];
                     try
                     {
@@ -320,7 +321,7 @@ internal sealed class PredictHandler(ServingRuntime runtime, PredictionLogger lo
         w.WriteNumber(VersionProp, version);
         w.WritePropertyName(PredictionsProp);
         PredictionJson.WritePredictions(w, signature, predictions);
-        PredictionJson.WriteIds(w, PredictionIdsProp, ids);
+        if (ids.Length > 0) PredictionJson.WriteIds(w, PredictionIdsProp, ids);
         w.WriteEndObject();
         w.Flush();
         var response = context.Response;

@@ -107,7 +107,7 @@ public sealed class PredictionLogger : BackgroundService
             w.WriteBoolean("shadow", shadow);
             if (requestKey is not null) w.WriteString("requestKey", requestKey);
             w.WriteNumber("latencyMs", Math.Round(latencyMs, 3));
-            PredictionJson.WriteIds(w, IdsProp, ids);
+            if (!ids.IsEmpty) PredictionJson.WriteIds(w, IdsProp, ids);
             w.WritePropertyName("inputs");
             w.WriteRawValue(rows, skipInputValidation: true); // validated JSON from the request: copied verbatim
             if (error is null)

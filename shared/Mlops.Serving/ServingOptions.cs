@@ -39,6 +39,13 @@ public sealed class ServingOptions
     /// <summary>Write predictions (inputs, outputs, version, latency) to the prediction log.</summary>
     public bool PredictionLogEnabled { get; set; } = true;
 
+    /// <summary>
+    /// Give every prediction an id (response <c>predictionIds</c>, header, log line). Internal and on by default: feedback
+    /// and monitoring's label join need ids; it is switched off only by the benchmark that measures what ids cost
+    /// (<c>bench serve-ids</c>), so both runs use the same build.
+    /// </summary>
+    internal bool PredictionIdsEnabled { get; set; } = true;
+
     /// <summary>Blob container of the prediction log: <c>{model}/{yyyy}/{MM}/{dd}/{HH}/{host}-{part}.jsonl</c> append blobs.</summary>
     public string PredictionLogContainer { get; set; } = "predictions";
 

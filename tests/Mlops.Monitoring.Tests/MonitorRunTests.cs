@@ -18,7 +18,7 @@ namespace Mlops.Monitoring.Tests;
 public class MonitorRunTests
 {
     // y = 1 when x0 + x1 + noise > 0; "color" carries no signal.
-    private static DataTable Table(Random rng, int n, double shift = 0)
+    internal static DataTable Table(Random rng, int n, double shift = 0)
     {
         var x0 = Normal(rng, n, mean: shift);
         var x1 = Normal(rng, n);

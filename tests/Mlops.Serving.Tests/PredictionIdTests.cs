@@ -79,6 +79,26 @@ public sealed class PredictionIdTests(ServingFixture fixture) : IClassFixture<Se
         Assert.Equal("serving.invalid_ids", error.GetProperty("error").GetProperty("code").GetString());
     }
 
+    [Fact]
+    public async Task Predict_IdsSwitchedOff_AnswersAndLogsWithoutThem()
+    {
+        // The switch exists for the overhead benchmark (bench serve-ids): the same build must answer without any id work.
+        string model = await ServedModelAsync();
+        await using var host = await ServingHost.StartAsync(fixture.Azurite.ConnectionString, o => o.PredictionIdsEnabled = false);
+        using var response = await host.Client.PostAsync($"/api/models/{model}/predict",
+            new StringContent(JsonSerializer.Serialize(new { rows = new[] { Row(1) } }), Encoding.UTF8, "application/json"));
+        var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+
+        Assert.Equal(200, (int)response.StatusCode);
+        Assert.Equal(1, body.GetProperty("predictions").GetArrayLength());
+        Assert.False(body.TryGetProperty("predictionIds", out _));
+        Assert.False(response.Headers.Contains(PredictHandler.PredictionIdHeader));
+        await host.Log.FlushAsync();
+        var line = await SingleLogLineAsync(model);
+        Assert.False(line.TryGetProperty("ids", out _));
+        Assert.Equal(1, line.GetProperty("outputs").GetArrayLength());
+    }
+
     private async Task<JsonElement> SingleLogLineAsync(string model)
     {
         var lines = new List<JsonElement>();

@@ -31,11 +31,11 @@ namespace Mlops.Bench.Serve;
 /// </summary>
 public static class ServeBench
 {
-    private const string Key = "bench-key";
+    internal const string Key = "bench-key";
 
     private sealed record Result(string Name, string Body, int Rows, WrkResult? Wrk, string Note = "");
 
-    private sealed record WrkResult(long Requests, double Rps, double P50, double P90, double P99, double Max, long Non2xx, long Errors);
+    internal sealed record WrkResult(long Requests, double Rps, double P50, double P90, double P99, double Max, long Non2xx, long Errors);
 
     /// <summary>Entry point: <c>serve [--seconds N] [--skip-peer] [--skip-azurite]</c>.</summary>
     public static int Run(string[] args) => RunAsync(args).GetAwaiter().GetResult();
@@ -145,7 +145,7 @@ public static class ServeBench
         }
     }
 
-    private static string Body(DataTable data, int rows)
+    internal static string Body(DataTable data, int rows)
     {
         var features = data.Columns.Where(c => c.Name != "target").ToList();
         using var ms = new MemoryStream();
@@ -167,7 +167,7 @@ public static class ServeBench
 
     // ------------------------------------------------------------------ servers
 
-    private sealed class Server(WebApplication app, string url, Func<string>? stats = null) : IAsyncDisposable
+    internal sealed class Server(WebApplication app, string url, Func<string>? stats = null) : IAsyncDisposable
     {
         public string Url { get; } = url;
         public WebApplication App { get; } = app;
@@ -207,14 +207,14 @@ public static class ServeBench
         return new Server(app, Address(app));
     }
 
-    private static async Task<Server> StartOursAsync(StorageServices storage, byte[] modelFile, bool log = true)
+    internal static async Task<Server> StartOursAsync(StorageServices storage, byte[] modelFile, bool log = true, Action<ServingOptions>? configure = null)
     {
         var registry = new ModelRegistry(storage.Blobs, storage.Tables);
         var v = await registry.RegisterAsync(new RegisterModelRequest("bc-model", modelFile, IdempotencyKey: "bench"));
         await registry.PromoteAsync("bc-model", v.Version, new ChangeContext("bench", "bench"));
 
         var builder = NewBuilder();
-        builder.Services.AddServing(storage, o => o.PredictionLogEnabled = log);
+        builder.Services.AddServing(storage, o => { o.PredictionLogEnabled = log; configure?.Invoke(o); });
         var app = builder.Build();
         // The function host's key check, reduced to its essence: a header comparison on /api routes.
         app.Use(async (ctx, next) =>
@@ -246,7 +246,7 @@ public static class ServeBench
 
     // ------------------------------------------------------------------ wrk
 
-    private static async Task<WrkResult?> WrkAsync(string loadScript, string url, string bodyFile, int seconds, string? key)
+    internal static async Task<WrkResult?> WrkAsync(string loadScript, string url, string bodyFile, int seconds, string? key)
     {
         var psi = new ProcessStartInfo("sh") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         psi.ArgumentList.Add(loadScript); psi.ArgumentList.Add(url); psi.ArgumentList.Add(bodyFile); psi.ArgumentList.Add(seconds.ToString(CultureInfo.InvariantCulture));
@@ -296,13 +296,13 @@ public static class ServeBench
 
     private static string LoadAtStart = "?";
 
-    private static string LoadAverage()
+    internal static string LoadAverage()
     {
         try { return string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)); }
         catch (IOException) { return "?"; }
     }
 
-    private static string RepoRoot()
+    internal static string RepoRoot()
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);
         while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "MlopsFunctions.sln"))) dir = dir.Parent;
@@ -380,7 +380,7 @@ public static class ServeBench
 
 
     /// <summary>Blob store whose appends (the prediction log) are counted and discarded; everything else is delegated.</summary>
-    private sealed class DiscardingAppendBlobStore(IBlobStore inner) : IBlobStore
+    internal sealed class DiscardingAppendBlobStore(IBlobStore inner) : IBlobStore
     {
         public long AppendedBytes;
         public Task<BlobContent?> ReadAsync(string c, string n, CancellationToken ct = default) => inner.ReadAsync(c, n, ct);

@@ -22,12 +22,12 @@ public static class MonitorCommand
         var take = new Option<int>("--take") { Description = "Runs to show (default 10).", DefaultValueFactory = _ => 10 };
         var connection = new Option<string?>("--connection") { Description = "Storage connection string (default: $AzureWebJobsStorage, else UseDevelopmentStorage=true)." };
         var json = new Option<bool>("--json") { Description = "Print JSON instead of a table." };
-        var command = new Command("monitor", "Latest monitor runs of a model: drift, quality and performance verdicts, and retraining decisions.") { model, take, connection, json };
+        var command = new Command("monitor", "Latest monitor runs of a model: drift, quality and performance verdicts against the baseline (monitoring.baseline in mlops.json: serving, a pinned dataset version, or the previous window), and retraining decisions.") { model, take, connection, json };
         command.SetAction(async (pr, ct) =>
         {
             var output = pr.InvocationConfiguration.Output;
             var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output) });
-            // Ten columns: when the output is a file or a pipe, do not wrap them at the default 80 characters.
+            // Eleven columns: when the output is a file or a pipe, do not wrap them at the default 80 characters.
             if (!CliApp.CanShowProgress(output)) console.Profile.Width = 200;
             try
             {
@@ -44,9 +44,9 @@ public static class MonitorCommand
                     console.MarkupLine($"no monitor runs for {Markup.Escape(pr.GetValue(model)!)} yet");
                     return 0;
                 }
-                var table = new Table().AddColumns(["run", "window (UTC)", "rows", .. Signals, "retrain"]);
+                var table = new Table().AddColumns(["run", "window (UTC)", "rows", "baseline", .. Signals, "retrain"]);
                 foreach (var r in runs)
-                    table.AddRow([Markup.Escape(r.RunId), $"{r.WindowFrom:MM-dd HH:mm} – {r.WindowTo:MM-dd HH:mm}", r.Rows.ToString("N0"),
+                    table.AddRow([Markup.Escape(r.RunId), $"{r.WindowFrom:MM-dd HH:mm} – {r.WindowTo:MM-dd HH:mm}", r.Rows.ToString("N0"), Markup.Escape(r.Baseline ?? "serving"),
                         .. Signals.Select(s => Status(r.Verdicts.GetValueOrDefault(s))), r.Retrain is null ? "-" : r.Retrain.Value ? "[yellow]started[/]" : "no"]);
                 console.Write(table);
                 if (runs[0].Reason is { } reason) console.MarkupLine($"latest decision: {Markup.Escape(reason)}");

@@ -5,6 +5,7 @@ using System.Text.Json;
 using Mlops.Data.Tabular;
 using Mlops.ML;
 using Mlops.ML.Metrics;
+using Mlops.ML.OutOfCore;
 using Mlops.ML.Training;
 
 namespace Mlops.Cli.Commands;
@@ -30,28 +31,19 @@ public static class TrainCommand
         var ignore = new Option<string[]>("--ignore") { Description = "Columns not to use as features (repeatable)." };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "No progress display (the result is printed as usual)." };
         var threshold = new Option<string?>("--threshold") { Description = "Binary decision threshold: a number in (0, 1), or auto / auto:accuracy / auto:f1 / auto:balanced_accuracy (chosen on validation folds)." };
+        var outOfCore = new Option<bool?>("--out-of-core") { Description = "Stream the CSV in two passes and keep only one byte per row and feature (GBDT only; needs --test). Without the option: automatic for gbdt when the file is larger than a third of the memory available to the process; --out-of-core false always loads the table.", Arity = ArgumentArity.ZeroOrOne };
 
         var command = new Command("train", "Train a model and report its test metrics.")
         {
-            data, target, task, trainer, test, testFraction, seed, output, json, param, slice, ignore, threshold, quiet,
+            data, target, task, trainer, test, testFraction, seed, output, json, param, slice, ignore, threshold, quiet, outOfCore,
         };
         command.SetAction(parse => CliApp.Guard(parse, (stdout, stderr) =>
         {
             var sw = Stopwatch.StartNew();
             var mlTask = MlTaskNames.ParseTask(parse.GetValue(task)!);
             var options = ParseParams(parse.GetValue(param) ?? []);
-            var all = CsvTableReader.ReadFile(parse.GetValue(data)!);
-            double loadSeconds = sw.Elapsed.TotalSeconds;
             var targetName = parse.GetValue(target)!;
             var seedValue = parse.GetValue(seed);
-            DataTable train, testTable;
-            if (parse.GetValue(test) is { } testPath)
-            {
-                train = all;
-                testTable = CsvTableReader.ReadFile(testPath);
-            }
-            else (train, testTable) = DataSplit.TrainTest(all, targetName, mlTask, parse.GetValue(testFraction), seedValue);
-
             var spec = new TrainingSpec(targetName, mlTask)
             {
                 Trainer = MlTaskNames.ParseTrainer(parse.GetValue(trainer)!),
@@ -60,11 +52,42 @@ public static class TrainCommand
                 IgnoreColumns = parse.GetValue(ignore),
                 Threshold = parse.GetValue(threshold) is { } t ? ThresholdRule.Parse(t) : ThresholdRule.Default,
             };
+            var dataPath = parse.GetValue(data)!;
+            var testPath = parse.GetValue(test);
             var jsonOut = parse.GetValue(json);
             var progressMode = CliProgress.For(stdout, parse.GetValue(quiet) || jsonOut);
-            var trainWatch = Stopwatch.StartNew();
-            var result = WithProgress(progressMode, $"{spec.Trainer.ToName()} on {train.RowCount:N0} rows", train.RowCount, p => ModelTrainer.Train(train, spec, p));
-            double trainSeconds = trainWatch.Elapsed.TotalSeconds;
+            DataTable testTable;
+            TrainingResult result;
+            OutOfCoreStats? streamed = null;
+            long trainRows;
+            double loadSeconds, trainSeconds;
+            if (OutOfCoreChoice.Chosen(parse.GetValue(outOfCore), dataPath, spec))
+            {
+                // The training file is read twice in chunks and never held as a table; the test file is loaded only after
+                // training, when the binned store and the boosting arrays are garbage, so the two never share the heap.
+                if (testPath is null) throw new ArgumentException(OutOfCoreChoice.NeedsTestFile);
+                var run = WithProgress(progressMode, $"{spec.Trainer.ToName()} out of core", 0, p => OutOfCoreTrainer.TrainFile(dataPath, spec, progress: p));
+                var loadWatch = Stopwatch.StartNew();
+                testTable = CsvTableReader.ReadFile(testPath);
+                loadSeconds = loadWatch.Elapsed.TotalSeconds;
+                (result, streamed, trainRows, trainSeconds) = (run.Result, run.Stats, run.Stats.TrainRows + run.Stats.ValidationRows, run.Result.Elapsed.TotalSeconds);
+            }
+            else
+            {
+                var all = CsvTableReader.ReadFile(dataPath);
+                loadSeconds = sw.Elapsed.TotalSeconds;
+                DataTable train;
+                if (testPath is not null)
+                {
+                    train = all;
+                    testTable = CsvTableReader.ReadFile(testPath);
+                }
+                else (train, testTable) = DataSplit.TrainTest(all, targetName, mlTask, parse.GetValue(testFraction), seedValue);
+                var trainWatch = Stopwatch.StartNew();
+                result = WithProgress(progressMode, $"{spec.Trainer.ToName()} on {train.RowCount:N0} rows", train.RowCount, p => ModelTrainer.Train(train, spec, p));
+                trainSeconds = trainWatch.Elapsed.TotalSeconds;
+                trainRows = train.RowCount;
+            }
             var report = Evaluator.Evaluate(result.Model, testTable, parse.GetValue(slice));
             // A tuned threshold is reported next to the usual 0.5, on the same test rows.
             var atHalf = mlTask == MlTask.Binary && result.Model.Threshold != 0.5 ? Evaluator.Evaluate(result.Model.WithThreshold(0.5), testTable).Metrics : null;
@@ -80,7 +103,7 @@ public static class TrainCommand
                     ["trainer"] = result.Trainer.ToString().ToLowerInvariant(),
                     ["task"] = parse.GetValue(task),
                     ["target"] = targetName,
-                    ["train_rows"] = train.RowCount,
+                    ["train_rows"] = trainRows,
                     ["test_rows"] = report.RowCount,
                     ["load_seconds"] = loadSeconds,
                     ["train_seconds"] = trainSeconds,
@@ -93,12 +116,20 @@ public static class TrainCommand
                     ["confusion_matrix"] = report.Confusion is { } cm ? new { labels = cm.Labels, counts = cm.Counts } : null,
                     ["slices"] = report.Slices.Count > 0 ? report.Slices.Select(s => new { column = s.Column, value = s.Value, rows = s.RowCount, metrics = s.Metrics.Where(kv => double.IsFinite(kv.Value)).ToDictionary() }) : null,
                     ["model"] = outPath,
+                    ["out_of_core"] = streamed is null ? null : new
+                    {
+                        rows = streamed.Rows, train_rows = streamed.TrainRows, validation_rows = streamed.ValidationRows, sample_rows = streamed.SampleRows,
+                        features = streamed.Features, binned_bytes = streamed.BinnedBytes,
+                        scan_seconds = streamed.ScanSeconds, bin_seconds = streamed.BinSeconds, boost_seconds = streamed.TrainSeconds,
+                    },
                 };
                 stdout.WriteLine(JsonSerializer.Serialize(doc, new JsonSerializerOptions { DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull }));
             }
             else
             {
-                stdout.WriteLine($"trained {result.Trainer.ToString().ToLowerInvariant()} on {train.RowCount:N0} rows in {trainSeconds:F2}s ({result.BestIteration} iterations); tested on {report.RowCount:N0} rows");
+                stdout.WriteLine($"trained {result.Trainer.ToString().ToLowerInvariant()} on {trainRows:N0} rows in {trainSeconds:F2}s ({result.BestIteration} iterations); tested on {report.RowCount:N0} rows");
+                if (streamed is not null)
+                    stdout.WriteLine($"  out of core: scan {streamed.ScanSeconds:F1}s, bin {streamed.BinSeconds:F1}s, boost {streamed.TrainSeconds:F1}s; {streamed.BinnedBytes / 1048576.0:F0} MB of bins, bins fitted on a {streamed.SampleRows:N0}-row sample");
                 foreach (var (name, score) in result.CandidateScores) stdout.WriteLine($"  auto candidate {name}: {result.SelectionMetric} {score:F4}");
                 if (atHalf is not null) stdout.WriteLine($"  threshold {report.Threshold!.Value.ToString("F4", CultureInfo.InvariantCulture)} ({spec.Threshold}); at 0.5 in brackets");
                 foreach (var (name, value) in report.Metrics)

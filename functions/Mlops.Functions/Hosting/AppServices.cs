@@ -42,6 +42,7 @@ public static class AppServices
         // Monitoring: runs read only the prediction log's window; one core is left to predictions in this process.
         services.AddMonitoringServices("predictions", maxParallelism: Math.Max(1, Environment.ProcessorCount - 1));
         services.AddSingleton<IMonitoringSource>(sp => new RegistryMonitoringSource(storage.Blobs, sp.GetRequiredService<ModelRegistry>()));
+        services.AddSingleton<Mlops.Monitoring.Reference.IBaselineData>(sp => new RegistryBaselineData(sp.GetRequiredService<Mlops.Data.Versions.DatasetStore>(), sp.GetRequiredService<ModelRegistry>()));
 
         services.AddServing(storage);
         services.AddSingleton<IServingEvents, RollbackAlerts>(); // canary auto-rollbacks alert a person

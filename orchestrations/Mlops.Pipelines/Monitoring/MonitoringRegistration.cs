@@ -5,6 +5,7 @@ using Mlops.Core;
 using Mlops.Core.Storage;
 using Mlops.Monitoring;
 using Mlops.Monitoring.Feedback;
+using Mlops.Monitoring.Reference;
 using Mlops.Monitoring.Reports;
 using Mlops.Monitoring.Window;
 
@@ -29,7 +30,8 @@ public static class MonitoringRegistration
     /// <summary>
     /// The services the activities need, over the host's <see cref="IBlobStore"/>, <see cref="ITableStore"/> and
     /// <see cref="IClock"/> (a <see cref="SystemClock"/> is added when none is registered). The host registers
-    /// <see cref="IMonitoringSource"/>, <see cref="IRetrainLauncher"/> and <see cref="Data.Alerts.IAlertSink"/> itself.
+    /// <see cref="IMonitoringSource"/>, <see cref="IRetrainLauncher"/> and <see cref="Data.Alerts.IAlertSink"/> itself, and
+    /// <see cref="IBaselineData"/> (e.g. <see cref="RegistryBaselineData"/>) for pinned-dataset baselines.
     /// </summary>
     /// <param name="services">Service collection.</param>
     /// <param name="predictionLogContainer">Container of the prediction log (ServingOptions.PredictionLogContainer).</param>
@@ -41,6 +43,8 @@ public static class MonitoringRegistration
         services.TryAddSingleton(sp => new PredictionLogReader(sp.GetRequiredService<IBlobStore>(), predictionLogContainer, maxParallelism));
         services.TryAddSingleton(sp => new FeedbackStore(sp.GetRequiredService<IBlobStore>(), sp.GetRequiredService<ITableStore>(), sp.GetRequiredService<IClock>()));
         services.TryAddSingleton(sp => new MonitoringStore(sp.GetRequiredService<IBlobStore>(), sp.GetRequiredService<ITableStore>()));
+        // Pinned-dataset baselines need the host's IBaselineData (dataset store + registry); without it they fail with a clear error.
+        services.TryAddSingleton(sp => new DatasetBaselines(sp.GetRequiredService<MonitoringStore>(), sp.GetService<IBaselineData>()));
         services.TryAddSingleton<MonitorRunner>();
         return services;
     }

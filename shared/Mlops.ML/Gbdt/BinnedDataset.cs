@@ -45,13 +45,44 @@ public sealed class BinnedDataset
         for (int j = 0; j < f; j++)
         {
             featurizer.FillFeature(table, j, values);
-            var s = sample is null ? values.Where(v => !float.IsNaN(v)).ToArray() : sample.Select(i => values[i]).Where(v => !float.IsNaN(v)).ToArray();
-            Array.Sort(s);
-            mappers[j] = BinMapper.FromSortedSample(s, options.MaxBins);
+            mappers[j] = FitMapper(sample is null ? values : sample.Select(i => values[i]).ToArray(), options.MaxBins);
             Scatter(values, mappers[j], bins, j, f, parallel);
         }
         return new BinnedDataset(bins, mappers, n);
     }
+
+    /// <summary>
+    /// Bin boundaries of every feature learned from all rows of <paramref name="sample"/> (the out-of-core trainer's
+    /// reservoir sample). On the same rows this gives the boundaries <see cref="Build"/> learns when it does not sample.
+    /// </summary>
+    public static BinMapper[] FitMappers(Featurizer featurizer, BoundTable sample, int maxBins)
+    {
+        var values = new float[sample.RowCount];
+        var mappers = new BinMapper[featurizer.FeatureCount];
+        for (int j = 0; j < mappers.Length; j++)
+        {
+            featurizer.FillFeature(sample, j, values);
+            mappers[j] = FitMapper(values, maxBins);
+        }
+        return mappers;
+    }
+
+    private static BinMapper FitMapper(float[] values, int maxBins)
+    {
+        var s = values.Where(v => !float.IsNaN(v)).ToArray();
+        Array.Sort(s);
+        return BinMapper.FromSortedSample(s, maxBins);
+    }
+
+    /// <summary>Wraps bins already laid out row-major (<c>bins[row * mappers.Length + feature]</c>), e.g. written while streaming.</summary>
+    public static BinnedDataset FromBins(byte[] bins, BinMapper[] mappers, int rows)
+    {
+        if (bins.LongLength != BytesFor(rows, mappers.Length)) throw new ArgumentException($"Expected {BytesFor(rows, mappers.Length)} bin bytes for {rows} rows × {mappers.Length} features, got {bins.LongLength}.", nameof(bins));
+        return new BinnedDataset(bins, mappers, rows);
+    }
+
+    /// <summary>Bytes of the binned store: one per row and feature, nothing else.</summary>
+    public static long BytesFor(long rows, int features) => rows * features;
 
     /// <summary>Bins another table (e.g. a validation split) with boundaries learned on the training data.</summary>
     public static BinnedDataset BuildWith(Featurizer featurizer, BoundTable table, BinMapper[] mappers, ParallelOptions parallel)

@@ -158,16 +158,29 @@ public static class ModelTrainer
         var col = data[spec.Target];
         if (spec.Task == MlTask.Regression) return new EncodedTarget(Labels.AsNumbers(col), []);
         var labels = Labels.AsStrings(col);
-        var classes = Labels.SortClasses(labels.Select(s => s!));
+        var classes = CheckClasses(spec, Labels.SortClasses(labels.Select(s => s!)));
+        var index = classes.Select((c, i) => (c, i)).ToDictionary(t => t.c, t => (double)t.i, StringComparer.Ordinal);
+        return new EncodedTarget(labels.Select(s => index[s!]).ToArray(), classes);
+    }
+
+    /// <summary>The sorted classes of a classification target, checked against the task (also used by the out-of-core trainer).</summary>
+    internal static string[] CheckClasses(TrainingSpec spec, string[] classes)
+    {
         if (spec.Task == MlTask.Binary && classes.Length != 2)
             throw new MlException("bad_target", $"Binary classification needs exactly 2 classes in '{spec.Target}', found {classes.Length}" + (classes.Length <= 10 ? $": {string.Join(", ", classes)}." : "."));
         if (spec.Task == MlTask.Multiclass && classes.Length < 2)
             throw new MlException("bad_target", $"Multiclass classification needs at least 2 classes in '{spec.Target}'.");
         if (classes.Length > 1000)
             throw new MlException("bad_target", $"'{spec.Target}' has {classes.Length} distinct values; is this a regression target?");
-        var index = classes.Select((c, i) => (c, i)).ToDictionary(t => t.c, t => (double)t.i, StringComparer.Ordinal);
-        return new EncodedTarget(labels.Select(s => index[s!]).ToArray(), classes);
+        return classes;
     }
+
+    /// <summary>
+    /// Trains a GBDT from a CSV file without loading it (<see cref="OutOfCore.OutOfCoreTrainer"/>): two streaming passes,
+    /// only one byte per row and feature kept. For files that do not fit in memory as a table.
+    /// </summary>
+    public static TrainingResult TrainFile(string path, TrainingSpec spec, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+        => OutOfCore.OutOfCoreTrainer.TrainFile(path, spec, null, progress, cancellationToken).Result;
 
     /// <summary>Hyperparameters per trainer, after routing the spec's keys (prefixed or shared) to the trainers that know them.</summary>
     internal sealed record TrainerValues(IReadOnlyDictionary<string, object> Gbdt, IReadOnlyDictionary<string, object> Linear, IReadOnlyDictionary<string, object> Forest);

@@ -28,6 +28,29 @@ public sealed record RetrainOptions(IReadOnlyList<RetrainCondition> When, string
 /// <param name="UnseenCategoryRate">Categories absent from the reference above this share.</param>
 public sealed record QualityThresholds(double MissingRateIncrease = 0.05, double TypeErrorRate = 0, double OutOfRangeRate = 0.05, double UnseenCategoryRate = 0.05);
 
+/// <summary>What a monitor run compares the production window with (<c>monitoring.baseline</c>).</summary>
+public enum BaselineKind
+{
+    /// <summary><c>"serving"</c> (default): the reference profile stored with the monitored version (its training data).</summary>
+    Serving,
+    /// <summary><c>{"dataset": "hash or prefix"}</c>: a pinned dataset version, profiled once and stored by its hash.</summary>
+    Dataset,
+    /// <summary><c>"previous-window"</c>: the window of the same length just before the current one, read from the log.</summary>
+    PreviousWindow,
+}
+
+/// <summary>The <c>monitoring.baseline</c> setting.</summary>
+/// <param name="Kind">Which baseline.</param>
+/// <param name="Dataset">Dataset: the version's hash or a unique prefix of it (lowercase hex).</param>
+public sealed record MonitoringBaseline(BaselineKind Kind, string? Dataset = null)
+{
+    /// <summary>The default: the serving version's training profile.</summary>
+    public static MonitoringBaseline Serving { get; } = new(BaselineKind.Serving);
+
+    /// <summary>The name reports carry: <c>serving</c>, <c>dataset</c> or <c>previous-window</c>.</summary>
+    public string Name => Kind switch { BaselineKind.Dataset => "dataset", BaselineKind.PreviousWindow => "previous-window", _ => "serving" };
+}
+
 /// <summary>
 /// A model's <c>monitoring</c> section of <c>mlops.json</c>, parsed and validated: when the monitor runs, over which
 /// window, with which limits, and when it retrains. Every value has a default; errors name the offending key.
@@ -52,6 +75,8 @@ public sealed record MonitoringOptions
     public int MinRowsForDrift { get; init; } = 30;
     /// <summary>Data-quality limits.</summary>
     public QualityThresholds Quality { get; init; } = new();
+    /// <summary>Baseline the window is compared with (default: the serving version's training profile).</summary>
+    public MonitoringBaseline Baseline { get; init; } = MonitoringBaseline.Serving;
     /// <summary>Retraining policy; null = report and alert only.</summary>
     public RetrainOptions? Retrain { get; init; }
 
@@ -80,7 +105,8 @@ public sealed record MonitoringOptions
                 "drift" => o with { Drift = DriftSettings(p.Value, key) },
                 "quality" => o with { Quality = QualitySettings(p.Value, key) },
                 "retrain" => o with { Retrain = RetrainSettings(p.Value, key) },
-                _ => throw Bad(key, "is not a known setting (schedule, window, lookback, minLabels, driftShare, smallSampleMaxRows, minRowsForDrift, drift, quality, retrain)"),
+                "baseline" => o with { Baseline = BaselineSetting(p.Value, key) },
+                _ => throw Bad(key, "is not a known setting (schedule, window, lookback, minLabels, driftShare, smallSampleMaxRows, minRowsForDrift, drift, quality, retrain, baseline)"),
             };
         }
         return o;
@@ -94,6 +120,28 @@ public sealed record MonitoringOptions
     {
         try { return JsonSerializer.Deserialize<DriftColumnOptions>(e, Core.Json.Options) ?? new(); }
         catch (JsonException ex) { throw Bad(key, $"is not valid ({ex.Message})"); }
+    }
+
+    private static MonitoringBaseline BaselineSetting(JsonElement e, string key)
+    {
+        const string Expected = "must be \"serving\", \"previous-window\" or {\"dataset\": \"<version hash or prefix>\"}";
+        if (e.ValueKind == JsonValueKind.String)
+            return e.GetString() switch
+            {
+                "serving" => MonitoringBaseline.Serving,
+                "previous-window" => new MonitoringBaseline(BaselineKind.PreviousWindow),
+                var other => throw Bad(key, $"{Expected}, got \"{other}\""),
+            };
+        if (e.ValueKind != JsonValueKind.Object) throw Bad(key, $"{Expected}, got {e.GetRawText()}");
+        string? hash = null;
+        foreach (var p in e.EnumerateObject())
+        {
+            if (p.Name != "dataset") throw Bad($"{key}.{p.Name}", "is not a known setting (dataset)");
+            hash = p.Value.ValueKind == JsonValueKind.String ? p.Value.GetString() : null;
+            if (hash is null || hash.Length is < 6 or > 64 || !hash.All(c => char.IsAsciiDigit(c) || c is >= 'a' and <= 'f'))
+                throw Bad($"{key}.dataset", $"must be a dataset version hash or a prefix of at least 6 of its lowercase hex digits, got {p.Value.GetRawText()}");
+        }
+        return hash is null ? throw Bad($"{key}.dataset", "is required (the dataset version to compare with)") : new MonitoringBaseline(BaselineKind.Dataset, hash);
     }
 
     private static QualityThresholds QualitySettings(JsonElement e, string key)

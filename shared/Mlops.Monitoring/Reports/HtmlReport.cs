@@ -23,8 +23,9 @@ public static class HtmlReport
         h.Append("<h1>").Append(E(report.Model)).Append(" — monitor run ").Append(E(report.RunId)).Append("</h1>");
         var w = report.Window;
         h.Append("<p>Window ").Append(w.From.ToString("u", Inv)).Append(" – ").Append(w.To.ToString("u", Inv)).Append(": ")
-         .Append(w.Rows.ToString("N0", Inv)).Append(" predictions in ").Append(w.Requests.ToString("N0", Inv)).Append(" requests; baseline: v")
-         .Append(report.ReferenceVersion).Append(" training data. Computed in ").Append(report.Seconds.ToString("0.00", Inv)).Append(" s.</p>");
+         .Append(w.Rows.ToString("N0", Inv)).Append(" predictions in ").Append(w.Requests.ToString("N0", Inv)).Append(" requests; baseline (")
+         .Append(E(report.Baseline?.Kind ?? "serving")).Append("): ").Append(E(report.Baseline?.Description ?? $"v{report.ReferenceVersion} training data"))
+         .Append(". Computed in ").Append(report.Seconds.ToString("0.00", Inv)).Append(" s.</p>");
 
         h.Append("<h2>Verdicts</h2><table><tr><th>signal</th><th>status</th><th>value</th><th>threshold</th><th>detail</th></tr>");
         foreach (var v in report.Verdicts)
@@ -51,7 +52,7 @@ public static class HtmlReport
         h.Append("<h2>Performance</h2><p>").Append(report.Performance.Labels).Append(" joined labels (minimum ").Append(report.Performance.MinLabels).Append("); status ")
          .Append(report.Performance.Status).Append(".</p>").Append(MetricTable(report));
 
-        h.Append("<h2>Distributions</h2><p>Grey: training reference; blue: window.</p>");
+        h.Append("<h2>Distributions</h2><p>Grey: baseline; blue: window.</p>");
         foreach (var dist in report.Distributions) h.Append(Chart(dist, report.DataDrift.Features.FirstOrDefault(f => f.Column == dist.Column)?.Drifted == true));
         h.Append("</body></html>");
         return h.ToString();

@@ -1,5 +1,6 @@
 using Mlops.Monitoring.Analysis;
 using Mlops.Monitoring.Policy;
+using Mlops.Monitoring.Reference;
 using Mlops.Monitoring.Window;
 
 namespace Mlops.Monitoring.Reports;
@@ -40,6 +41,8 @@ public sealed record MonitorReport
     public required string RunId { get; init; }
     /// <summary>Version whose reference profile was the baseline.</summary>
     public required int ReferenceVersion { get; init; }
+    /// <summary>What the window was compared with (null in reports written before baselines were selectable: the serving version).</summary>
+    public BaselineInfo? Baseline { get; init; }
     /// <summary>When the run computed.</summary>
     public required DateTimeOffset GeneratedAt { get; init; }
     /// <summary>The production window.</summary>

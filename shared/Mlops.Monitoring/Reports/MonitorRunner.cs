@@ -9,16 +9,18 @@ using Mlops.Monitoring.Window;
 namespace Mlops.Monitoring.Reports;
 
 /// <summary>
-/// One monitor run without the orchestration around it: read the window's labels, read the window's log (keeping the
-/// predictions those labels name), compute every signal, and return the report. The cost is O(window rows + labels
-/// received since the window started); the reference profile replaces the training data.
+/// One monitor run without the orchestration around it: resolve the baseline, read the window's labels, read the
+/// window's log (keeping the predictions those labels name), compute every signal, and return the report. The cost is
+/// O(window rows + labels received since the window started); the reference profile replaces the training data. With
+/// <c>monitoring.baseline = "previous-window"</c> the window before is read too (twice the log); a pinned dataset's
+/// profile is computed on first use and stored (<see cref="DatasetBaselines"/>).
 /// </summary>
-public sealed class MonitorRunner(PredictionLogReader log, FeedbackStore feedback)
+public sealed class MonitorRunner(PredictionLogReader log, FeedbackStore feedback, DatasetBaselines? datasets = null)
 {
-    /// <summary>Computes the report of <paramref name="model"/> for [from, to) against <paramref name="reference"/>.</summary>
+    /// <summary>Computes the report of <paramref name="model"/> for [from, to) against the baseline <paramref name="options"/> name.</summary>
     /// <param name="model">Model name.</param>
     /// <param name="runId">Run id recorded in the report.</param>
-    /// <param name="reference">Baseline profile.</param>
+    /// <param name="reference">Reference profile of the monitored version (the <c>serving</c> baseline, and the model's calibration and metrics for any baseline).</param>
     /// <param name="referenceVersion">Version the profile belongs to.</param>
     /// <param name="from">Window start.</param>
     /// <param name="to">Window end.</param>
@@ -30,11 +32,32 @@ public sealed class MonitorRunner(PredictionLogReader log, FeedbackStore feedbac
         DateTimeOffset from, DateTimeOffset to, DateTimeOffset now, MonitoringOptions options, int? version = null, CancellationToken cancellationToken = default)
     {
         var clock = Stopwatch.StartNew();
+        var (baseline, info) = await ResolveBaselineAsync(model, reference, referenceVersion, from, to, options, version, cancellationToken).ConfigureAwait(false);
         var joinUntil = Min(now, to + options.Lookback);
         var labels = joinUntil > from ? await feedback.ReadLabelsAsync(model, from, joinUntil, cancellationToken).ConfigureAwait(false) : [];
-        var window = await log.ReadAsync(model, reference, from, to, version, labels.Keys.ToHashSet(StringComparer.Ordinal), cancellationToken).ConfigureAwait(false);
-        var report = Compute(model, runId, reference, referenceVersion, window, labels, now, options);
-        return report with { Seconds = clock.Elapsed.TotalSeconds, Feedback = report.Feedback with { JoinUntil = joinUntil } };
+        var window = await log.ReadAsync(model, baseline, from, to, version, labels.Keys.ToHashSet(StringComparer.Ordinal), cancellationToken).ConfigureAwait(false);
+        var report = Compute(model, runId, baseline, referenceVersion, window, labels, now, options);
+        return report with { Seconds = clock.Elapsed.TotalSeconds, Feedback = report.Feedback with { JoinUntil = joinUntil }, Baseline = info };
+    }
+
+    private async Task<(ReferenceProfile Profile, BaselineInfo Info)> ResolveBaselineAsync(string model, ReferenceProfile reference, int referenceVersion,
+        DateTimeOffset from, DateTimeOffset to, MonitoringOptions options, int? version, CancellationToken ct)
+    {
+        switch (options.Baseline.Kind)
+        {
+            case BaselineKind.Dataset:
+                var (profile, hash) = await (datasets ?? throw DatasetBaselines.NotAvailable()).GetAsync(model, referenceVersion, options.Baseline.Dataset!, ct).ConfigureAwait(false);
+                return (reference.WithDistributionsOf(profile), new BaselineInfo("dataset", referenceVersion, profile.Rows, hash, null, null,
+                    $"dataset version {hash[..Math.Min(12, hash.Length)]} ({profile.Rows:N0} rows) as scored by v{referenceVersion}"));
+            case BaselineKind.PreviousWindow:
+                var before = from - (to - from);
+                var previous = await log.ReadAsync(model, reference, before, from, version, new HashSet<string>(StringComparer.Ordinal), ct).ConfigureAwait(false);
+                return (Baselines.FromWindow(reference, previous), new BaselineInfo("previous-window", referenceVersion, previous.Rows, null, before, from,
+                    $"the previous window {before:u} – {from:u} ({previous.Rows:N0} rows)"));
+            default:
+                return (reference, new BaselineInfo("serving", referenceVersion, reference.Rows, null, null, null,
+                    $"v{referenceVersion} training data ({reference.Rows:N0} rows)"));
+        }
     }
 
     /// <summary>The report of an already read window (pure: used by <see cref="RunAsync"/> and tests).</summary>

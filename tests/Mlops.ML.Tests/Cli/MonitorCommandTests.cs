@@ -23,6 +23,7 @@ public class MonitorCommandTests
                 ["GeneratedAt"] = t0, ["WindowFrom"] = t0, ["WindowTo"] = t0.AddDays(1), ["Rows"] = 1234L, ["ReferenceVersion"] = 3L,
                 ["Verdicts"] = $$"""{"data_drift":"{{drift}}","performance":"insufficient_data"}""", ["Retrain"] = drift == "breach",
                 ["Reason"] = "data drift: 60% of features drifted (limit 50%)", ["Report"] = $"monitoring/churn/{run}/report.json",
+                ["Baseline"] = drift == "breach" ? "previous-window" : null, // run-1 as recorded before baselines were selectable
             }));
 
         var output = new StringWriter();
@@ -34,12 +35,15 @@ public class MonitorCommandTests
         Assert.Contains("insufficient data", table);
         Assert.Contains("started", table);
         Assert.Contains("monitoring/churn/run-2/report.json", table);
+        Assert.Contains("previous-window", table);
+        Assert.Contains("serving", table);
 
         output = new StringWriter();
         Assert.Equal(0, CliApp.Run(["monitor", "churn", "--take", "1", "--json", "--connection", azurite.ConnectionString], output, error));
         using var doc = JsonDocument.Parse(output.ToString());
         Assert.Equal("breach", doc.RootElement[0].GetProperty("verdicts").GetProperty("data_drift").GetString());
         Assert.Equal(1, doc.RootElement.GetArrayLength());
+        Assert.Equal("previous-window", doc.RootElement[0].GetProperty("baseline").GetString());
 
         Assert.Equal(1, CliApp.Run(["monitor", "bad name", "--connection", azurite.ConnectionString], new StringWriter(), error));
         Assert.Contains("dataset.invalid_name", error.ToString());
