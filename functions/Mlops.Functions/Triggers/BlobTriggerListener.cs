@@ -23,9 +23,19 @@ public sealed class BlobTriggerListener(
 {
     public const string PoisonQueue = "webjobs-blobtrigger-poison";
     private readonly BlobReceipts _receipts = new(storage.Tables, hostId, binding.FunctionName);
-    private readonly string _owner = $"{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid():N}"[..40];
+    private readonly string _owner = OwnerId(Environment.MachineName, Environment.ProcessId, Guid.NewGuid());
     /// <summary>Blob versions known to be final, so steady-state scans cost one listing and no table reads.</summary>
     private readonly ConcurrentDictionary<string, bool> _done = new();
+
+    /// <summary>
+    /// Who holds a claim, readable in the receipts table: machine and process first, made unique by a GUID, at most 40
+    /// characters. A short machine name with a low process id gives fewer than 40, so the cut must not assume more.
+    /// </summary>
+    public static string OwnerId(string machine, int processId, Guid unique)
+    {
+        string id = $"{machine}-{processId}-{unique:N}";
+        return id.Length <= 40 ? id : id[..40];
+    }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

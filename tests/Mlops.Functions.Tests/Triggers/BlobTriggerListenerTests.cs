@@ -14,6 +14,19 @@ public sealed class BlobTriggerListenerTests
         new(storage, new BlobTriggerBinding("F", "incoming", n => n.EndsWith(".csv"), handler), "host", TimeSpan.FromMilliseconds(50), maxAttempts,
             NullLogger<BlobTriggerListener>.Instance, retryBackoff: _ => TimeSpan.Zero);
 
+    [Theory]
+    [InlineData("vm", 123)]        // 39 characters before the cut: this failed the host's start-up ("vm" is this machine's name)
+    [InlineData("a", 1)]
+    [InlineData("a-very-long-machine-name-from-a-cloud-provider", 4_194_304)]
+    public void OwnerId_AnyMachineNameAndProcessId_FitsTheClaimColumnAndStaysUnique(string machine, int pid)
+    {
+        var a = BlobTriggerListener.OwnerId(machine, pid, Guid.NewGuid());
+        var b = BlobTriggerListener.OwnerId(machine, pid, Guid.NewGuid());
+        Assert.InRange(a.Length, 1, 40);
+        Assert.StartsWith(machine.Length > 20 ? machine[..20] : $"{machine}-{pid}-", a);
+        if (machine.Length + pid.ToString().Length + 2 < 24) Assert.NotEqual(a, b); // enough of the GUID survives the cut
+    }
+
     [Fact]
     public async Task ScanOnce_TwoListenersSameBlobVersion_HandlerRunsOnce()
     {
