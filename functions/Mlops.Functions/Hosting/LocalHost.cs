@@ -43,6 +43,7 @@ public static class LocalHost
 
                 MlopsFunctions host is running on {baseUrl}  (Ctrl-C stops it{(settings.EmbeddedStorage ? " and Azurite" : "")})
                   {KeyLines(settings, keys)}
+                  Dashboard:   {DashboardLink(settings, keys, baseUrl)}
                   Drop zone:   blob container 'incoming', {PipelineConfigLoader.IncomingContainer}/<dataset>/<file>.csv + {PipelineConfigLoader.IncomingContainer}/<dataset>/mlops.json
                   Storage:     {(settings.EmbeddedStorage ? "Azurite, UseDevelopmentStorage=true" : "AzureWebJobsStorage")}
                   Try:         curl {baseUrl}/api/health
@@ -71,6 +72,11 @@ public static class LocalHost
     private static string KeyLines(HostSettings settings, FunctionKeys keys) => settings.EmbeddedStorage
         ? $"Function key (predict, reads): {keys.Key}\n  Master key (admin routes):     {keys.MasterKey}"
         : $"Keys: MLOPS_FUNCTION_KEY / MLOPS_MASTER_KEY, or {FunctionKeys.SecretsContainer}/{settings.HostId}/host.json in the storage account";
+
+    /// <summary>The dashboard's address; with the emulator it carries the function key, which the page then keeps in the tab.</summary>
+    private static string DashboardLink(HostSettings settings, FunctionKeys keys, string baseUrl) => settings.EmbeddedStorage
+        ? $"{baseUrl}/?code={Uri.EscapeDataString(keys.Key)}  (the master key signs in for promote/rollback/approve)"
+        : $"{baseUrl}/  (sign in with the function key)";
 
     /// <summary>Drops the bundled dataset with a plain storage write, as a user would, and follows the run it starts.</summary>
     private static async Task RunDemoAsync(WebApplication app, string baseUrl, string key, CancellationToken ct)

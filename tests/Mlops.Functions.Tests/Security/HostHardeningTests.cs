@@ -84,6 +84,8 @@ public sealed class HostHardeningTests
             string banner; lock (stdout) banner = stdout.ToString();
             Assert.Contains("Keys: MLOPS_FUNCTION_KEY / MLOPS_MASTER_KEY", banner);
             Assert.DoesNotContain("Function key (predict", banner);
+            Assert.Contains($"Dashboard:   http://127.0.0.1:{port}/  (sign in with the function key)", banner);
+            Assert.DoesNotContain("?code=", banner); // the dashboard link carries the key only for the emulator
         }
         finally
         {
