@@ -12,7 +12,7 @@ return args.Length > 0 ? args[0] switch
     "serve" => Mlops.Bench.Serve.ServeBench.Run(args[1..]),
     "serve-ids" => await Mlops.Bench.Serve.IdsOverheadBench.RunAsync(args[1..]),
     "storage" => await Mlops.Bench.Storage.StorageBench.RunAsync(args[1..]),
-    "chaos" => await Mlops.Bench.Chaos.ChaosBench.RunAsync(args[1..]),
+    "chaos" => Mlops.Bench.Chaos.ChaosBench.Run(args[1..]),
     "drop" => await Mlops.Bench.Drop.DropBench.RunAsync(args[1..]),
     "monitor" => await Mlops.Bench.Monitor.MonitorBench.RunAsync(args[1..]),
     "monitor-run" => await Mlops.Bench.Monitor.MonitorBench.RunWindowAsync(args[1..]),
@@ -29,6 +29,6 @@ static async Task<int> RunAsync(Func<Task> bench)
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: Mlops.Bench <ml|ml-profile|ml-memory|ml-outofcore|sweep|data|durable|serve|serve-ids|storage|chaos|drop|monitor|dashboard|tracking> [options]   (ml: --quick, --skip-peers, --only NAME; sweep: --trials N --seeds S --batch B --only NAME)");
+    Console.Error.WriteLine("usage: Mlops.Bench <ml|ml-profile|ml-memory|ml-outofcore|sweep|data|durable|serve|serve-ids|storage|chaos|drop|monitor|dashboard|tracking> [options]   (ml: --quick, --skip-peers, --only NAME; sweep: --trials N --seeds S --batch B --only NAME; ml, sweep, ml-outofcore, chaos: --quiet hides the progress on stderr)");
     return 2;
 }

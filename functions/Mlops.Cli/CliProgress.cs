@@ -15,10 +15,12 @@ internal interface IProgressLine
 /// Progress for long commands: a live bar with rows/s and ETA when stdout is a terminal; plain lines on stderr (at most
 /// one a second) when output is redirected, so logs show how far a job got without control characters in the data;
 /// nothing under <c>--quiet</c>/<c>--json</c> or when the CLI runs in process with its own writers (tests).
+/// The benchmarks (<c>bench/Mlops.Bench</c>) use it too, through <see cref="ForStderr"/>.
 /// </summary>
 internal static class CliProgress
 {
-    public enum Mode { None, Bar, Lines }
+    /// <summary><see cref="ErrorBar"/>: the bar drawn on stderr, for programs whose stdout carries results.</summary>
+    public enum Mode { None, Bar, ErrorBar, Lines }
 
     private const string RowsKey = "rows";
 
@@ -28,14 +30,24 @@ internal static class CliProgress
         : ReferenceEquals(stdout, Console.Out) ? Mode.Lines
         : Mode.None;
 
+    /// <summary>
+    /// For programs that print results to stdout as they go (the benchmarks): a bar on stderr only when stdout is
+    /// redirected, because result lines written under a live bar on the same terminal would tear it; otherwise plain lines on stderr.
+    /// </summary>
+    public static Mode ForStderr(bool quiet) =>
+        quiet ? Mode.None
+        : Console.IsOutputRedirected && !Console.IsErrorRedirected ? Mode.ErrorBar
+        : Mode.Lines;
+
     /// <summary>Runs <paramref name="body"/>, which adds progress lines through the factory it is given (description, maximum).</summary>
     public static T Run<T>(Mode mode, Func<Func<string, double, IProgressLine>, T> body)
     {
         switch (mode)
         {
-            case Mode.Bar:
+            case Mode.Bar or Mode.ErrorBar:
                 T result = default!;
-                AnsiConsole.Progress().AutoClear(true)
+                var console = mode == Mode.Bar ? AnsiConsole.Console : AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+                console.Progress().AutoClear(true)
                     .Columns(new SpinnerColumn(), new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RowsPerSecondColumn(), new RemainingTimeColumn())
                     .Start(ctx => result = body((description, max) => new BarLine(ctx.AddTask(Markup.Escape(description), maxValue: Math.Max(1, max)))));
                 return result;

@@ -1,3 +1,4 @@
+using Mlops.Cli;
 using Mlops.Testing.Chaos;
 
 namespace Mlops.Bench.Chaos;
@@ -8,7 +9,7 @@ namespace Mlops.Bench.Chaos;
 /// </summary>
 public static class ChaosBench
 {
-    public static async Task<int> RunAsync(string[] args)
+    public static int Run(string[] args)
     {
         int Arg(string name, int fallback) => Array.IndexOf(args, name) is int i and >= 0 && i + 1 < args.Length && int.TryParse(args[i + 1], out int v) ? v : fallback;
         var options = new ChaosOptions
@@ -16,7 +17,14 @@ public static class ChaosBench
             Runs = Arg("--runs", 20), Hosts = Arg("--hosts", 2), Outage = TimeSpan.FromSeconds(Arg("--outage", 20)), Seed = Arg("--seed", 7), Timeout = TimeSpan.FromMinutes(15),
             KillEverySeconds = (Arg("--kill-min", 8), Arg("--kill-max", 20)),
         };
-        var report = await ChaosRun.RunAsync(options, Console.Out);
+        // Progress on stderr: runs promoted of all runs. CliProgress.Run is synchronous (a live bar must outlive the
+        // work), so the suite is waited for inside it; the timeline still goes to stdout.
+        var report = CliProgress.Run(CliProgress.ForStderr(quiet: args.Contains("--quiet")), addLine =>
+        {
+            var progress = addLine("chaos: runs promoted", options.Runs);
+            progress.Report(0);
+            return ChaosRun.RunAsync(options with { OnPromoted = promoted => progress.Report(promoted) }, Console.Out).GetAwaiter().GetResult();
+        });
         string load = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "n/a";
         Console.WriteLine();
         Console.WriteLine($"| runs | hosts | SIGKILLs | storage outage | promoted | duplicate versions | stuck | lost blobs | wall time |");

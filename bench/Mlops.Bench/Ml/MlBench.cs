@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using Mlops.Cli;
 using Mlops.Data.Tabular;
 using Mlops.ML;
 using Mlops.ML.Metrics;
@@ -49,6 +50,14 @@ public static class MlBench
         if (!quick) datasets.Add(new("synth_1m", EnsureSynth(work, 1_250_000), "target", MlTask.Binary, XgbShape: true, Auto: false));
         if (only is not null) datasets.RemoveAll(d => d.Name != only);
 
+        // Progress on stderr: models trained (and one step per dataset for the peers) of all datasets.
+        int steps = datasets.Sum(d => Variants(d, trainRows: 0).Count() + (skipPeers ? 0 : 1));
+        return CliProgress.Run(CliProgress.ForStderr(quiet: args.Contains("--quiet")), addLine => Measure(datasets, work, skipPeers, addLine("ml", steps)));
+    }
+
+    private static int Measure(List<Dataset> datasets, string work, bool skipPeers, IProgressLine progress)
+    {
+        int done = 0;
         var rows = new List<Row>();
         var notes = new List<string>();
         foreach (var ds in datasets)
@@ -68,6 +77,7 @@ public static class MlBench
 
             foreach (var (name, kind, options) in Variants(ds, train.RowCount))
             {
+                progress.Report(done, description: $"ml {ds.Name}: {name}");
                 var spec = new TrainingSpec(ds.Target, ds.Task) { Trainer = kind, Seed = 42, Options = options };
                 sw.Restart();
                 var result = ModelTrainer.Train(train, spec);
@@ -97,10 +107,13 @@ public static class MlBench
                     full = null;
                     GC.Collect();
                 }
+                progress.Report(++done);
             }
             if (!skipPeers)
             {
+                progress.Report(done, description: $"ml {ds.Name}: peers");
                 foreach (var peer in RunPeers(trainPath, testPath, ds)) rows.Add(peer);
+                progress.Report(++done);
             }
         }
         Print(rows, notes);

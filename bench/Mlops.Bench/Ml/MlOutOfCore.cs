@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Mlops.Cli;
 
 namespace Mlops.Bench.Ml;
 
@@ -48,7 +49,18 @@ public static class MlOutOfCore
         Console.WriteLine($"ml-outofcore: DOTNET_GCHeapHardLimit={heap} ({Convert.ToInt64(heap, 16) / 1073741824.0:F1} GB), {Environment.ProcessorCount} cores, test file {Path.GetFileName(test)}, {rounds} rounds, shape {Shape}");
         Console.WriteLine("| what | training rows | load avg before | wall s | peak RSS MB | test AUC | outcome |");
         Console.WriteLine("|---|---|---|---|---|---|---|");
-        foreach (var c in cases) Console.WriteLine(Measure(c, cli, test, heap, rounds));
+        // Progress on stderr (cases run, ETA); each case's row still goes to stdout as soon as it is measured.
+        CliProgress.Run(CliProgress.ForStderr(quiet: args.Contains("--quiet")), addLine =>
+        {
+            var progress = addLine("ml-outofcore", cases.Count);
+            foreach (var (c, i) in cases.Select((c, i) => (c, i)))
+            {
+                progress.Report(i, description: $"ml-outofcore: {c.What}, {c.Rows:N0} rows");
+                Console.WriteLine(Measure(c, cli, test, heap, rounds));
+            }
+            progress.Report(cases.Count, description: "ml-outofcore: all cases");
+            return 0;
+        });
         Console.WriteLine($"load average at end: {Serve.ServeBench.LoadAverage()}");
         return 0;
     }

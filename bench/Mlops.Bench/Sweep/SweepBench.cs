@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using Mlops.Cli;
 using Mlops.Data.Tabular;
 using Mlops.ML;
 using Mlops.ML.Metrics;
@@ -41,7 +42,15 @@ public static class SweepBench
             new("diamonds", "/work/shared/datasets/diamonds.csv", "price", MlTask.Regression),
         };
         if (only is not null) datasets.RemoveAll(d => d.Name != only);
-        if (args.Contains("--early")) return Early(datasets, 2 * trials, seeds, rounds, startLoad);
+        // Progress on stderr (trials done of this dataset and seed, ETA); the tables on stdout are unchanged.
+        var progressMode = CliProgress.ForStderr(quiet: args.Contains("--quiet"));
+        if (args.Contains("--early")) return CliProgress.Run(progressMode, addLine => Early(datasets, 2 * trials, seeds, rounds, startLoad, addLine("early termination", 1)));
+        return CliProgress.Run(progressMode, addLine => Compare(datasets, trials, seeds, batch, rounds, tpe, skipRandom, startLoad, addLine("sweep", 1)));
+    }
+
+    /// <summary>Bayes with <paramref name="trials"/> trials against random search with twice as many, per dataset and seed.</summary>
+    private static int Compare(List<Dataset> datasets, int trials, int seeds, int batch, int rounds, TpeSettings tpe, bool skipRandom, string startLoad, IProgressLine progress)
+    {
         var parameters = JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(Space)!;
         var baseParams = new Dictionary<string, JsonElement> { ["num_rounds"] = JsonSerializer.SerializeToElement(rounds) };
         var lines = new List<string>();
@@ -52,12 +61,20 @@ public static class SweepBench
             int bayesWins = 0;
             foreach (int seed in Enumerable.Range(1, seeds))
             {
+                int done = 0;
+                void TrialDone() => progress.Report(++done);
+                progress.Report(0, trials + (skipRandom ? 0 : 2 * trials), $"sweep {ds.Name} seed {seed} (bayes, then random)");
                 var clock = Stopwatch.StartNew();
-                var (bayes, metric, higher) = Bayes(train, validation, ds, parameters, baseParams, trials, batch, seed, tpe);
+                var (bayes, metric, higher) = Bayes(train, validation, ds, parameters, baseParams, trials, batch, seed, tpe, TrialDone);
                 double bayesSeconds = clock.Elapsed.TotalSeconds;
                 clock.Restart();
                 var sweep = new SweepConfig { Method = "random", MaxTrials = 2 * trials, Parameters = parameters };
-                var random = skipRandom ? [double.NaN] : SweepPlanner.Plan(sweep, baseParams, seed).Select(p => Score(train, validation, ds, p, seed).Value).ToList();
+                var random = skipRandom ? [double.NaN] : SweepPlanner.Plan(sweep, baseParams, seed).Select(p =>
+                {
+                    double value = Score(train, validation, ds, p, seed).Value;
+                    TrialDone();
+                    return value;
+                }).ToList();
                 double randomSeconds = clock.Elapsed.TotalSeconds;
                 double bestBayes = higher ? bayes.Max() : bayes.Min(), bestRandom = higher ? random.Max() : random.Min();
                 bool atLeastAsGood = higher ? bestBayes >= bestRandom : bestBayes <= bestRandom;
@@ -81,7 +98,7 @@ public static class SweepBench
     /// The same random trials with and without hyperband (minIter 10, eta 3), on our engine in both runs (the engine
     /// early termination uses), one after another: rounds trained, seconds, and the best validation metric.
     /// </summary>
-    private static int Early(List<Dataset> datasets, int trials, int seeds, int rounds, string startLoad)
+    private static int Early(List<Dataset> datasets, int trials, int seeds, int rounds, string startLoad, IProgressLine progress)
     {
         var parameters = JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(Space)!;
         var baseParams = new Dictionary<string, JsonElement>
@@ -97,6 +114,8 @@ public static class SweepBench
             foreach (int seed in Enumerable.Range(1, seeds))
             {
                 var planned = SweepPlanner.Plan(new SweepConfig { Method = "random", MaxTrials = trials, Parameters = parameters }, baseParams, seed);
+                int done = 0;
+                progress.Report(0, 2 * planned.Count, $"early termination {ds.Name} seed {seed} (off, then hyperband)");
                 foreach (bool on in new[] { false, true })
                 {
                     var board = new MemoryRungBoard();
@@ -113,6 +132,7 @@ public static class SweepBench
                             ContinueAfterRound = pruner is null ? null : m => pruner.Continue(m.Round, m.Validation),
                         };
                         var result = ModelTrainer.Train(train, spec);
+                        progress.Report(++done);
                         roundsTrained += result.Curve.Count;
                         if (pruner?.PrunedAtRound is not null) { pruned++; continue; }
                         var report = Evaluator.Evaluate(result.Model, validation);
@@ -129,7 +149,7 @@ public static class SweepBench
     }
 
     private static (List<double> Values, string Metric, bool Higher) Bayes(DataTable train, DataTable validation, Dataset ds,
-        Dictionary<string, JsonElement> parameters, Dictionary<string, JsonElement> baseParams, int trials, int batch, int seed, TpeSettings settings)
+        Dictionary<string, JsonElement> parameters, Dictionary<string, JsonElement> baseParams, int trials, int batch, int seed, TpeSettings settings, Action trialDone)
     {
         var space = new SearchSpace(parameters);
         var history = new List<Observation>();
@@ -143,6 +163,7 @@ public static class SweepBench
                 var score = Score(train, validation, ds, space.ToParams(baseParams, point), seed);
                 (metric, higher) = (score.Metric, score.Higher);
                 values.Add(score.Value);
+                trialDone();
                 history.Add(new Observation(point, higher ? -score.Value : score.Value));
             }
         }

@@ -29,8 +29,27 @@ public sealed class CliProgressTests
     }
 
     [Fact]
+    public void PlainLine_ForACounterWithoutRows_ShowsTheShareAndEtaButNoRate()
+    {
+        // The benchmarks count trials, models or cases: no data rows, so no rows/s.
+        Assert.Equal("sweep diamonds seed 1: 3/12 (25%), ETA 00:00:30", CliProgress.PlainLine.Format("sweep diamonds seed 1", 3, 12, rows: null, TimeSpan.FromSeconds(10)));
+
+        var writer = new StringWriter();
+        IProgressLine line = new CliProgress.PlainLine(writer, "sweep", 1, TimeSpan.Zero);
+        line.Report(0, max: 4, description: "sweep diamonds seed 1");
+        for (int trial = 1; trial <= 4; trial++) line.Report(trial);
+        var lines = writer.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.TrimEnd('\r')).ToArray();
+        Assert.Equal(5, lines.Length);
+        Assert.Equal("sweep diamonds seed 1: 0/4 (0%)", lines[0]);
+        Assert.StartsWith("sweep diamonds seed 1: 2/4 (50%), ETA ", lines[2]);
+        Assert.Equal("sweep diamonds seed 1: 4/4 (100%)", lines[4]);
+        Assert.DoesNotContain(lines, l => l.Contains("rows/s", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Progress_IsOffForCapturedWritersAndUnderQuiet()
     {
+        Assert.Equal(CliProgress.Mode.None, CliProgress.ForStderr(quiet: true));
         Assert.Equal(CliProgress.Mode.None, CliProgress.For(new StringWriter(), quiet: false));
         Assert.Equal(CliProgress.Mode.None, CliProgress.For(Console.Out, quiet: true));
         Assert.Equal(42, CliProgress.Run(CliProgress.Mode.None, add => { add("x", 1).Report(1); return 42; }));

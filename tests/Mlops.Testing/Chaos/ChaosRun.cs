@@ -18,6 +18,8 @@ public sealed record ChaosOptions
     public TimeSpan Outage { get; init; } = TimeSpan.FromSeconds(20);
     public TimeSpan Timeout { get; init; } = TimeSpan.FromMinutes(8);
     public int Seed { get; init; } = 7;
+    /// <summary>Called with the number of datasets promoted so far each time one is (the bench's progress display).</summary>
+    public Action<int>? OnPromoted { get; init; }
 }
 
 /// <summary>What happened: every run should complete with exactly one model version and no lost blob.</summary>
@@ -94,6 +96,7 @@ public static class ChaosRun
                     {
                         promoted.Add(ds);
                         log.WriteLine($"{sw.Elapsed.TotalSeconds,6:F1}s  {ds} promoted ({promoted.Count}/{datasets.Count})");
+                        options.OnPromoted?.Invoke(promoted.Count);
                     }
                 await Task.Delay(1000, cancellationToken);
             }
