@@ -16,7 +16,7 @@ public sealed class DashboardCollection : ICollectionFixture<DashboardFixture>
 
 /// <summary>
 /// The real host on its own Azurite with data from real pipeline runs — one dataset dropped twice with a small grid
-/// sweep, so there are several trials and two model versions — and Debian's chromium driven by Playwright (its own
+/// sweep, so there are several trials and two model versions, and one with a bayes sweep that prunes — and Debian's chromium driven by Playwright (its own
 /// browser download is not reachable here, hence <see cref="ChromiumPath"/>).
 /// </summary>
 public sealed class DashboardFixture : IAsyncLifetime
@@ -30,7 +30,22 @@ public sealed class DashboardFixture : IAsyncLifetime
          "sweep":{"method":"grid","maxTrials":4,"parallelism":2,"parameters":{"num_leaves":[4,8],"learning_rate":[0.1,0.3]}}}
         """;
 
+    /// <summary>A second dataset whose run is a smart sweep: bayes with hyperband pruning and two objectives (a Pareto front).</summary>
+    public const string SweepDataset = "cancer-bayes";
+
+    // num_rounds is 25 as above (it stays a column the "only differences" check hides). Learning rates from 0.005 to
+    // 0.5 leave the slow trials far behind at rounds 3 and 9 (minIter·eta^k), so hyperband has something to stop.
+    private const string SweepConfig = """
+        {"target":"target","task":"binary","trainer":"gbdt","params":{"num_rounds":25,"min_data_in_leaf":5},
+         "sweep":{"method":"bayes","maxTrials":6,"parallelism":3,
+                  "parameters":{"learning_rate":{"min":0.005,"max":0.5,"log":true},"num_leaves":{"min":4,"max":31,"int":true}},
+                  "earlyTerminate":{"type":"hyperband","minIter":3,"eta":3},
+                  "objectives":[{"metric":"auc","goal":"max"},{"metric":"predict_latency_us","goal":"min"}]}}
+        """;
+
     public FunctionHostFixture Host { get; } = new();
+    /// <summary>The instance id of <see cref="SweepDataset"/>'s run: the sweep's id in <c>/api/sweeps/{id}</c> and <c>#/sweep/{id}</c>.</summary>
+    public string SweepPipeline { get; private set; } = "";
     public IPlaywright Playwright { get; private set; } = null!;
     public IBrowser Browser { get; private set; } = null!;
     public string BaseUrl => $"http://127.0.0.1:{Host.Port}";
@@ -41,7 +56,11 @@ public sealed class DashboardFixture : IAsyncLifetime
         await Host.InitializeAsync();
         byte[] csv = await File.ReadAllBytesAsync(Path.Combine(AzuriteInstance.RepoRoot(), "tests", "data", "sk_breast_cancer.csv"));
         await Host.DropAsync(Dataset, "part1.csv", csv, Config);
+        await Host.DropAsync(SweepDataset, "data.csv", csv, SweepConfig); // runs alongside the first
         ExpectCompleted(await Host.WaitForDropRunAsync(Dataset, "part1.csv", TimeSpan.FromMinutes(3)));
+        var sweepRun = await Host.WaitForDropRunAsync(SweepDataset, "data.csv", TimeSpan.FromMinutes(3));
+        ExpectCompleted(sweepRun);
+        SweepPipeline = sweepRun.GetProperty("instanceId").GetString()!;
         // A different file (the rows without the last 60): a new data version, a second run, model version 2.
         string[] lines = System.Text.Encoding.UTF8.GetString(csv).TrimEnd('\n').Split('\n');
         byte[] second = System.Text.Encoding.UTF8.GetBytes(string.Join('\n', lines[..^60]) + "\n");

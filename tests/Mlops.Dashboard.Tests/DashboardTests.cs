@@ -120,6 +120,36 @@ public sealed class DashboardTests(DashboardFixture dashboard)
     }
 
     [Fact]
+    public async Task DatasetsListing_CountsVersions_AndTheDatasetsPageShowsIt()
+    {
+        var listed = (await dashboard.GetJsonAsync("/api/datasets")).EnumerateArray().ToList();
+        Assert.Equal([DashboardFixture.SweepDataset, DashboardFixture.Dataset], listed.Select(d => d.GetProperty("name").GetString()));
+        foreach (var dataset in listed)
+        {
+            // The listing agrees with the per-dataset route (versions newest first).
+            var versions = (await dashboard.GetJsonAsync($"/api/datasets/{dataset.GetProperty("name").GetString()}")).EnumerateArray().ToList();
+            Assert.Equal(versions.Count, dataset.GetProperty("versions").GetInt32());
+            Assert.Equal(versions[0].GetProperty("hash").GetString(), dataset.GetProperty("latestHash").GetString());
+            Assert.Equal(versions.Count(v => string.Equals(v.GetProperty("outcome").GetString(), "Quarantined", StringComparison.OrdinalIgnoreCase)), dataset.GetProperty("quarantined").GetInt32());
+        }
+        Assert.Equal(2, listed.Single(d => d.GetProperty("name").GetString() == Model).GetProperty("versions").GetInt32()); // part1 and part2
+
+        var (page, errors) = await dashboard.OpenSignedInAsync("#/datasets");
+        var rows = page.Locator("#datasets tbody tr");
+        Assert.Equal(listed.Count, await rows.CountAsync());
+        for (int i = 0; i < listed.Count; i++)
+        {
+            var cells = await rows.Nth(i).Locator("td").AllTextContentsAsync();
+            Assert.Equal(listed[i].GetProperty("name").GetString(), cells[0]);
+            Assert.Equal(listed[i].GetProperty("versions").GetInt32().ToString(), cells[1]);
+            Assert.Equal(listed[i].GetProperty("latestHash").GetString()![..12], cells[3]);
+        }
+        await page.ClickAsync($"#datasets a[href$='/{Model}']");
+        await Assertions.Expect(page.Locator("#versions tbody tr")).ToHaveCountAsync(2);
+        Assert.Empty(errors);
+    }
+
+    [Fact]
     public async Task EveryPage_RendersWithoutAConsoleError()
     {
         var runs = (await dashboard.GetJsonAsync("/api/runs?limit=10000")).GetProperty("runs").EnumerateArray().ToList();

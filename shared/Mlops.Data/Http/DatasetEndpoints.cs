@@ -11,6 +11,7 @@ namespace Mlops.Data.Http;
 /// <summary>
 /// Read-only dataset API plus schema editing, as minimal-API routes. Needs a <see cref="DatasetStore"/> in DI.
 /// <list type="bullet">
+/// <item><c>GET /api/datasets</c> — every dataset: versions, newest version, quarantined count.</item>
 /// <item><c>GET /api/datasets/{dataset}</c> — versions, newest first.</item>
 /// <item><c>GET /api/datasets/{dataset}/versions/{hash}</c> — index row, profile and validation report.</item>
 /// <item><c>GET /api/datasets/{dataset}/schema</c> — the schema document (404 before the first usable version).</item>
@@ -29,6 +30,8 @@ public static class DatasetEndpoints
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         var g = endpoints.MapGroup("/api/datasets");
+
+        g.MapGet("", async (DatasetStore store, CancellationToken ct) => Ok(await store.ListDatasetsAsync(ct)));
 
         g.MapGet("/{dataset}", async (string dataset, DatasetStore store, CancellationToken ct) =>
             Ok(await store.ListVersionsAsync(dataset, ct)));

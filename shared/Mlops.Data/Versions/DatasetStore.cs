@@ -381,6 +381,14 @@ public sealed class DatasetStore
         return rows.Where(r => r.RowKey != CounterRowKey).Select(FromRow).OrderByDescending(v => v.Sequence).ToList();
     }
 
+    /// <summary>Every dataset with its version count, newest version and quarantined count, by name. One scan of the
+    /// version index (one row per version plus a counter per dataset), no blob read.</summary>
+    public async Task<IReadOnlyList<DatasetSummary>> ListDatasetsAsync(CancellationToken cancellationToken = default)
+    {
+        var rows = await _tables.QueryAllAsync(_options.VersionsTable, cancellationToken).ConfigureAwait(false);
+        return DatasetSummary.Summarize(rows.Where(r => r.RowKey != CounterRowKey).Select(FromRow));
+    }
+
     /// <summary>Index row, profile and validation report of one version, or null when it does not exist.</summary>
     public async Task<DatasetVersionDetails?> GetVersionDetailsAsync(string dataset, string hash, CancellationToken cancellationToken = default)
     {

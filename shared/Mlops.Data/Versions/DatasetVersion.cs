@@ -87,3 +87,23 @@ public sealed record TrainingSet(TrainingSetManifest Manifest, DataTable Table)
     /// <summary>The id to record in model lineage.</summary>
     public string Id => Manifest.Id;
 }
+
+/// <summary>One line of the dataset listing (<c>GET /api/datasets</c>): how many versions, the newest one, how many were quarantined.</summary>
+/// <param name="Name">Dataset name.</param>
+/// <param name="Versions">Number of versions, quarantined ones included.</param>
+/// <param name="LatestHash">Hash of the newest version (highest sequence).</param>
+/// <param name="LatestIngestedAt">When the newest version was ingested.</param>
+/// <param name="Quarantined">Versions whose validation quarantined them.</param>
+public sealed record DatasetSummary(string Name, int Versions, string LatestHash, DateTimeOffset LatestIngestedAt, int Quarantined)
+{
+    /// <summary>One summary per dataset among <paramref name="versions"/>, ordered by name.</summary>
+    public static IReadOnlyList<DatasetSummary> Summarize(IEnumerable<DatasetVersion> versions) =>
+        versions.GroupBy(v => v.Dataset, StringComparer.Ordinal)
+            .Select(g =>
+            {
+                var latest = g.MaxBy(v => v.Sequence)!;
+                return new DatasetSummary(g.Key, g.Count(), latest.Hash, latest.IngestedAt, g.Count(v => v.Outcome == ValidationOutcome.Quarantined));
+            })
+            .OrderBy(s => s.Name, StringComparer.Ordinal)
+            .ToList();
+}

@@ -239,6 +239,27 @@ public abstract class DatasetStoreContract
     }
 
     [Fact]
+    public async Task ListDatasets_CountsVersionsAndQuarantined_LatestIsTheNewestSequence()
+    {
+        var store = Store();
+        string ds = NewDataset(), other = NewDataset();
+        await store.IngestAsync(ds, TestData.Csv(2000, seed: 1, positiveShare: 0.5), "good.csv", WithLabel);
+        var shifted = await store.IngestAsync(ds, TestData.Csv(2000, seed: 2, positiveShare: 0.7), "shifted.csv", WithLabel);
+        var third = await store.IngestAsync(ds, TestData.Csv(2000, seed: 3, positiveShare: 0.5), "third.csv", WithLabel);
+        var single = await store.IngestAsync(other, TestData.Csv(500, seed: 4), "a.csv", WithLabel);
+        Assert.Equal(ValidationOutcome.Quarantined, shifted.Outcome);
+
+        // Other tests share the table: look only at this test's datasets.
+        var listed = (await store.ListDatasetsAsync()).Where(d => d.Name == ds || d.Name == other).ToList();
+
+        Assert.Equal(new[] { ds, other }.Order(StringComparer.Ordinal), listed.Select(d => d.Name));
+        var many = listed.Single(d => d.Name == ds);
+        Assert.Equal((3, third.Hash, third.Version.IngestedAt, 1), (many.Versions, many.LatestHash, many.LatestIngestedAt, many.Quarantined));
+        var one = listed.Single(d => d.Name == other);
+        Assert.Equal((1, single.Hash, 0), (one.Versions, one.LatestHash, one.Quarantined));
+    }
+
+    [Fact]
     public async Task Ingest_InvalidDatasetName_TypedDatasetNameError()
     {
         var ex = await Assert.ThrowsAsync<MlopsException>(() => Store().IngestAsync("bad/name", new byte[] { 1 }));

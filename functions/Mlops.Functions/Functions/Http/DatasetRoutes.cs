@@ -9,6 +9,13 @@ namespace Mlops.Functions.Functions.Http;
 // Data versions, profiles, validation reports and the editable schema.
 // One class per HTTP function, each a one-line hand-over to the route the local runner serves (see HttpRoutes).
 
+public sealed class ListDatasets(HttpRoutes routes)
+{
+    [Function(nameof(ListDatasets))]
+    public Task<IActionResult> Run([HttpTrigger(AuthorizationLevel.Function, "get", Route = "api/datasets")] HttpRequest req, [DurableClient] DurableTaskClient client) =>
+        routes.InvokeAsync(req, client, "GET", "/api/datasets");
+}
+
 public sealed class GetDataset(HttpRoutes routes)
 {
     [Function(nameof(GetDataset))]

@@ -4,8 +4,9 @@ import { get } from '../api';
 import { bars, chart } from '../charts';
 import { fmt, fmtTime, h, note, section, table } from '../dom';
 import { href, Route } from '../router';
-import { listPipelineRuns } from './pipelines';
 
+/** A line of GET /api/datasets. */
+interface DatasetSummary { name: string; versions: number; latestHash: string; latestIngestedAt: string; quarantined: number; }
 interface Version { dataset: string; hash: string; sequence: number; rows: number; columns: number; bytes: number; ingestedAt: string; outcome: string; sourceName?: string; errors: number; warnings: number; referenceHash?: string; }
 interface Drift { column: string; method: string; statistic: number; pValue?: number; threshold: number; drifted: boolean; insufficientData: boolean; referenceCount: number; currentCount: number; }
 interface Details { version: Version; profile?: { columns?: Column[] } & Record<string, unknown>; validation?: { anomalies?: Anomaly[]; drift?: Drift[]; referenceHash?: string } | null; }
@@ -15,9 +16,11 @@ interface Anomaly { column?: string; code: string; severity: string; message: st
 export async function datasetsPage(route: Route): Promise<HTMLElement> {
   const [dataset, hash] = route.args;
   if (!dataset) {
-    const names = [...new Set((await listPipelineRuns()).map(r => r.input?.dataset).filter((d): d is string => !!d))].sort();
-    if (!names.length) return note('No datasets yet.');
-    return section('Datasets', h('ul', { id: 'datasets' }, names.map(n => h('li', {}, h('a', { href: href('datasets', [n]) }, n)))));
+    const datasets = await get<DatasetSummary[]>('/api/datasets');
+    if (!datasets.length) return note('No datasets yet.');
+    return section('Datasets', table(['dataset', 'versions', 'quarantined', 'latest version', 'ingested'], datasets.map(d => [
+      h('a', { href: href('datasets', [d.name]) }, d.name), d.versions, d.quarantined,
+      h('a', { href: href('datasets', [d.name, d.latestHash]) }, d.latestHash.slice(0, 12)), fmtTime(d.latestIngestedAt)]), { id: 'datasets' }));
   }
   const versions = (await get<Version[]>(`/api/datasets/${encodeURIComponent(dataset)}`)).sort((a, b) => b.sequence - a.sequence);
   const list = section(`${dataset}: versions`, table(['#', 'version', 'verdict', 'rows', 'columns', 'errors', 'warnings', 'ingested', 'source', 'compared with'], versions.map(v => [

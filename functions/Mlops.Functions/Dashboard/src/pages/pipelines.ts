@@ -15,7 +15,7 @@ interface Span { name: string; scheduledAt: string; finishedAt?: string; seconds
 
 const datasetOf = (i: Instance): string => i.input?.dataset ?? i.output?.dataset ?? i.instanceId.replace(/^train-/, '').replace(/-(drop|manual|sched|retrain).*$/, '');
 
-export async function listPipelineRuns(): Promise<Instance[]> {
+async function listPipelineRuns(): Promise<Instance[]> {
   const list = await get<{ instances: Instance[] }>('/api/orchestrations' + query({ instanceIdPrefix: 'train-', top: 500 }));
   return list.instances.sort((a, b) => b.createdTime.localeCompare(a.createdTime));
 }

@@ -45,15 +45,21 @@ function parallelView(trials: Trial[], objective: string): HTMLElement {
   }, { id: 'parallel-chart', height: 340 }).box;
 }
 
+// Distinct colours so the pruned markers and the front's points can be told apart in the SVG (and by the tests).
+const prunedColor = '#b44';
+const frontColor = '#2a7';
+
 function historyView(history: HistoryPoint[]): HTMLElement {
   if (!history.length) return section('Optimization history', note('No history.'));
   const point = (p: HistoryPoint) => [p.index, p.objective ?? null] as unknown as Point;
-  return section('Optimization history', chart({
+  const pruned = history.filter(p => p.pruned).length;
+  return section('Optimization history', h('p', { class: 'note', id: 'history-counts', 'data-completed': history.length - pruned, 'data-pruned': pruned },
+    `${history.length - pruned} completed · ${pruned} pruned (red triangles)`), chart({
     tooltip: { trigger: 'item' }, legend: { top: 0 }, grid: { left: 56, right: 16, top: 32, bottom: 40 },
     xAxis: { type: 'value', name: 'trial', nameLocation: 'middle', nameGap: 24 }, yAxis: { type: 'value', scale: true },
     series: [
       { type: 'scatter', name: 'completed', data: history.filter(p => !p.pruned).map(point) },
-      { type: 'scatter', name: 'pruned', data: history.filter(p => p.pruned).map(point), symbol: 'triangle', itemStyle: { color: '#b44' } },
+      { type: 'scatter', name: 'pruned', data: history.filter(p => p.pruned).map(point), symbol: 'triangle', itemStyle: { color: prunedColor } },
       { type: 'line', name: 'best so far', data: history.filter(p => p.bestSoFar !== null && p.bestSoFar !== undefined).map(p => [p.index, p.bestSoFar]), step: 'end', showSymbol: false },
     ],
   }, { id: 'history-chart' }).box);
@@ -73,10 +79,11 @@ function paretoView(trials: SummaryTrial[], front: Set<string>, objectives: Obje
   const measured = trials.filter(t => t.objectives && t.objectives[a] !== undefined && t.objectives[b] !== undefined);
   const point = (t: SummaryTrial) => [t.objectives![a], t.objectives![b]] as Point;
   const onFront = measured.filter(t => front.has(t.runId)).map(point).sort((x, y) => x[0] - y[0]);
-  return chart({
+  return h('div', {}, h('p', { class: 'note', id: 'pareto-counts', 'data-front': onFront.length },
+    `${onFront.length} Pareto-optimal of ${measured.length} measured trials`), chart({
     tooltip: { trigger: 'item' }, legend: { top: 0 }, grid: { left: 56, right: 16, top: 32, bottom: 40 },
     xAxis: { type: 'value', name: a, nameLocation: 'middle', nameGap: 24, scale: true }, yAxis: { type: 'value', name: b, scale: true },
     series: [{ type: 'scatter', name: 'trials', data: measured.filter(t => !front.has(t.runId)).map(point) },
-      { type: 'line', name: 'Pareto front', data: onFront, symbolSize: 8 }],
-  }, { id: 'pareto-chart' }).box;
+      { type: 'line', name: 'Pareto front', data: onFront, symbolSize: 8, itemStyle: { color: frontColor }, lineStyle: { color: frontColor } }],
+  }, { id: 'pareto-chart' }).box);
 }
