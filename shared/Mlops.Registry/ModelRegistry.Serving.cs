@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using Mlops.Core;
 using Mlops.Core.Storage;
 using Mlops.Registry.Gate;

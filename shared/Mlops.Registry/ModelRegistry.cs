@@ -2,7 +2,6 @@ using System.Security.Cryptography;
 using System.Text;
 using Mlops.Core;
 using Mlops.Core.Storage;
-using Mlops.Registry.Gate;
 
 namespace Mlops.Registry;
 

@@ -1,10 +1,6 @@
 using System.Globalization;
-using System.Security.Cryptography;
 using System.Text;
-using System.Text.RegularExpressions;
 using Mlops.Core;
-using Mlops.Core.Errors;
-using Mlops.Core.Naming;
 using Mlops.Core.Storage;
 using Mlops.Data.Alerts;
 using Mlops.Data.Profiling;
