@@ -66,10 +66,16 @@ public sealed class RunArtifacts(IBlobStore blobs)
         if (info is null || await ReadJsonAsync(runId, ResultBlob, cancellationToken).ConfigureAwait(false) is not { } result) return null;
         var parameters = await ReadJsonAsync(runId, "params.json", cancellationToken).ConfigureAwait(false);
         var curve = await ReadCurveAsync(runId, cancellationToken).ConfigureAwait(false);
-        var (pipeline, trial, rung) = RunIds.Parse(runId);
-        sweepMethod ??= await ReadSweepSummaryAsync(pipeline, cancellationToken).ConfigureAwait(false) is { } sweep ? Text(sweep, "method") : null;
-        return FromDocuments(runId, result, parameters, curve, sweepMethod, info.LastModified) with { Trial = trial, Rung = rung };
+        sweepMethod ??= await ReadSweepSummaryAsync(RunIds.Parse(runId).Pipeline, cancellationToken).ConfigureAwait(false) is { } sweep ? Text(sweep, "method") : null;
+        return FromDocuments(runId, result, parameters, curve, sweepMethod, info.LastModified);
     }
+
+    /// <summary>
+    /// The index record from the documents a trial has just written (the bytes of <c>result.json</c>, <c>params.json</c>
+    /// and <c>metrics.jsonl</c>), so recording a run reads nothing back from storage.
+    /// </summary>
+    public static RunRecord FromWritten(string runId, byte[] result, byte[] parameters, byte[] curveJsonl, string? sweepMethod, DateTimeOffset createdAt) =>
+        FromDocuments(runId, JsonDocument.Parse(result).RootElement.Clone(), JsonDocument.Parse(parameters).RootElement.Clone(), ParseCurve(curveJsonl), sweepMethod, createdAt);
 
     /// <summary>The index record from the parsed documents (pure: the unit tests call it).</summary>
     public static RunRecord FromDocuments(string runId, JsonElement result, JsonElement? parameters, IReadOnlyList<CurvePoint> curve, string? sweepMethod, DateTimeOffset createdAt)
@@ -83,10 +89,13 @@ public sealed class RunArtifacts(IBlobStore blobs)
         if (result.TryGetProperty("validationMetrics", out var vm) && vm.ValueKind == JsonValueKind.Object)
             foreach (var kv in vm.EnumerateObject())
                 if (kv.Value.ValueKind == JsonValueKind.Number) metrics[kv.Name] = kv.Value.GetDouble();
+        var (pipeline, trial, rung) = RunIds.Parse(runId);
         return new RunRecord
         {
             RunId = runId,
-            Pipeline = RunIds.Parse(runId).Pipeline,
+            Pipeline = pipeline,
+            Trial = trial,
+            Rung = rung,
             Dataset = parameters is { } a ? Text(a, "dataset") : null,
             Stage = parameters is { } b ? Text(b, "stage") : null,
             Task = parameters is { } c ? Text(c, "task") : null,

@@ -13,6 +13,7 @@ public sealed class RunIndex(IBlobStore blobs, ITableStore tables, IClock? clock
     /// <summary>The index table.</summary>
     public const string Table = "runs";
 
+    private readonly IClock _clock = clock ?? SystemClock.Instance;
     private readonly RunSnapshot _snapshot = new(tables, clock ?? SystemClock.Instance);
 
     public RunIndex(StorageServices storage) : this(storage.Blobs, storage.Tables) { }
@@ -29,6 +30,17 @@ public sealed class RunIndex(IBlobStore blobs, ITableStore tables, IClock? clock
     {
         var record = await Artifacts.LoadRecordAsync(runId, sweepMethod, cancellationToken).ConfigureAwait(false);
         if (record is not null) await WriteAsync(record, cancellationToken).ConfigureAwait(false);
+        return record;
+    }
+
+    /// <summary>
+    /// Indexes a trial from the documents it has just written (see <see cref="RunArtifacts.FromWritten"/>): the same row
+    /// as <see cref="RecordAsync(string, string?, CancellationToken)"/> without reading the blobs back.
+    /// </summary>
+    public async Task<RunRecord> RecordWrittenAsync(string runId, byte[] result, byte[] parameters, byte[] curveJsonl, string? sweepMethod, CancellationToken cancellationToken = default)
+    {
+        var record = RunArtifacts.FromWritten(runId, result, parameters, curveJsonl, sweepMethod, _clock.UtcNow);
+        await WriteAsync(record, cancellationToken).ConfigureAwait(false);
         return record;
     }
 

@@ -56,6 +56,21 @@ public sealed class RunIndexTests
     }
 
     [Fact]
+    public async Task RecordWritten_FromTheBytesJustWritten_GivesTheSameRecordAsReadingTheBlobsBack()
+    {
+        await WriteTrialAsync("train-bc-2-t1-r0", 15, 0.93, status: "pruned");
+        async Task<byte[]> Bytes(string name) => (await _blobs.ReadAsync("runs", $"train-bc-2-t1-r0/{name}"))!.Data.ToArray();
+        var fromBlobs = (await new RunIndex(_blobs, new InMemoryTableStore()).RecordAsync("train-bc-2-t1-r0", "bayes"))!;
+
+        var index = new RunIndex(_blobs, _tables);
+        var written = await index.RecordWrittenAsync("train-bc-2-t1-r0", await Bytes("result.json"), await Bytes("params.json"), await Bytes("metrics.jsonl"), "bayes");
+
+        // Only the creation time differs (the blob's last-modified time against the clock at recording).
+        Assert.Equal(Mlops.Core.Json.Serialize(fromBlobs with { CreatedAt = default }), Mlops.Core.Json.Serialize(written with { CreatedAt = default }));
+        Assert.Equal(Mlops.Core.Json.Serialize(written), Mlops.Core.Json.Serialize(await index.GetAsync("train-bc-2-t1-r0")));
+    }
+
+    [Fact]
     public async Task Get_RunWithoutARow_IsIndexedFromItsBlobs_UnknownIs404()
     {
         await WriteTrialAsync("old-run-t0", 15, 0.91);

@@ -64,14 +64,16 @@ public sealed class TrainCandidate(PipelineServices services) : TaskActivity<Tri
         byte[] modelBytes = Encoding.UTF8.GetBytes(trained.Model.ToJson());
         string modelBlob = prefix + "model.json";
         await blobs.WriteAsync(PipelineServices.RunsContainer, modelBlob, modelBytes, cancellationToken: ct);
-        await blobs.WriteAsync(PipelineServices.RunsContainer, prefix + "params.json", Json.SerializeToUtf8(new
+        byte[] paramsJson = Json.SerializeToUtf8(new
         {
             runId = input.RunId, dataset = input.Dataset, dataVersions = input.TrainingHashes, stage = input.Stage,
             task = config.Task, target = config.Target, trainer = trained.Trainer.ToString().ToLowerInvariant(), requested = input.Params, seed = config.Seed,
-        }, indented: true), cancellationToken: ct);
+        }, indented: true);
+        await blobs.WriteAsync(PipelineServices.RunsContainer, prefix + "params.json", paramsJson, cancellationToken: ct);
         var curve = new StringBuilder();
         foreach (var r in trained.Curve) curve.Append(Json.Serialize(new { round = r.Round, train = r.Train, validation = r.Validation, metric = trained.CurveMetric, elapsed = r.Elapsed })).Append('\n');
-        await blobs.WriteAsync(PipelineServices.RunsContainer, prefix + "metrics.jsonl", Encoding.UTF8.GetBytes(curve.ToString()), cancellationToken: ct);
+        byte[] curveJsonl = Encoding.UTF8.GetBytes(curve.ToString());
+        await blobs.WriteAsync(PipelineServices.RunsContainer, prefix + "metrics.jsonl", curveJsonl, cancellationToken: ct);
         await blobs.WriteAsync(PipelineServices.RunsContainer, prefix + "env.json", Json.SerializeToUtf8(new
         {
             codeVersion = EnvironmentInfo.CodeVersion(), packages = EnvironmentInfo.PackageVersions(), machine = Environment.MachineName,
@@ -85,8 +87,10 @@ public sealed class TrainCandidate(PipelineServices services) : TaskActivity<Tri
             metrics, seconds, modelBlob,
             pruner?.PrunedAtRound is null ? TrialResult.Completed : TrialResult.Pruned, pruner?.PrunedAtRound, pruner?.Reason,
             config.Sweep?.Objectives is { Count: > 0 } objectives ? TrialObjectives.Measure(objectives, metrics, seconds, trained.Model, validation) : null);
-        await blobs.WriteAsync(PipelineServices.RunsContainer, prefix + "result.json", Json.SerializeToUtf8(result, indented: true), cancellationToken: ct);
-        await new Mlops.Tracking.RunIndex(services.Storage).RecordAsync(input.RunId, input.Config.Sweep?.Method, ct); // the runs table's row
+        byte[] resultJson = Json.SerializeToUtf8(result, indented: true);
+        await blobs.WriteAsync(PipelineServices.RunsContainer, prefix + "result.json", resultJson, cancellationToken: ct);
+        // The runs table's row, from the documents just written (no read-back).
+        await new Mlops.Tracking.RunIndex(services.Storage).RecordWrittenAsync(input.RunId, resultJson, paramsJson, curveJsonl, input.Config.Sweep?.Method, ct);
         return result;
     }
 
