@@ -1,4 +1,3 @@
-using System.Globalization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -24,7 +23,7 @@ public static class RunEndpoints
         {
             var q = request.Query;
             var query = new RunQuery(Text(q["filter"]), Text(q["dataset"]), Text(q["pipeline"]), Text(q["status"]), Text(q["orderBy"]),
-                RequestQuery.OptionalPositiveInt("limit", Text(q["limit"])) ?? 100, Offset(Text(q["offset"])));
+                RequestQuery.OptionalPositiveInt("limit", Text(q["limit"])) ?? 100, RequestQuery.NonNegativeInt("offset", Text(q["offset"])));
             return Results.Json(await queries.ListAsync(query, ct), Json.Options);
         }).WithSummary("Runs matching a filter expression, sorted and paged, with the columns present.").Produces<RunList>();
 
@@ -32,7 +31,7 @@ public static class RunEndpoints
         runs.MapGet("/compare", async (HttpRequest request, RunQueries queries, CancellationToken ct) =>
         {
             var ids = (Text(request.Query["ids"]) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-            int? step = Text(request.Query["step"]) is { } s ? Offset(s, "step") : null;
+            int? step = Text(request.Query["step"]) is { } s ? RequestQuery.NonNegativeInt("step", s) : null;
             return Results.Json(await queries.CompareAsync(ids, step, ct), Json.Options);
         }).WithSummary("2–10 runs side by side: differing params, metrics at a step, curves, ROC/PR.").Produces<RunComparison>();
 
@@ -57,9 +56,4 @@ public static class RunEndpoints
     }
 
     private static string? Text(Microsoft.Extensions.Primitives.StringValues value) => string.IsNullOrWhiteSpace(value) ? null : value.ToString();
-
-    private static int Offset(string? value, string name = "offset") =>
-        value is null ? 0
-        : int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int v) ? v
-        : throw new MlopsException(RequestQuery.InvalidCode, $"?{name}= must be a whole number of 0 or more, got '{(value.Length > 64 ? value[..64] : value)}'.");
 }

@@ -27,5 +27,11 @@ public static class RequestQuery
     /// <summary>A positive integer, or null when absent.</summary>
     public static int? OptionalPositiveInt(string name, string? value) => value is null ? null : PositiveInt(name, value);
 
+    /// <summary>A whole number of 0 or more (an offset), or <paramref name="absent"/> when absent.</summary>
+    public static int NonNegativeInt(string name, string? value, int absent = 0) =>
+        value is null ? absent
+        : int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int v) ? v
+        : throw new MlopsException(InvalidCode, $"?{name}= must be a whole number of 0 or more, got '{Clip(value)}'.");
+
     private static string Clip(string? value) => value is null ? "" : value.Length <= 64 ? value : value[..64] + "…";
 }
