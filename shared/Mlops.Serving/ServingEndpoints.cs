@@ -1,3 +1,4 @@
+using Mlops.Core.Errors;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -52,9 +53,9 @@ public static class ServingEndpoints
             })
             .WithName("SetTraffic").WithSummary("Sets weights (sum 100), shadow versions and automatic rollback (ETag-guarded, recorded in history).")
             .Accepts<TrafficRequest>("application/json").Produces<HistoryEntry>().Produces<ErrorBody>(400).Produces<ErrorBody>(409);
-        g.MapGet("/models/{model}/traffic/live", (string model, int? seconds, ServingRuntime runtime) =>
+        g.MapGet("/models/{model}/traffic/live", (string model, string? seconds, ServingRuntime runtime) =>
             {
-                int window = seconds ?? 300;
+                int window = RequestQuery.OptionalPositiveInt("seconds", seconds) ?? 300;
                 if (window is < 1 or > 3600) throw new ServingException("serving.bad_window", "?seconds= must be between 1 and 3600 (the statistics cover the last hour).", 400);
                 return RegistryEndpoints.Ok(new { model, seconds = window, versions = runtime.LiveTraffic(model, window) });
             })

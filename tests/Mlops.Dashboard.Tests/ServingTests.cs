@@ -124,6 +124,9 @@ public sealed class ServingTests(DashboardFixture dashboard)
             Assert.True(v.GetProperty("meanLatencyMs").GetDouble() > 0);
         });
         Assert.Equal(HttpStatusCode.BadRequest, (await dashboard.Host.Http.GetAsync($"/api/models/{DashboardFixture.Dataset}/traffic/live?seconds=0")).StatusCode);
+        var notANumber = await dashboard.Host.Http.GetAsync($"/api/models/{DashboardFixture.Dataset}/traffic/live?seconds=ten");
+        Assert.Equal(HttpStatusCode.BadRequest, notANumber.StatusCode);
+        Assert.Contains("\"request.invalid_query\"", await notANumber.Content.ReadAsStringAsync()); // a typed body naming ?seconds=
     }
 
     [Fact]

@@ -114,6 +114,9 @@ public sealed class MonitoringEndpointsTests : IAsyncLifetime
         Assert.Contains("<svg", await html.Content.ReadAsStringAsync());
         Assert.Equal(HttpStatusCode.NotFound, (await _client.GetAsync("/api/models/mdl/monitoring/nope")).StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, (await _client.GetAsync("/api/models/mdl/monitoring?take=0")).StatusCode);
+        var notANumber = await _client.GetAsync("/api/models/mdl/monitoring?take=ten");
+        Assert.Equal(HttpStatusCode.BadRequest, notANumber.StatusCode);
+        Assert.Equal("request.invalid_query", (await Body(notANumber)).GetProperty("error").GetProperty("code").GetString()); // a typed body, not an empty binding failure
     }
 
     [Fact]

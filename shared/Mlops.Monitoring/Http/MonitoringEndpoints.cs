@@ -27,8 +27,8 @@ public static class MonitoringEndpoints
             Results.Json(await api.PostFeedbackAsync(model, request.ContentType, request.Body, ct), Json.Options));
         g.MapPost("/monitor", async (string model, MonitoringApi api, CancellationToken ct) =>
             Results.Json(await api.StartMonitorAsync(model, ct), Json.Options, statusCode: StatusCodes.Status202Accepted));
-        g.MapGet("/monitoring", async (string model, int? take, MonitoringApi api, CancellationToken ct) =>
-            Results.Json(await api.ListAsync(model, take ?? 20, ct), Json.Options));
+        g.MapGet("/monitoring", async (string model, string? take, MonitoringApi api, CancellationToken ct) =>
+            Results.Json(await api.ListAsync(model, RequestQuery.OptionalPositiveInt("take", take) ?? 20, ct), Json.Options));
         g.MapGet("/monitoring/{runId}", async (string model, string runId, MonitoringApi api, CancellationToken ct) =>
             Results.Json(await api.GetReportAsync(model, runId, ct), Json.Options));
         g.MapGet("/monitoring/{runId}/report.html", async (string model, string runId, MonitoringApi api, CancellationToken ct) =>
