@@ -1,6 +1,7 @@
 // MlopsFunctions on Azure (azd layout): an isolated-worker .NET 10 function app on the Flex Consumption plan, one
 // storage account reached only through a user-assigned managed identity (drop zone, artifacts, Durable task hub),
-// the Event Grid subscription that feeds the blob trigger, and Application Insights on Log Analytics.
+// the Event Grid system topic that feeds the blob triggers, and Application Insights on Log Analytics. The topic's
+// subscriptions are made after deploy by the postdeploy hook (hooks/blob-events.bicep; see azure.yaml).
 targetScope = 'subscription'
 
 @minLength(1)
@@ -20,7 +21,7 @@ param principalId string = ''
 @allowed(['User', 'ServicePrincipal'])
 param principalType string = 'User'
 
-@description('6-field NCRONTAB for retraining every configured dataset (UTC); empty disables the schedule.')
+@description('6-field NCRONTAB for retraining every configured dataset (UTC); empty turns scheduled retraining off.')
 param retrainSchedule string = '0 0 2 * * *'
 
 @description('Memory of each instance in MB (Flex Consumption: 512, 2048 or 4096). Training runs in the activities, so 2048 is the floor.')
@@ -37,18 +38,20 @@ param maximumInstanceCount int = 40
 @maxValue(10)
 param httpAlwaysReadyInstances int = 1
 
-@description('''Create the Event Grid subscription that delivers BlobCreated events to the blob trigger. Its webhook needs
-the host's blobs_extension system key, which exists only once the code is deployed and the host has started, and Event
-Grid validates the endpoint when the subscription is created. So: first `azd up` with false, then
-`azd env set ENABLE_BLOB_EVENTS true && azd provision`.''')
-param enableBlobEvents bool = false
-
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = { 'azd-env-name': environmentName }
 var functionAppName = 'func-mlops-${resourceToken}'
 var deploymentContainerName = 'app-package'
 // Containers the app reads and writes (the Durable task hub creates its own lease and payload containers).
-var appContainerNames = ['incoming', 'datasets', 'quarantine', 'models', 'runs', 'predictions', 'monitoring', 'feedback']
+var appContainerNames = ['incoming', 'datasets', 'quarantine', 'models', 'runs', 'predictions', 'monitoring', 'feedback', 'scoring']
+// The Event Grid-source blob triggers (shared with hooks/blob-events.bicep): each one's container must exist.
+var blobEventTriggers = loadJsonContent('blob-event-triggers.json', '.triggers')
+var blobEventContainerNames = [for trigger in blobEventTriggers: trigger.container]
+
+// An empty schedule means "retraining off". The Functions host refuses to load a timer whose %setting% is empty, so
+// the setting gets a valid placeholder (01:00 on January 1st) and the host's own switch turns the function off.
+var retrainingEnabled = !empty(trim(retrainSchedule))
+var retrainSchedulePlaceholder = '0 0 1 1 1 *'
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
   name: 'rg-${environmentName}'
@@ -73,7 +76,7 @@ module storage 'app/storage.bicep' = {
     name: take('stmlops${resourceToken}', 24)
     location: location
     tags: tags
-    containerNames: concat(appContainerNames, [deploymentContainerName])
+    containerNames: union(appContainerNames, blobEventContainerNames, [deploymentContainerName])
   }
 }
 
@@ -117,7 +120,8 @@ module api 'app/functionapp.bicep' = {
     maximumInstanceCount: maximumInstanceCount
     httpAlwaysReadyInstances: httpAlwaysReadyInstances
     appSettings: {
-      RETRAIN_SCHEDULE: retrainSchedule
+      RETRAIN_SCHEDULE: retrainingEnabled ? trim(retrainSchedule) : retrainSchedulePlaceholder
+      'AzureWebJobs.ScheduledRetraining.Disabled': retrainingEnabled ? 'false' : 'true'
       MLOPS_HOST_ID: functionAppName
       // In Azure the account is real storage: never start the local emulator.
       MLOPS_EMBEDDED_STORAGE: 'false'
@@ -135,10 +139,6 @@ module blobEvents 'app/eventgrid.bicep' = {
     location: location
     tags: tags
     storageAccountName: storage.outputs.name
-    functionAppName: api.outputs.name
-    blobTriggerFunctionName: 'DataDropped'
-    dropContainerName: 'incoming'
-    createSubscription: enableBlobEvents
   }
 }
 
@@ -150,3 +150,5 @@ output AZURE_FUNCTION_APP_NAME string = api.outputs.name
 output SERVICE_API_BASE_URL string = api.outputs.url
 output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
 output AZURE_STORAGE_BLOB_ENDPOINT string = storage.outputs.blobEndpoint
+// Read by the postdeploy hook, which subscribes the blob triggers to this topic.
+output AZURE_EVENTGRID_SYSTEM_TOPIC_NAME string = blobEvents.outputs.systemTopicName

@@ -20,7 +20,13 @@ internal interface IProgressLine
 internal static class CliProgress
 {
     /// <summary><see cref="ErrorBar"/>: the bar drawn on stderr, for programs whose stdout carries results.</summary>
-    public enum Mode { None, Bar, ErrorBar, Lines }
+    public enum Mode
+    {
+        None,
+        Bar,
+        ErrorBar,
+        Lines,
+    }
 
     private const string RowsKey = "rows";
 
@@ -32,47 +38,72 @@ internal static class CliProgress
 
     /// <summary>
     /// For programs that print results to stdout as they go (the benchmarks): a bar on stderr only when stdout is
-    /// redirected, because result lines written under a live bar on the same terminal would tear it; otherwise plain lines on stderr.
+    /// redirected, because result lines written under a live bar on the same terminal would tear it; otherwise plain
+    /// lines on stderr.
     /// </summary>
     public static Mode ForStderr(bool quiet) =>
         quiet ? Mode.None
         : Console.IsOutputRedirected && !Console.IsErrorRedirected ? Mode.ErrorBar
         : Mode.Lines;
 
-    /// <summary>Runs <paramref name="body"/>, which adds progress lines through the factory it is given (description, maximum).</summary>
+    /// <summary>Runs <paramref name="body"/>, which adds progress lines through the factory it is given (description,
+    /// maximum).</summary>
     public static T Run<T>(Mode mode, Func<Func<string, double, IProgressLine>, T> body)
     {
         switch (mode)
         {
             case Mode.Bar or Mode.ErrorBar:
                 T result = default!;
-                var console = mode == Mode.Bar ? AnsiConsole.Console : AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
-                console.Progress().AutoClear(true)
-                    .Columns(new SpinnerColumn(), new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RowsPerSecondColumn(), new RemainingTimeColumn())
-                    .Start(ctx => result = body((description, max) => new BarLine(ctx.AddTask(Markup.Escape(description), maxValue: Math.Max(1, max)))));
+                var console =
+                    mode == Mode.Bar
+                        ? AnsiConsole.Console
+                        : AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+                console
+                    .Progress()
+                    .AutoClear(true)
+                    .Columns(
+                        new SpinnerColumn(),
+                        new TaskDescriptionColumn(),
+                        new ProgressBarColumn(),
+                        new PercentageColumn(),
+                        new RowsPerSecondColumn(),
+                        new RemainingTimeColumn()
+                    )
+                    .Start(ctx =>
+                        result = body(
+                            (description, max) =>
+                                new BarLine(ctx.AddTask(Markup.Escape(description), maxValue: Math.Max(1, max)))
+                        )
+                    );
                 return result;
             case Mode.Lines:
-                return body((description, max) => new PlainLine(Console.Error, description, max, TimeSpan.FromSeconds(1)));
+                return body(
+                    (description, max) => new PlainLine(Console.Error, description, max, TimeSpan.FromSeconds(1))
+                );
             default:
                 return body((_, _) => NoLine.Instance);
         }
     }
 
     /// <summary>"1.2M rows/s", "850k rows/s", "12 rows/s".</summary>
-    public static string Rate(double rowsPerSecond) => rowsPerSecond switch
-    {
-        >= 1e6 => (rowsPerSecond / 1e6).ToString("0.0", CultureInfo.InvariantCulture) + "M rows/s",
-        >= 1e4 => (rowsPerSecond / 1e3).ToString("0", CultureInfo.InvariantCulture) + "k rows/s",
-        _ => rowsPerSecond.ToString("0", CultureInfo.InvariantCulture) + " rows/s",
-    };
+    public static string Rate(double rowsPerSecond) =>
+        rowsPerSecond switch
+        {
+            >= 1e6 => (rowsPerSecond / 1e6).ToString("0.0", CultureInfo.InvariantCulture) + "M rows/s",
+            >= 1e4 => (rowsPerSecond / 1e3).ToString("0", CultureInfo.InvariantCulture) + "k rows/s",
+            _ => rowsPerSecond.ToString("0", CultureInfo.InvariantCulture) + " rows/s",
+        };
 
     private sealed class BarLine(ProgressTask task) : IProgressLine
     {
         public void Report(double value, double? max, string? description, double? rows)
         {
-            if (max is { } m) task.MaxValue = Math.Max(1, m);
-            if (description is not null) task.Description = Markup.Escape(description);
-            if (rows is { } r) task.State.Update<double>(RowsKey, _ => r);
+            if (max is { } m)
+                task.MaxValue = Math.Max(1, m);
+            if (description is not null)
+                task.Description = Markup.Escape(description);
+            if (rows is { } r)
+                task.State.Update<double>(RowsKey, _ => r);
             task.Value = value;
         }
     }
@@ -91,11 +122,13 @@ internal static class CliProgress
     private sealed class NoLine : IProgressLine
     {
         public static readonly NoLine Instance = new();
+
         public void Report(double value, double? max, string? description, double? rows) { }
     }
 
     /// <summary>A line per interval (and one at the end): description, value/max, percentage, rows/s, ETA.</summary>
-    internal sealed class PlainLine(TextWriter writer, string description, double max, TimeSpan interval) : IProgressLine
+    internal sealed class PlainLine(TextWriter writer, string description, double max, TimeSpan interval)
+        : IProgressLine
     {
         private readonly Stopwatch _clock = Stopwatch.StartNew();
         private TimeSpan? _lastWrite;
@@ -105,13 +138,17 @@ internal static class CliProgress
         public void Report(double value, double? newMax, string? newDescription, double? rows)
         {
             // A new phase (another stage's rounds, a larger total) starts over: its end gets a line of its own.
-            if ((newMax is { } m && m != max) || value < _lastValue) _finished = false;
-            if (newMax is { } m2) max = m2;
-            if (newDescription is not null) description = newDescription;
+            if ((newMax is { } m && m != max) || value < _lastValue)
+                _finished = false;
+            if (newMax is { } m2)
+                max = m2;
+            if (newDescription is not null)
+                description = newDescription;
             _lastValue = value;
             var elapsed = _clock.Elapsed;
             bool done = value >= max;
-            if (_finished || (!done && _lastWrite is { } last && elapsed - last < interval)) return;
+            if (_finished || (!done && _lastWrite is { } last && elapsed - last < interval))
+                return;
             _finished = done;
             _lastWrite = elapsed;
             writer.WriteLine(Format(description, value, max, rows, elapsed));
@@ -120,9 +157,12 @@ internal static class CliProgress
         internal static string Format(string description, double value, double max, double? rows, TimeSpan elapsed)
         {
             double fraction = max > 0 ? Math.Clamp(value / max, 0, 1) : 0;
-            string line = $"{description}: {value.ToString("N0", CultureInfo.InvariantCulture)}/{max.ToString("N0", CultureInfo.InvariantCulture)} ({(fraction * 100).ToString("0", CultureInfo.InvariantCulture)}%)";
-            if (rows is > 0 && elapsed.TotalSeconds > 0) line += $", {Rate(rows.Value / elapsed.TotalSeconds)}";
-            if (fraction is > 0 and < 1) line += $", ETA {TimeSpan.FromSeconds(elapsed.TotalSeconds * (1 - fraction) / fraction):hh\\:mm\\:ss}";
+            string line =
+                $"{description}: {value.ToString("N0", CultureInfo.InvariantCulture)}/{max.ToString("N0", CultureInfo.InvariantCulture)} ({(fraction * 100).ToString("0", CultureInfo.InvariantCulture)}%)";
+            if (rows is > 0 && elapsed.TotalSeconds > 0)
+                line += $", {Rate(rows.Value / elapsed.TotalSeconds)}";
+            if (fraction is > 0 and < 1)
+                line += $", ETA {TimeSpan.FromSeconds(elapsed.TotalSeconds * (1 - fraction) / fraction):hh\\:mm\\:ss}";
             return line;
         }
     }

@@ -13,7 +13,11 @@ internal sealed class LineCountingStream(Stream inner, Action<long, long> onRead
     public override bool CanSeek => false;
     public override bool CanWrite => false;
     public override long Length => inner.Length;
-    public override long Position { get => _bytes; set => throw new NotSupportedException(); }
+    public override long Position
+    {
+        get => _bytes;
+        set => throw new NotSupportedException();
+    }
 
     public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
@@ -42,7 +46,10 @@ internal sealed class LineCountingStream(Stream inner, Action<long, long> onRead
     }
 
     public override void Flush() { }
+
     public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
     public override void SetLength(long value) => throw new NotSupportedException();
+
     public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }

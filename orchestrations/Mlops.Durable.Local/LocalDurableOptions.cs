@@ -8,7 +8,8 @@ namespace Mlops.Durable.Local;
 /// </summary>
 public sealed class LocalDurableOptions
 {
-    /// <summary>Task hub name: prefix of the history/instances tables, control/work-item queues and lease containers.</summary>
+    /// <summary>Task hub name: prefix of the history/instances tables, control/work-item queues and lease
+    /// containers.</summary>
     public string TaskHubName { get; set; } = "mlops";
 
     /// <summary>Control-queue partitions (1–16). Fixed when the task hub is created.</summary>
@@ -42,9 +43,18 @@ public sealed class LocalDurableOptions
     /// <summary>Throws with the setting's name when a value is out of range.</summary>
     public void Validate()
     {
-        if (string.IsNullOrWhiteSpace(TaskHubName) || TaskHubName.Length is < 3 or > 45 || !TaskHubName.All(char.IsAsciiLetterOrDigit) || !char.IsAsciiLetter(TaskHubName[0]))
-            throw new ArgumentException($"Task hub name '{TaskHubName}' must be 3–45 letters or digits, starting with a letter.");
-        if (PartitionCount is < 1 or > 16) throw new ArgumentException($"partitionCount {PartitionCount} must be between 1 and 16.");
-        if (VisibilityTimeout < TimeSpan.FromSeconds(5)) throw new ArgumentException("The queue visibility timeout must be at least 5 seconds.");
+        if (
+            string.IsNullOrWhiteSpace(TaskHubName)
+            || TaskHubName.Length is < 3 or > 45
+            || !TaskHubName.All(char.IsAsciiLetterOrDigit)
+            || !char.IsAsciiLetter(TaskHubName[0])
+        )
+            throw new ArgumentException(
+                $"Task hub name '{TaskHubName}' must be 3–45 letters or digits, starting with a letter."
+            );
+        if (PartitionCount is < 1 or > 16)
+            throw new ArgumentException($"partitionCount {PartitionCount} must be between 1 and 16.");
+        if (VisibilityTimeout < TimeSpan.FromSeconds(5))
+            throw new ArgumentException("The queue visibility timeout must be at least 5 seconds.");
     }
 }

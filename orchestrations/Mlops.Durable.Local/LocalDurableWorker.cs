@@ -3,7 +3,6 @@ using Microsoft.DurableTask;
 using Microsoft.DurableTask.Worker;
 using Microsoft.DurableTask.Worker.Hosting;
 using Microsoft.DurableTask.Worker.Shims;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -20,7 +19,8 @@ public sealed class LocalDurableWorker(
     LocalTaskHub hub,
     IServiceProvider services,
     IOptionsMonitor<DurableTaskWorkerOptions> workerOptions,
-    ILoggerFactory loggerFactory) : DurableTaskWorker(name, factory)
+    ILoggerFactory loggerFactory
+) : DurableTaskWorker(name, factory)
 {
     private readonly ILogger _log = loggerFactory.CreateLogger<LocalDurableWorker>();
 
@@ -29,9 +29,18 @@ public sealed class LocalDurableWorker(
         var shims = new DurableTaskShimFactory(workerOptions.Get(Name), loggerFactory);
         var worker = new TaskHubWorker(
             hub.Service,
-            new ShimResolver<TaskOrchestration>(name => Factory.TryCreateOrchestrator(name, services, out var o) ? shims.CreateOrchestration(name, o) : new UnknownOrchestration(name)),
-            new ShimResolver<TaskActivity>(name => Factory.TryCreateActivity(name, services, out var a) ? shims.CreateActivity(name, a) : new UnknownActivity(name)),
-            loggerFactory);
+            new ShimResolver<TaskOrchestration>(name =>
+                Factory.TryCreateOrchestrator(name, services, out var o)
+                    ? shims.CreateOrchestration(name, o)
+                    : new UnknownOrchestration(name)
+            ),
+            new ShimResolver<TaskActivity>(name =>
+                Factory.TryCreateActivity(name, services, out var a)
+                    ? shims.CreateActivity(name, a)
+                    : new UnknownActivity(name)
+            ),
+            loggerFactory
+        );
         worker.ErrorPropagationMode = ErrorPropagationMode.UseFailureDetails;
 
         // Storage may still be starting (or briefly down): keep trying rather than failing the host.
@@ -49,19 +58,31 @@ public sealed class LocalDurableWorker(
                 await Task.Delay(TimeSpan.FromSeconds(Math.Min(10, attempt)), stoppingToken);
             }
         }
-        _log.LogInformation("Durable worker started on task hub '{TaskHub}' ({Partitions} partitions)", hub.Options.TaskHubName, hub.Options.PartitionCount);
+        _log.LogInformation(
+            "Durable worker started on task hub '{TaskHub}' ({Partitions} partitions)",
+            hub.Options.TaskHubName,
+            hub.Options.PartitionCount
+        );
 
-        try { await Task.Delay(Timeout.Infinite, stoppingToken); }
+        try
+        {
+            await Task.Delay(Timeout.Infinite, stoppingToken);
+        }
         catch (OperationCanceledException) { }
-        // A graceful stop lets in-flight work items finish and releases partition leases so another host takes over at once.
+        // A graceful stop lets in-flight work items finish and releases partition leases so another host takes over at
+        // once.
         await worker.StopAsync(isForced: false);
     }
 
-    /// <summary>DTFx asks for a task object per work item by name; this builds one from the durabletask-dotnet registry.</summary>
-    private sealed class ShimResolver<T>(Func<TaskName, T?> create) : INameVersionObjectManager<T> where T : class
+    /// <summary>DTFx asks for a task object per work item by name; this builds one from the durabletask-dotnet
+    /// registry.</summary>
+    private sealed class ShimResolver<T>(Func<TaskName, T?> create) : INameVersionObjectManager<T>
+        where T : class
     {
         public void Add(ObjectCreator<T> creator) =>
-            throw new NotSupportedException("Tasks are registered with DurableTaskRegistry (AddTasks), not on the DTFx worker.");
+            throw new NotSupportedException(
+                "Tasks are registered with DurableTaskRegistry (AddTasks), not on the DTFx worker."
+            );
 
         public T? GetObject(string name, string? version) => create(new TaskName(name));
     }
@@ -79,7 +100,9 @@ public sealed class LocalDurableWorker(
             await Task.CompletedTask;
             throw new InvalidOperationException($"No orchestrator named '{name.Name}' is registered in this app.");
         }
+
         public override string? GetStatus() => null;
+
         public override void RaiseEvent(OrchestrationContext context, string name, string input) { }
     }
 

@@ -8,19 +8,28 @@ using Microsoft.Extensions.Logging;
 
 namespace Mlops.Durable.Local;
 
-/// <summary>Wires the local durable runtime: one task hub, the DTFx-backed worker and a client on the same hub.</summary>
+/// <summary>Wires the local durable runtime: one task hub, the DTFx-backed worker and a client on the same
+/// hub.</summary>
 public static class LocalDurableServiceCollectionExtensions
 {
     /// <summary>
     /// Adds the worker (a hosted service) running the tasks that <paramref name="registerTasks"/> adds, and a
     /// singleton <see cref="DurableTaskClient"/>. Inputs and outputs are JSON with <paramref name="converter"/>.
     /// </summary>
-    public static IServiceCollection AddLocalDurableTask(this IServiceCollection services, StorageAccountClientProvider storage, LocalDurableOptions options,
-        Action<DurableTaskRegistry> registerTasks, DataConverter? converter = null)
+    public static IServiceCollection AddLocalDurableTask(
+        this IServiceCollection services,
+        StorageAccountClientProvider storage,
+        LocalDurableOptions options,
+        Action<DurableTaskRegistry> registerTasks,
+        DataConverter? converter = null
+    )
     {
         converter ??= JsonDataConverter.Default;
         services.AddSingleton(sp => new LocalTaskHub(storage, options, sp.GetRequiredService<ILoggerFactory>()));
-        services.AddSingleton<DurableTaskClient>(sp => new LocalDurableClient(sp.GetRequiredService<LocalTaskHub>(), converter));
+        services.AddSingleton<DurableTaskClient>(sp => new LocalDurableClient(
+            sp.GetRequiredService<LocalTaskHub>(),
+            converter
+        ));
         services.AddDurableTaskWorker(builder =>
         {
             builder.AddTasks(registerTasks);

@@ -6,13 +6,19 @@ using DurableTask.AzureStorage;
 
 namespace Mlops.Durable.Local;
 
-/// <summary>Builds DTFx's storage client provider, optionally with an extra pipeline policy on all three services.</summary>
+/// <summary>Builds DTFx's storage client provider, optionally with an extra pipeline policy on all three
+/// services.</summary>
 public static class TaskHubStorage
 {
-    /// <summary>Clients for a connection string (<c>AzureWebJobsStorage</c>); <paramref name="policy"/> sees every request (counting, tracing).</summary>
-    public static StorageAccountClientProvider FromConnectionString(string connectionString, HttpPipelinePolicy? policy = null)
+    /// <summary>Clients for a connection string (<c>AzureWebJobsStorage</c>); <paramref name="policy"/> sees every
+    /// request (counting, tracing).</summary>
+    public static StorageAccountClientProvider FromConnectionString(
+        string connectionString,
+        HttpPipelinePolicy? policy = null
+    )
     {
-        if (policy is null) return new StorageAccountClientProvider(connectionString);
+        if (policy is null)
+            return new StorageAccountClientProvider(connectionString);
         var blob = new BlobClientOptions();
         var queue = new QueueClientOptions();
         var table = new TableClientOptions();
@@ -22,6 +28,7 @@ public static class TaskHubStorage
         return new StorageAccountClientProvider(
             StorageServiceClientProvider.ForBlob(connectionString, blob),
             StorageServiceClientProvider.ForQueue(connectionString, queue),
-            StorageServiceClientProvider.ForTable(connectionString, table));
+            StorageServiceClientProvider.ForTable(connectionString, table)
+        );
     }
 }

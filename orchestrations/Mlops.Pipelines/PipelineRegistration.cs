@@ -1,6 +1,6 @@
 using Microsoft.DurableTask;
-using Microsoft.DurableTask.Worker;
 using Mlops.Pipelines.Activities;
+using Mlops.Pipelines.Batch;
 using Mlops.Pipelines.Training;
 
 namespace Mlops.Pipelines;
@@ -12,16 +12,25 @@ namespace Mlops.Pipelines;
 /// </summary>
 public static class PipelineRegistration
 {
-    public static DurableTaskRegistry AddPipelines(this DurableTaskRegistry registry) => registry
-        .AddOrchestrator<TrainingPipeline>()
-        .AddActivity<IngestData>()
-        .AddActivity<ValidateData>()
-        .AddActivity<TrainCandidate>()
-        .AddActivity<RecordSweep>()
-        .AddActivity<EvaluateCandidate>()
-        .AddActivity<RegisterModel>()
-        .AddActivity<RequestApproval>()
-        .AddActivity<RecordApproval>()
-        .AddActivity<PromoteModel>()
-        .AddActivity<SendAlert>();
+    public static DurableTaskRegistry AddPipelines(this DurableTaskRegistry registry) =>
+        registry
+            .AddOrchestrator<TrainingPipeline>()
+            .AddActivity<IngestData>()
+            .AddActivity<ValidateData>()
+            .AddActivity<TrainCandidate>()
+            .AddActivity<RecordSweep>()
+            .AddActivity<EvaluateCandidate>()
+            .AddActivity<RegisterModel>()
+            .AddActivity<RequestApproval>()
+            .AddActivity<RecordApproval>()
+            .AddActivity<PromoteModel>()
+            .AddOrchestrator<BatchScoring>()
+            .AddActivity<PlanBatch>()
+            .AddActivity<ScoreChunk>()
+            .AddActivity<FinishBatch>()
+            .AddAlertDelivery();
+
+    /// <summary>The alert delivery activity both orchestrations call (<see cref="DurableAlerts"/>).</summary>
+    public static DurableTaskRegistry AddAlertDelivery(this DurableTaskRegistry registry) =>
+        registry.AddActivity<SendAlert>();
 }

@@ -3,7 +3,8 @@ using System.Text.Json.Serialization;
 
 namespace Mlops.Core;
 
-/// <summary>The one JSON configuration used for every stored document and HTTP payload (camelCase, enums as strings).</summary>
+/// <summary>The one JSON configuration used for every stored document and HTTP payload (camelCase, enums as
+/// strings).</summary>
 public static class Json
 {
     public static readonly JsonSerializerOptions Options = Create(indented: false);
@@ -21,8 +22,13 @@ public static class Json
         return o;
     }
 
-    public static string Serialize<T>(T value, bool indented = false) => JsonSerializer.Serialize(value, indented ? Indented : Options);
-    public static byte[] SerializeToUtf8<T>(T value, bool indented = false) => JsonSerializer.SerializeToUtf8Bytes(value, indented ? Indented : Options);
+    public static string Serialize<T>(T value, bool indented = false) =>
+        JsonSerializer.Serialize(value, indented ? Indented : Options);
+
+    public static byte[] SerializeToUtf8<T>(T value, bool indented = false) =>
+        JsonSerializer.SerializeToUtf8Bytes(value, indented ? Indented : Options);
+
     public static T? Deserialize<T>(string json) => JsonSerializer.Deserialize<T>(json, Options);
+
     public static T? Deserialize<T>(ReadOnlySpan<byte> utf8) => JsonSerializer.Deserialize<T>(utf8, Options);
 }

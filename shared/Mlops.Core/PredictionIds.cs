@@ -16,20 +16,40 @@ public static class PredictionIds
     public const int MaxClientLength = 128;
 
     /// <summary>A new id for a prediction made at <paramref name="at"/>.</summary>
-    public static string New(DateTimeOffset at) => string.Create(Length, (Ms: at.ToUnixTimeMilliseconds(), Rnd: Random.Shared.NextInt64()), static (span, s) =>
+    public static string New(DateTimeOffset at) =>
+        string.Create(Length, (Ms: at.ToUnixTimeMilliseconds(), Rnd: Random.Shared.NextInt64()), static (span, s) =>
+        {
+            s.Ms.TryFormat(span[..12], out _, "x12", CultureInfo.InvariantCulture);
+            s.Rnd.TryFormat(span[12..], out _, "x16", CultureInfo.InvariantCulture);
+        });
+
+    /// <summary>
+    /// Whether a client id can travel everywhere an id goes (response header, logs, CSV feedback): printable ASCII
+    /// (0x20–0x7E) without leading or trailing space, which HTTP would trim.
+    /// </summary>
+    public static bool IsPrintableAscii(string id)
     {
-        s.Ms.TryFormat(span[..12], out _, "x12", CultureInfo.InvariantCulture);
-        s.Rnd.TryFormat(span[12..], out _, "x16", CultureInfo.InvariantCulture);
-    });
+        ArgumentNullException.ThrowIfNull(id);
+        if (id.Length == 0 || id[0] == ' ' || id[^1] == ' ')
+            return false;
+        foreach (char c in id)
+            if (c is < ' ' or > '~')
+                return false;
+        return true;
+    }
 
     /// <summary>The prediction time encoded in a server-generated id; false for other (client) ids.</summary>
     public static bool TryGetTime(string id, out DateTimeOffset at)
     {
         at = default;
-        if (id is not { Length: Length }) return false;
-        foreach (char c in id) if (!char.IsAsciiHexDigitLower(c) && !char.IsAsciiDigit(c)) return false;
+        if (id is not { Length: Length })
+            return false;
+        foreach (char c in id)
+            if (!char.IsAsciiHexDigitLower(c) && !char.IsAsciiDigit(c))
+                return false;
         long ms = long.Parse(id.AsSpan(0, 12), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture);
-        if (ms > DateTimeOffset.MaxValue.ToUnixTimeMilliseconds()) return false;
+        if (ms > DateTimeOffset.MaxValue.ToUnixTimeMilliseconds())
+            return false;
         at = DateTimeOffset.FromUnixTimeMilliseconds(ms);
         return true;
     }

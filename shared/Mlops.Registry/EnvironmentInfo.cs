@@ -16,20 +16,37 @@ public static class EnvironmentInfo
     public static string? CodeVersion()
     {
         string? env = Environment.GetEnvironmentVariable(CodeVersionVariable);
-        if (!string.IsNullOrWhiteSpace(env)) return env.Trim();
-        return typeof(EnvironmentInfo).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
-            .FirstOrDefault(a => a.Key == "GitCommit")?.Value?.Trim() is { Length: > 0 } commit ? commit : null;
+        if (!string.IsNullOrWhiteSpace(env))
+            return env.Trim();
+        return
+            typeof(EnvironmentInfo)
+                .Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
+                .FirstOrDefault(a => a.Key == "GitCommit")
+                ?.Value?.Trim()
+                is { Length: > 0 } commit
+            ? commit
+            : null;
     }
 
     /// <summary>The .NET runtime and the versions of the loaded <c>Mlops.*</c> assemblies.</summary>
     public static Dictionary<string, string> PackageVersions()
     {
-        var result = new Dictionary<string, string>(StringComparer.Ordinal) { [".NET"] = RuntimeInformation.FrameworkDescription };
+        var result = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            [".NET"] = RuntimeInformation.FrameworkDescription,
+        };
         foreach (var asm in AppDomain.CurrentDomain.GetAssemblies())
         {
             var name = asm.GetName();
-            if (name.Name is null || !name.Name.StartsWith("Mlops.", StringComparison.Ordinal) || name.Name.EndsWith(".Tests", StringComparison.Ordinal)) continue;
-            result[name.Name] = asm.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? name.Version?.ToString() ?? "?";
+            if (
+                name.Name is null
+                || !name.Name.StartsWith("Mlops.", StringComparison.Ordinal)
+                || name.Name.EndsWith(".Tests", StringComparison.Ordinal)
+            )
+                continue;
+            result[name.Name] = asm.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion
+                ?? name.Version?.ToString()
+                ?? "?";
         }
         return result;
     }

@@ -17,8 +17,8 @@ namespace Mlops.Registry;
 /// idempotency row per run id, a <c>state</c> row (aliases, traffic, rollback stack, revision) and history rows
 /// <c>h{revision}</c>. A partition <c>_models</c> lists the models.</para>
 /// <para>Concurrency. Version numbers come from the counter row, advanced by an ETag-guarded replace, so concurrent
-/// registrations in different processes get distinct numbers. Every alias or traffic change is one atomic table batch in
-/// the model's partition: replace the state row if its ETag is unchanged and insert the history row for the next
+/// registrations in different processes get distinct numbers. Every alias or traffic change is one atomic table batch
+/// in the model's partition: replace the state row if its ETag is unchanged and insert the history row for the next
 /// revision. Either both are written or neither, so the history never disagrees with the state and a lost race is
 /// reported as a 409 <see cref="RegistryException"/> with nothing written.</para>
 /// </remarks>
@@ -61,18 +61,24 @@ public sealed partial class ModelRegistry
     /// </summary>
     /// <remarks>Version numbers may skip a value when two processes register the same run at the same instant; they
     /// never repeat.</remarks>
-    public async Task<ModelVersion> RegisterAsync(RegisterModelRequest request, CancellationToken cancellationToken = default)
+    public async Task<ModelVersion> RegisterAsync(
+        RegisterModelRequest request,
+        CancellationToken cancellationToken = default
+    )
     {
         ArgumentNullException.ThrowIfNull(request);
         string model = RegistryNames.CheckModel(request.Model);
-        if (request.ModelFile.IsEmpty) throw new RegistryException("registry.empty_model", "The model file is empty.");
+        if (request.ModelFile.IsEmpty)
+            throw new RegistryException("registry.empty_model", "The model file is empty.");
         string? key = string.IsNullOrWhiteSpace(request.IdempotencyKey) ? null : request.IdempotencyKey.Trim();
 
         if (key is not null && await FindByRunAsync(model, key, cancellationToken).ConfigureAwait(false) is int known)
         {
             var existing = await FindVersionAsync(model, known, cancellationToken).ConfigureAwait(false);
-            if (existing is not null) return existing;
-            // The earlier attempt claimed the number but crashed before indexing: finish its work under the same number.
+            if (existing is not null)
+                return existing;
+            // The earlier attempt claimed the number but crashed before indexing: finish its work under the same
+            // number.
             return await CompleteRegistrationAsync(model, known, request, key, cancellationToken).ConfigureAwait(false);
         }
 
@@ -89,25 +95,62 @@ public sealed partial class ModelRegistry
             {
                 // Another attempt of the same run won the claim; its number is the version of this run.
                 version = await FindByRunAsync(model, key, cancellationToken).ConfigureAwait(false)
-                          ?? throw new RegistryException("registry.conflict", $"Run '{key}' claim vanished during registration of '{model}'.", 409);
+                    ?? throw new RegistryException(
+                        "registry.conflict",
+                        $"Run '{key}' claim vanished during registration of '{model}'.",
+                        409
+                    );
                 var existing = await FindVersionAsync(model, version, cancellationToken).ConfigureAwait(false);
-                if (existing is not null) return existing;
+                if (existing is not null)
+                    return existing;
             }
         }
         return await CompleteRegistrationAsync(model, version, request, key, cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task<ModelVersion> CompleteRegistrationAsync(string model, int version, RegisterModelRequest request, string? key, CancellationToken ct)
+    private async Task<ModelVersion> CompleteRegistrationAsync(
+        string model,
+        int version,
+        RegisterModelRequest request,
+        string? key,
+        CancellationToken ct
+    )
     {
         string prefix = $"{model}/v{version}/";
         var metrics = request.Metrics ?? ModelMetrics.Empty;
-        var lineage = (request.Lineage ?? ModelLineage.ForCurrentEnvironment()) with { RunId = request.Lineage?.RunId ?? key };
+        var lineage = (request.Lineage ?? ModelLineage.ForCurrentEnvironment()) with
+        {
+            RunId = request.Lineage?.RunId ?? key,
+        };
         // Deterministic names and unconditional writes: a retried attempt rewrites the same content.
-        await _blobs.WriteAsync(_options.Container, prefix + "model.json", request.ModelFile, cancellationToken: ct).ConfigureAwait(false);
-        await _blobs.WriteAsync(_options.Container, prefix + "metrics.json", Json.SerializeToUtf8(metrics, indented: true), cancellationToken: ct).ConfigureAwait(false);
-        await _blobs.WriteAsync(_options.Container, prefix + "lineage.json", Json.SerializeToUtf8(lineage, indented: true), cancellationToken: ct).ConfigureAwait(false);
+        await _blobs
+            .WriteAsync(_options.Container, prefix + "model.json", request.ModelFile, cancellationToken: ct)
+            .ConfigureAwait(false);
+        await _blobs
+            .WriteAsync(
+                _options.Container,
+                prefix + "metrics.json",
+                Json.SerializeToUtf8(metrics, indented: true),
+                cancellationToken: ct
+            )
+            .ConfigureAwait(false);
+        await _blobs
+            .WriteAsync(
+                _options.Container,
+                prefix + "lineage.json",
+                Json.SerializeToUtf8(lineage, indented: true),
+                cancellationToken: ct
+            )
+            .ConfigureAwait(false);
         if (request.Gate is not null)
-            await _blobs.WriteAsync(_options.Container, prefix + "gate.json", Json.SerializeToUtf8(request.Gate, indented: true), cancellationToken: ct).ConfigureAwait(false);
+            await _blobs
+                .WriteAsync(
+                    _options.Container,
+                    prefix + "gate.json",
+                    Json.SerializeToUtf8(request.Gate, indented: true),
+                    cancellationToken: ct
+                )
+                .ConfigureAwait(false);
 
         var info = new ModelVersion
         {
@@ -137,20 +180,31 @@ public sealed partial class ModelRegistry
 
     private async Task EnsureModelAsync(string model, CancellationToken ct)
     {
-        if (await _tables.GetAsync(_options.Table, model, StateRow, ct).ConfigureAwait(false) is not null) return;
-        await InsertIgnoringConflictAsync(new TableRow(ModelsPartition, model) { ["CreatedAt"] = _clock.UtcNow }, ct).ConfigureAwait(false);
-        await InsertIgnoringConflictAsync(new TableRow(model, StateRow)
-        {
-            ["State"] = Json.Serialize(new StateDoc()),
-            ["Revision"] = 0L,
-            ["UpdatedAt"] = _clock.UtcNow,
-        }, ct).ConfigureAwait(false);
+        if (await _tables.GetAsync(_options.Table, model, StateRow, ct).ConfigureAwait(false) is not null)
+            return;
+        await InsertIgnoringConflictAsync(new TableRow(ModelsPartition, model) { ["CreatedAt"] = _clock.UtcNow }, ct)
+            .ConfigureAwait(false);
+        await InsertIgnoringConflictAsync(
+                new TableRow(model, StateRow)
+                {
+                    ["State"] = Json.Serialize(new StateDoc()),
+                    ["Revision"] = 0L,
+                    ["UpdatedAt"] = _clock.UtcNow,
+                },
+                ct
+            )
+            .ConfigureAwait(false);
     }
 
     private async Task InsertIgnoringConflictAsync(TableRow row, CancellationToken ct)
     {
-        try { await _tables.InsertAsync(_options.Table, row, ct).ConfigureAwait(false); }
-        catch (StorageConflictException) { /* already there: another registration created it */ }
+        try
+        {
+            await _tables.InsertAsync(_options.Table, row, ct).ConfigureAwait(false);
+        }
+        catch (StorageConflictException)
+        { /* already there: another registration created it */
+        }
     }
 
     private async Task<int> AllocateVersionAsync(string model, CancellationToken ct)
@@ -163,7 +217,9 @@ public sealed partial class ModelRegistry
             {
                 if (row is null)
                 {
-                    await _tables.InsertAsync(_options.Table, new TableRow(model, CounterRow) { ["Next"] = 2L }, ct).ConfigureAwait(false);
+                    await _tables
+                        .InsertAsync(_options.Table, new TableRow(model, CounterRow) { ["Next"] = 2L }, ct)
+                        .ConfigureAwait(false);
                     return 1;
                 }
                 long next = row.GetLong("Next") ?? 1;
@@ -186,7 +242,8 @@ public sealed partial class ModelRegistry
     }
 
     // Run ids may contain characters that table keys forbid (/, \, #, ?); a hash keeps the key valid and fixed-length.
-    private static string RunRowKey(string key) => "run-" + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(key)))[..40];
+    private static string RunRowKey(string key) =>
+        "run-" + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(key)))[..40];
 
     private static string VersionRowKey(int version) => "v" + version.ToString("D10");
 
@@ -197,19 +254,29 @@ public sealed partial class ModelRegistry
     /// <summary>All registered models with their latest version and aliases.</summary>
     public async Task<IReadOnlyList<ModelSummary>> ListModelsAsync(CancellationToken cancellationToken = default)
     {
-        var rows = await _tables.QueryAsync(_options.Table, ModelsPartition, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var rows = await _tables
+            .QueryAsync(_options.Table, ModelsPartition, cancellationToken: cancellationToken)
+            .ConfigureAwait(false);
         var result = new List<ModelSummary>(rows.Count);
         foreach (var row in rows)
         {
             var state = await TryGetStateAsync(row.RowKey, cancellationToken).ConfigureAwait(false);
             var versions = await ListVersionsAsync(row.RowKey, cancellationToken).ConfigureAwait(false);
-            result.Add(new ModelSummary(row.RowKey, versions.Count == 0 ? 0 : versions[^1].Version, state?.Production,
-                state?.Aliases ?? new Dictionary<string, int>(), state?.UpdatedAt));
+            result.Add(
+                new ModelSummary(
+                    row.RowKey,
+                    versions.Count == 0 ? 0 : versions[^1].Version,
+                    state?.Production,
+                    state?.Aliases ?? new Dictionary<string, int>(),
+                    state?.UpdatedAt
+                )
+            );
         }
         return result;
     }
 
-    /// <summary>A model's versions (oldest first) with their aliases, and its serving state. Throws 404 for an unknown model.</summary>
+    /// <summary>A model's versions (oldest first) with their aliases, and its serving state. Throws 404 for an unknown
+    /// model.</summary>
     public async Task<ModelDetails> GetModelAsync(string model, CancellationToken cancellationToken = default)
     {
         var state = await GetStateAsync(model, cancellationToken).ConfigureAwait(false);
@@ -218,7 +285,10 @@ public sealed partial class ModelRegistry
     }
 
     /// <summary>A model's versions, oldest first (archived included; see <see cref="ModelVersion.Status"/>).</summary>
-    public async Task<IReadOnlyList<ModelVersion>> ListVersionsAsync(string model, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<ModelVersion>> ListVersionsAsync(
+        string model,
+        CancellationToken cancellationToken = default
+    )
     {
         RegistryNames.CheckModel(model);
         var rows = await _tables.QueryAsync(_options.Table, model, "v", "w", cancellationToken).ConfigureAwait(false);
@@ -226,12 +296,17 @@ public sealed partial class ModelRegistry
     }
 
     /// <summary>One version with its aliases; throws a 404 <see cref="RegistryException"/> when missing.</summary>
-    public async Task<ModelVersion> GetVersionAsync(string model, int version, CancellationToken cancellationToken = default)
+    public async Task<ModelVersion> GetVersionAsync(
+        string model,
+        int version,
+        CancellationToken cancellationToken = default
+    )
     {
         var v = await FindVersionAsync(model, version, cancellationToken).ConfigureAwait(false);
         if (v is null)
         {
-            if (await TryGetStateAsync(model, cancellationToken).ConfigureAwait(false) is null) throw RegistryException.UnknownModel(model);
+            if (await TryGetStateAsync(model, cancellationToken).ConfigureAwait(false) is null)
+                throw RegistryException.UnknownModel(model);
             throw RegistryException.UnknownVersion(model, version);
         }
         var state = await TryGetStateAsync(model, cancellationToken).ConfigureAwait(false);
@@ -239,35 +314,59 @@ public sealed partial class ModelRegistry
     }
 
     /// <summary>One version, or null when it does not exist.</summary>
-    public async Task<ModelVersion?> FindVersionAsync(string model, int version, CancellationToken cancellationToken = default)
+    public async Task<ModelVersion?> FindVersionAsync(
+        string model,
+        int version,
+        CancellationToken cancellationToken = default
+    )
     {
         RegistryNames.CheckModel(model);
-        if (version < 1) return null;
-        var row = await _tables.GetAsync(_options.Table, model, VersionRowKey(version), cancellationToken).ConfigureAwait(false);
+        if (version < 1)
+            return null;
+        var row = await _tables
+            .GetAsync(_options.Table, model, VersionRowKey(version), cancellationToken)
+            .ConfigureAwait(false);
         return row is null ? null : FromRow(model, row);
     }
 
     /// <summary>The bytes of a version's <c>model.json</c>; 404 when missing.</summary>
-    public async Task<byte[]> ReadModelFileAsync(string model, int version, CancellationToken cancellationToken = default)
+    public async Task<byte[]> ReadModelFileAsync(
+        string model,
+        int version,
+        CancellationToken cancellationToken = default
+    )
     {
         var v = await GetVersionAsync(model, version, cancellationToken).ConfigureAwait(false);
         var blob = await _blobs.ReadAsync(_options.Container, v.ModelPath, cancellationToken).ConfigureAwait(false);
-        return blob?.Data ?? throw new RegistryException("registry.missing_file", $"The model file of {model} v{version} is missing from '{_options.Container}/{v.ModelPath}'.", 404);
+        return blob?.Data
+            ?? throw new RegistryException(
+                "registry.missing_file",
+                $"The model file of {model} v{version} is missing from '{_options.Container}/{v.ModelPath}'.",
+                404
+            );
     }
 
     /// <summary>A version's lineage (data, params, code, environment), or null when it was not stored.</summary>
-    public async Task<ModelLineage?> ReadLineageAsync(string model, int version, CancellationToken cancellationToken = default)
+    public async Task<ModelLineage?> ReadLineageAsync(
+        string model,
+        int version,
+        CancellationToken cancellationToken = default
+    )
     {
         RegistryNames.CheckModel(model);
-        var blob = await _blobs.ReadAsync(_options.Container, $"{model}/v{version}/lineage.json", cancellationToken).ConfigureAwait(false);
+        var blob = await _blobs
+            .ReadAsync(_options.Container, $"{model}/v{version}/lineage.json", cancellationToken)
+            .ConfigureAwait(false);
         return blob is null ? null : Json.Deserialize<ModelLineage>(blob.Data);
     }
 
     /// <summary>The current aliases and traffic; throws 404 for an unknown model.</summary>
     public async Task<ServingState> GetStateAsync(string model, CancellationToken cancellationToken = default) =>
-        await TryGetStateAsync(model, cancellationToken).ConfigureAwait(false) ?? throw RegistryException.UnknownModel(model);
+        await TryGetStateAsync(model, cancellationToken).ConfigureAwait(false)
+        ?? throw RegistryException.UnknownModel(model);
 
-    /// <summary>The current aliases and traffic, or null for an unknown model. One point read (serving polls this).</summary>
+    /// <summary>The current aliases and traffic, or null for an unknown model. One point read (serving polls
+    /// this).</summary>
     public async Task<ServingState?> TryGetStateAsync(string model, CancellationToken cancellationToken = default)
     {
         RegistryNames.CheckModel(model);
@@ -277,30 +376,42 @@ public sealed partial class ModelRegistry
 
     // ------------------------------------------------------------------ history
 
-    /// <summary>The change history, oldest first; with <paramref name="until"/> only changes committed at or before it.</summary>
-    public async Task<IReadOnlyList<HistoryEntry>> GetHistoryAsync(string model, DateTimeOffset? until = null, CancellationToken cancellationToken = default)
+    /// <summary>The change history, oldest first; with <paramref name="until"/> only changes committed at or before
+    /// it.</summary>
+    public async Task<IReadOnlyList<HistoryEntry>> GetHistoryAsync(
+        string model,
+        DateTimeOffset? until = null,
+        CancellationToken cancellationToken = default
+    )
     {
         RegistryNames.CheckModel(model);
         var rows = await _tables.QueryAsync(_options.Table, model, "h", "i", cancellationToken).ConfigureAwait(false);
-        var entries = rows.Select(r => Json.Deserialize<HistoryEntry>(r.GetString("Entry") ?? "{}")!).OrderBy(e => e.Revision);
+        var entries = rows.Select(r => Json.Deserialize<HistoryEntry>(r.GetString("Entry") ?? "{}")!)
+            .OrderBy(e => e.Revision);
         return until is null ? entries.ToList() : entries.Where(e => e.At <= until.Value).ToList();
     }
 
     /// <summary>
-    /// What served at time <paramref name="at"/>: the aliases and traffic in force then (the last change committed at or
-    /// before it). Returns an entry with revision 0 and no aliases when nothing had been set yet.
+    /// What served at time <paramref name="at"/>: the aliases and traffic in force then (the last change committed at
+    /// or before it). Returns an entry with revision 0 and no aliases when nothing had been set yet.
     /// </summary>
-    public async Task<HistoryEntry> GetStateAtAsync(string model, DateTimeOffset at, CancellationToken cancellationToken = default)
+    public async Task<HistoryEntry> GetStateAtAsync(
+        string model,
+        DateTimeOffset at,
+        CancellationToken cancellationToken = default
+    )
     {
-        if (await TryGetStateAsync(model, cancellationToken).ConfigureAwait(false) is null) throw RegistryException.UnknownModel(model);
+        if (await TryGetStateAsync(model, cancellationToken).ConfigureAwait(false) is null)
+            throw RegistryException.UnknownModel(model);
         var history = await GetHistoryAsync(model, at, cancellationToken).ConfigureAwait(false);
-        return history.Count > 0 ? history[^1] : new HistoryEntry { Model = model, Revision = 0, At = at, Reason = "No alias or traffic had been set at that time." };
-    }
-
-    /// <summary>The version an alias pointed to at time <paramref name="at"/>, or null.</summary>
-    public async Task<int?> GetAliasAtAsync(string model, string alias, DateTimeOffset at, CancellationToken cancellationToken = default)
-    {
-        var entry = await GetStateAtAsync(model, at, cancellationToken).ConfigureAwait(false);
-        return entry.Aliases.TryGetValue(alias, out var v) ? v : null;
+        return history.Count > 0
+            ? history[^1]
+            : new HistoryEntry
+            {
+                Model = model,
+                Revision = 0,
+                At = at,
+                Reason = "No alias or traffic had been set at that time.",
+            };
     }
 }

@@ -13,11 +13,19 @@ public interface IServingEvents
 public sealed class RecordingServingEvents : IServingEvents
 {
     private readonly List<(string Model, int Version, string Reason)> _rollbacks = [];
-    public IReadOnlyList<(string Model, int Version, string Reason)> Rollbacks { get { lock (_rollbacks) return _rollbacks.ToList(); } }
+    public IReadOnlyList<(string Model, int Version, string Reason)> Rollbacks
+    {
+        get
+        {
+            lock (_rollbacks)
+                return _rollbacks.ToList();
+        }
+    }
 
     public Task AutoRolledBackAsync(string model, int version, string reason, CancellationToken cancellationToken)
     {
-        lock (_rollbacks) _rollbacks.Add((model, version, reason));
+        lock (_rollbacks)
+            _rollbacks.Add((model, version, reason));
         return Task.CompletedTask;
     }
 }

@@ -25,12 +25,17 @@ internal sealed class VersionStats
             long old = Volatile.Read(ref _second[i]);
             if (old != now && Interlocked.CompareExchange(ref _second[i], now, old) == old)
             {
-                Volatile.Write(ref _requests[i], 0); Volatile.Write(ref _errors[i], 0); Volatile.Write(ref _slow[i], 0); Volatile.Write(ref _latencyMicros[i], 0);
+                Volatile.Write(ref _requests[i], 0);
+                Volatile.Write(ref _errors[i], 0);
+                Volatile.Write(ref _slow[i], 0);
+                Volatile.Write(ref _latencyMicros[i], 0);
             }
         }
         Interlocked.Increment(ref _requests[i]);
-        if (failed) Interlocked.Increment(ref _errors[i]);
-        if (latencyMs > SlowThresholdMs) Interlocked.Increment(ref _slow[i]);
+        if (failed)
+            Interlocked.Increment(ref _errors[i]);
+        if (latencyMs > SlowThresholdMs)
+            Interlocked.Increment(ref _slow[i]);
         Interlocked.Add(ref _latencyMicros[i], (long)(latencyMs * 1000));
     }
 
@@ -41,17 +46,24 @@ internal sealed class VersionStats
         return (requests, errors, slow);
     }
 
-    /// <summary>Totals over the last <paramref name="seconds"/> seconds, with the summed latency in milliseconds.</summary>
+    /// <summary>Totals over the last <paramref name="seconds"/> seconds, with the summed latency in
+    /// milliseconds.</summary>
     public (long Requests, long Errors, long Slow, double LatencyMs) WindowWithLatency(int seconds)
     {
         long now = Environment.TickCount64 / 1000;
-        long requests = 0, errors = 0, slow = 0, micros = 0;
+        long requests = 0,
+            errors = 0,
+            slow = 0,
+            micros = 0;
         for (int s = 0; s < Math.Min(seconds, Slots - 1); s++)
         {
             long second = now - s;
             int i = (int)(second % Slots);
-            if (Volatile.Read(ref _second[i]) != second) continue;
-            requests += Volatile.Read(ref _requests[i]); errors += Volatile.Read(ref _errors[i]); slow += Volatile.Read(ref _slow[i]);
+            if (Volatile.Read(ref _second[i]) != second)
+                continue;
+            requests += Volatile.Read(ref _requests[i]);
+            errors += Volatile.Read(ref _errors[i]);
+            slow += Volatile.Read(ref _slow[i]);
             micros += Volatile.Read(ref _latencyMicros[i]);
         }
         return (requests, errors, slow, micros / 1000.0);
@@ -67,12 +79,29 @@ internal sealed class VersionStats
 /// <param name="RequestsPerSecond">Requests divided by the window.</param>
 /// <param name="ErrorRate">Errors divided by requests (0 without requests).</param>
 /// <param name="MeanLatencyMs">Mean latency in milliseconds; null without requests.</param>
-public sealed record VersionTraffic(int Version, int Weight, bool Shadow, long Requests, long Errors, double RequestsPerSecond, double ErrorRate, double? MeanLatencyMs)
+public sealed record VersionTraffic(
+    int Version,
+    int Weight,
+    bool Shadow,
+    long Requests,
+    long Errors,
+    double RequestsPerSecond,
+    double ErrorRate,
+    double? MeanLatencyMs
+)
 {
     internal static VersionTraffic Of(LoadedVersion loaded, int weight, bool shadow, int seconds)
     {
         var (requests, errors, _, latencyMs) = loaded.Stats.WindowWithLatency(seconds);
-        return new VersionTraffic(loaded.Version, weight, shadow, requests, errors, requests / (double)Math.Max(1, seconds),
-            requests == 0 ? 0 : errors / (double)requests, requests == 0 ? null : latencyMs / requests);
+        return new VersionTraffic(
+            loaded.Version,
+            weight,
+            shadow,
+            requests,
+            errors,
+            requests / (double)Math.Max(1, seconds),
+            requests == 0 ? 0 : errors / (double)requests,
+            requests == 0 ? null : latencyMs / requests
+        );
     }
 }

@@ -8,8 +8,9 @@ namespace Mlops.Tracking;
 /// Every indexed run, held in memory and kept current from a change feed, so listing 10,000 runs is not a 10,000-row
 /// table scan on every page load. The first listing scans the index; later ones read only the feed's recent rows
 /// (<c>runchanges</c>: one row per index write, keyed by write time). Rows written by other hosts are found too: each
-/// refresh re-reads a margin of <see cref="ClockSkewMargin"/> before the last one, so clocks (and a write's latency) may
-/// be off by that much; and a full scan every <see cref="RescanInterval"/> bounds how long anything else could be missed.
+/// refresh re-reads a margin of <see cref="ClockSkewMargin"/> before the last one, so clocks (and a write's latency)
+/// may be off by that much; and a full scan every <see cref="RescanInterval"/> bounds how long anything else could be
+/// missed.
 /// </summary>
 internal sealed class RunSnapshot(ITableStore tables, IClock clock)
 {
@@ -31,7 +32,8 @@ internal sealed class RunSnapshot(ITableStore tables, IClock clock)
     private DateTimeOffset _refreshedAt;
     private DateTimeOffset _scannedAt;
 
-    /// <summary>The feed row of an index write: the same properties, keyed by write time, with the run's keys as properties.</summary>
+    /// <summary>The feed row of an index write: the same properties, keyed by write time, with the run's keys as
+    /// properties.</summary>
     public TableRow FeedRow(TableRow indexRow)
     {
         var row = new TableRow(ChangesPartition, $"{FeedKey(clock.UtcNow)}|{indexRow.RowKey}", indexRow.Properties)
@@ -42,8 +44,12 @@ internal sealed class RunSnapshot(ITableStore tables, IClock clock)
         return row;
     }
 
-    /// <summary>The runs as of now: a scan the first time, then the feed since the last refresh (minus the margin).</summary>
-    public async Task<IReadOnlyList<RunRecord>> ListAsync(Func<TableRow, RunRecord> parse, CancellationToken cancellationToken)
+    /// <summary>The runs as of now: a scan the first time, then the feed since the last refresh (minus the
+    /// margin).</summary>
+    public async Task<IReadOnlyList<RunRecord>> ListAsync(
+        Func<TableRow, RunRecord> parse,
+        CancellationToken cancellationToken
+    )
     {
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -51,7 +57,8 @@ internal sealed class RunSnapshot(ITableStore tables, IClock clock)
             var now = clock.UtcNow;
             if (_runs is null || now - _scannedAt >= RescanInterval)
             {
-                // Anything written while the scan runs is at or after this point of the feed, so the next refresh sees it.
+                // Anything written while the scan runs is at or after this point of the feed, so the next refresh sees
+                // it.
                 var readFrom = now - ClockSkewMargin;
                 var rows = await tables.QueryAllAsync(RunIndex.Table, cancellationToken).ConfigureAwait(false);
                 _runs = rows.Select(parse).ToDictionary(r => r.RunId, StringComparer.Ordinal);
@@ -59,10 +66,18 @@ internal sealed class RunSnapshot(ITableStore tables, IClock clock)
             }
             else if (now - _refreshedAt >= RefreshInterval)
             {
-                var changes = await tables.QueryAsync(ChangesTable, ChangesPartition, FeedKey(_readFrom), cancellationToken: cancellationToken).ConfigureAwait(false);
+                var changes = await tables
+                    .QueryAsync(
+                        ChangesTable,
+                        ChangesPartition,
+                        FeedKey(_readFrom),
+                        cancellationToken: cancellationToken
+                    )
+                    .ConfigureAwait(false);
                 foreach (var change in changes)
                 {
-                    if (change.GetString("RunId") is not { } runId || change.GetString("Pipeline") is not { } pipeline) continue;
+                    if (change.GetString("RunId") is not { } runId || change.GetString("Pipeline") is not { } pipeline)
+                        continue;
                     var properties = change.Properties.Where(p => p.Key is not ("RunId" or "Pipeline")).ToDictionary();
                     _runs[runId] = parse(new TableRow(pipeline, runId, properties));
                 }

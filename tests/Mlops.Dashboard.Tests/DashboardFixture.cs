@@ -16,8 +16,8 @@ public sealed class DashboardCollection : ICollectionFixture<DashboardFixture>
 
 /// <summary>
 /// The real host on its own Azurite with data from real pipeline runs — one dataset dropped twice with a small grid
-/// sweep, so there are several trials and two model versions, and one with a bayes sweep that prunes — and Debian's chromium driven by Playwright (its own
-/// browser download is not reachable here, hence <see cref="ChromiumPath"/>).
+/// sweep, so there are several trials and two model versions, and one with a bayes sweep that prunes — and Debian's
+/// chromium driven by Playwright (its own browser download is not reachable here, hence <see cref="ChromiumPath"/>).
 /// </summary>
 public sealed class DashboardFixture : IAsyncLifetime
 {
@@ -30,7 +30,8 @@ public sealed class DashboardFixture : IAsyncLifetime
          "sweep":{"method":"grid","maxTrials":4,"parallelism":2,"parameters":{"num_leaves":[4,8],"learning_rate":[0.1,0.3]}}}
         """;
 
-    /// <summary>A second dataset whose run is a smart sweep: bayes with hyperband pruning and two objectives (a Pareto front).</summary>
+    /// <summary>A second dataset whose run is a smart sweep: bayes with hyperband pruning and two objectives (a Pareto
+    /// front).</summary>
     public const string SweepDataset = "cancer-bayes";
 
     // num_rounds is 25 as above (it stays a column the "only differences" check hides). Learning rates from 0.005 to
@@ -44,7 +45,9 @@ public sealed class DashboardFixture : IAsyncLifetime
         """;
 
     public FunctionHostFixture Host { get; } = new();
-    /// <summary>The instance id of <see cref="SweepDataset"/>'s run: the sweep's id in <c>/api/sweeps/{id}</c> and <c>#/sweep/{id}</c>.</summary>
+
+    /// <summary>The instance id of <see cref="SweepDataset"/>'s run: the sweep's id in <c>/api/sweeps/{id}</c> and
+    /// <c>#/sweep/{id}</c>.</summary>
     public string SweepPipeline { get; private set; } = "";
     public IPlaywright Playwright { get; private set; } = null!;
     public IBrowser Browser { get; private set; } = null!;
@@ -54,7 +57,9 @@ public sealed class DashboardFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         await Host.InitializeAsync();
-        byte[] csv = await File.ReadAllBytesAsync(Path.Combine(AzuriteInstance.RepoRoot(), "tests", "data", "sk_breast_cancer.csv"));
+        byte[] csv = await File.ReadAllBytesAsync(
+            Path.Combine(AzuriteInstance.RepoRoot(), "tests", "data", "sk_breast_cancer.csv")
+        );
         await Host.DropAsync(Dataset, "part1.csv", csv, Config);
         await Host.DropAsync(SweepDataset, "data.csv", csv, SweepConfig); // runs alongside the first
         ExpectCompleted(await Host.WaitForDropRunAsync(Dataset, "part1.csv", TimeSpan.FromMinutes(3)));
@@ -68,12 +73,20 @@ public sealed class DashboardFixture : IAsyncLifetime
         ExpectCompleted(await Host.WaitForDropRunAsync(Dataset, "part2.csv", TimeSpan.FromMinutes(3)));
         // Version 2 serves whatever its gate said (it trained on fewer rows), so version 1 — whose gate passed — is
         // the one the promote test moves back to production.
-        var promote = await Host.Admin.PostAsJsonAsync($"/api/models/{Dataset}/promote", new { version = 2, force = true, reason = "test setup" });
+        var promote = await Host.Admin.PostAsJsonAsync(
+            $"/api/models/{Dataset}/promote",
+            new
+            {
+                version = 2,
+                force = true,
+                reason = "test setup",
+            }
+        );
         Assert.True(promote.IsSuccessStatusCode, await promote.Content.ReadAsStringAsync());
 
         Directory.CreateDirectory(ScreenshotDir);
         Playwright = await Microsoft.Playwright.Playwright.CreateAsync();
-        Browser = await Playwright.Chromium.LaunchAsync(new() { ExecutablePath = ChromiumPath, Headless = true, Args = ["--no-sandbox"] });
+        Browser = await BrowserSetup.LaunchAsync(Playwright); // Playwright's chromium, else the system's, else apt-get's
     }
 
     private static void ExpectCompleted(JsonElement status) =>
@@ -81,21 +94,43 @@ public sealed class DashboardFixture : IAsyncLifetime
 
     /// <summary>The version the production alias points at, read through the API.</summary>
     public async Task<int> ProductionAsync() =>
-        (await GetJsonAsync($"/api/models/{Dataset}")).GetProperty("state").GetProperty("aliases").GetProperty("production").GetInt32();
+        (await GetJsonAsync($"/api/models/{Dataset}"))
+            .GetProperty("state")
+            .GetProperty("aliases")
+            .GetProperty("production")
+            .GetInt32();
 
     /// <summary>A fresh tab (its own session storage) whose console errors and page errors are collected.</summary>
     public async Task<(IPage Page, List<string> Errors)> NewPageAsync()
     {
-        var context = await Browser.NewContextAsync(new() { ViewportSize = new() { Width = 1400, Height = 900 } });
+        var context = await Browser.NewContextAsync(
+            new()
+            {
+                ViewportSize = new() { Width = 1400, Height = 900 },
+            }
+        );
         var page = await context.NewPageAsync();
         var errors = new List<string>();
-        page.Console += (_, message) => { if (message.Type == "error") lock (errors) errors.Add(message.Text); };
-        page.PageError += (_, error) => { lock (errors) errors.Add(error); };
+        page.Console += (_, message) =>
+        {
+            if (message.Type == "error")
+                lock (errors)
+                    errors.Add(message.Text);
+        };
+        page.PageError += (_, error) =>
+        {
+            lock (errors)
+                errors.Add(error);
+        };
         return (page, errors);
     }
 
-    /// <summary>Opens the dashboard at <paramref name="hash"/> signed in with <paramref name="key"/> (through ?code=, then kept by the tab).</summary>
-    public async Task<(IPage Page, List<string> Errors)> OpenSignedInAsync(string hash, string key = FunctionHostFixture.Key)
+    /// <summary>Opens the dashboard at <paramref name="hash"/> signed in with <paramref name="key"/> (through ?code=,
+    /// then kept by the tab).</summary>
+    public async Task<(IPage Page, List<string> Errors)> OpenSignedInAsync(
+        string hash,
+        string key = FunctionHostFixture.Key
+    )
     {
         var (page, errors) = await NewPageAsync();
         await page.GotoAsync($"{BaseUrl}/?code={Uri.EscapeDataString(key)}{hash}");
@@ -105,7 +140,9 @@ public sealed class DashboardFixture : IAsyncLifetime
 
     /// <summary>Waits until the page area holds the rendered page (not the loading line).</summary>
     public static async Task PageRenderedAsync(IPage page) =>
-        await page.WaitForFunctionAsync("() => { const p = document.querySelector('#page'); return p && p.firstElementChild && !p.querySelector(':scope > .loading'); }");
+        await page.WaitForFunctionAsync(
+            "() => { const p = document.querySelector('#page'); return p && p.firstElementChild && !p.querySelector(':scope > .loading'); }"
+        );
 
     public Task ScreenshotAsync(IPage page, string name) =>
         page.ScreenshotAsync(new() { Path = Path.Combine(ScreenshotDir, name + ".png"), FullPage = true });
@@ -114,7 +151,8 @@ public sealed class DashboardFixture : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        if (Browser is not null) await Browser.DisposeAsync();
+        if (Browser is not null)
+            await Browser.DisposeAsync();
         Playwright?.Dispose();
         await Host.DisposeAsync();
     }

@@ -5,7 +5,8 @@ using Xunit;
 
 namespace Mlops.Dashboard.Tests;
 
-/// <summary>The dashboard in a real browser against a host holding real pipeline runs (see <see cref="DashboardFixture"/>).</summary>
+/// <summary>The dashboard in a real browser against a host holding real pipeline runs (see <see
+/// cref="DashboardFixture"/>).</summary>
 [Collection(DashboardCollection.Name)]
 public sealed class DashboardTests(DashboardFixture dashboard)
 {
@@ -24,7 +25,12 @@ public sealed class DashboardTests(DashboardFixture dashboard)
         int total = runs.GetProperty("total").GetInt32();
         Assert.True(total >= 8, $"two sweeps of 4 trials should be indexed, found {total}");
         Assert.Equal(total.ToString(), await page.GetAttributeAsync("#runs-count", "data-count"));
-        Assert.Equal(total, await page.EvaluateAsync<int>("() => Number(document.querySelector('[role=table]').getAttribute('aria-rowcount'))"));
+        Assert.Equal(
+            total,
+            await page.EvaluateAsync<int>(
+                "() => Number(document.querySelector('[role=table]').getAttribute('aria-rowcount'))"
+            )
+        );
         await dashboard.ScreenshotAsync(page, "runs");
     }
 
@@ -41,9 +47,17 @@ public sealed class DashboardTests(DashboardFixture dashboard)
     [Fact]
     public async Task OnlyDifferencesToggle_HidesColumnsWhoseValuesAreEqualInEveryRun()
     {
-        var runs = (await dashboard.GetJsonAsync("/api/runs?limit=10000")).GetProperty("runs").EnumerateArray().ToList();
-        var names = runs.SelectMany(r => r.GetProperty("params").EnumerateObject().Select(p => p.Name)).Distinct().ToList();
-        bool equalEverywhere(string name) => runs.Select(r => r.GetProperty("params").TryGetProperty(name, out var v) ? v.ToString() : "").Distinct().Count() == 1;
+        var runs = (await dashboard.GetJsonAsync("/api/runs?limit=10000"))
+            .GetProperty("runs")
+            .EnumerateArray()
+            .ToList();
+        var names = runs.SelectMany(r => r.GetProperty("params").EnumerateObject().Select(p => p.Name))
+            .Distinct()
+            .ToList();
+        bool equalEverywhere(string name) =>
+            runs.Select(r => r.GetProperty("params").TryGetProperty(name, out var v) ? v.ToString() : "")
+                .Distinct()
+                .Count() == 1;
         var equal = names.Where(equalEverywhere).Select(n => "params." + n).ToList();
         var differing = names.Where(n => !equalEverywhere(n)).Select(n => "params." + n).ToList();
         Assert.Contains("params.num_rounds", equal);
@@ -51,14 +65,17 @@ public sealed class DashboardTests(DashboardFixture dashboard)
 
         var (page, errors) = await dashboard.OpenSignedInAsync("#/runs");
         var headers = page.Locator("[role=columnheader]");
-        foreach (string column in equal.Concat(differing)) Assert.Equal(1, await page.Locator($"[role=columnheader][data-col='{column}']").CountAsync());
+        foreach (string column in equal.Concat(differing))
+            Assert.Equal(1, await page.Locator($"[role=columnheader][data-col='{column}']").CountAsync());
         int before = await headers.CountAsync();
 
         await page.CheckAsync("#only-diff");
         await DashboardFixture.PageRenderedAsync(page);
         await Assertions.Expect(page.Locator("#only-diff")).ToBeCheckedAsync();
-        foreach (string column in equal) Assert.Equal(0, await page.Locator($"[role=columnheader][data-col='{column}']").CountAsync());
-        foreach (string column in differing) Assert.Equal(1, await page.Locator($"[role=columnheader][data-col='{column}']").CountAsync());
+        foreach (string column in equal)
+            Assert.Equal(0, await page.Locator($"[role=columnheader][data-col='{column}']").CountAsync());
+        foreach (string column in differing)
+            Assert.Equal(1, await page.Locator($"[role=columnheader][data-col='{column}']").CountAsync());
         Assert.True(await headers.CountAsync() <= before - equal.Count);
         Assert.Contains("diff=1", page.Url); // the view is in the address
         Assert.Empty(errors);
@@ -73,7 +90,9 @@ public sealed class DashboardTests(DashboardFixture dashboard)
         // The ROC chart is an SVG with a drawn curve: a path with many points.
         var rocPaths = page.Locator("#roc-chart svg path");
         Assert.True(await rocPaths.CountAsync() > 0);
-        int longest = await page.EvaluateAsync<int>("() => Math.max(...[...document.querySelectorAll('#roc-chart svg path')].map(p => (p.getAttribute('d') || '').length))");
+        int longest = await page.EvaluateAsync<int>(
+            "() => Math.max(...[...document.querySelectorAll('#roc-chart svg path')].map(p => (p.getAttribute('d') || '').length))"
+        );
         Assert.True(longest > 100, $"the ROC path looks empty ({longest} characters)");
 
         var slider = page.Locator("#threshold");
@@ -93,7 +112,8 @@ public sealed class DashboardTests(DashboardFixture dashboard)
     [Fact]
     public async Task PromoteButton_Confirmed_MovesTheProductionAlias_AndAFunctionKeyIsSentToSignIn()
     {
-        int production = await dashboard.ProductionAsync(), other = 1;
+        int production = await dashboard.ProductionAsync(),
+            other = 1;
         Assert.Equal(2, production); // the fixture's setup
 
         // A function key cannot promote: the form says the master key is needed, and nothing moved.
@@ -123,16 +143,33 @@ public sealed class DashboardTests(DashboardFixture dashboard)
     public async Task DatasetsListing_CountsVersions_AndTheDatasetsPageShowsIt()
     {
         var listed = (await dashboard.GetJsonAsync("/api/datasets")).EnumerateArray().ToList();
-        Assert.Equal([DashboardFixture.SweepDataset, DashboardFixture.Dataset], listed.Select(d => d.GetProperty("name").GetString()));
+        Assert.Equal(
+            [DashboardFixture.SweepDataset, DashboardFixture.Dataset],
+            listed.Select(d => d.GetProperty("name").GetString())
+        );
         foreach (var dataset in listed)
         {
             // The listing agrees with the per-dataset route (versions newest first).
-            var versions = (await dashboard.GetJsonAsync($"/api/datasets/{dataset.GetProperty("name").GetString()}")).EnumerateArray().ToList();
+            var versions = (await dashboard.GetJsonAsync($"/api/datasets/{dataset.GetProperty("name").GetString()}"))
+                .EnumerateArray()
+                .ToList();
             Assert.Equal(versions.Count, dataset.GetProperty("versions").GetInt32());
             Assert.Equal(versions[0].GetProperty("hash").GetString(), dataset.GetProperty("latestHash").GetString());
-            Assert.Equal(versions.Count(v => string.Equals(v.GetProperty("outcome").GetString(), "Quarantined", StringComparison.OrdinalIgnoreCase)), dataset.GetProperty("quarantined").GetInt32());
+            Assert.Equal(
+                versions.Count(v =>
+                    string.Equals(
+                        v.GetProperty("outcome").GetString(),
+                        "Quarantined",
+                        StringComparison.OrdinalIgnoreCase
+                    )
+                ),
+                dataset.GetProperty("quarantined").GetInt32()
+            );
         }
-        Assert.Equal(2, listed.Single(d => d.GetProperty("name").GetString() == Model).GetProperty("versions").GetInt32()); // part1 and part2
+        Assert.Equal(
+            2,
+            listed.Single(d => d.GetProperty("name").GetString() == Model).GetProperty("versions").GetInt32()
+        ); // part1 and part2
 
         var (page, errors) = await dashboard.OpenSignedInAsync("#/datasets");
         var rows = page.Locator("#datasets tbody tr");
@@ -152,16 +189,30 @@ public sealed class DashboardTests(DashboardFixture dashboard)
     [Fact]
     public async Task EveryPage_RendersWithoutAConsoleError()
     {
-        var runs = (await dashboard.GetJsonAsync("/api/runs?limit=10000")).GetProperty("runs").EnumerateArray().ToList();
+        var runs = (await dashboard.GetJsonAsync("/api/runs?limit=10000"))
+            .GetProperty("runs")
+            .EnumerateArray()
+            .ToList();
         string pipeline = runs[0].GetProperty("pipeline").GetString()!;
         var ids = runs.Take(3).Select(r => r.GetProperty("runId").GetString()!).ToList();
-        var instances = (await dashboard.GetJsonAsync("/api/orchestrations?instanceIdPrefix=train-")).GetProperty("instances");
+        var instances = (await dashboard.GetJsonAsync("/api/orchestrations?instanceIdPrefix=train-")).GetProperty(
+            "instances"
+        );
         string instance = instances[0].GetProperty("instanceId").GetString()!;
         var pages = new (string Name, string Hash)[]
         {
-            ("runs-grouped", "#/runs?group=sweep"), ("run-" + ids[0], $"#/run/{ids[0]}"), ("compare", $"#/compare?ids={string.Join(',', ids)}"),
-            ("sweep", $"#/sweep/{pipeline}"), ("models-list", "#/models"), ("models-detail", $"#/models/{Model}"),
-            ("pipelines", "#/pipelines"), ("pipeline-run", $"#/pipelines/{instance}"), ("datasets", "#/datasets"), ("dataset", $"#/datasets/{Model}"),
+            ("runs-grouped", "#/runs?group=sweep"),
+            ("run-" + ids[0], $"#/run/{ids[0]}"),
+            ("compare", $"#/compare?ids={string.Join(',', ids)}"),
+            ("sweep", $"#/sweep/{pipeline}"),
+            ("models-list", "#/models"),
+            ("models-detail", $"#/models/{Model}"),
+            ("pipelines", "#/pipelines"),
+            ("pipeline-run", $"#/pipelines/{instance}"),
+            ("datasets", "#/datasets"),
+            ("dataset", $"#/datasets/{Model}"),
+            ("batch", "#/batch"),
+            ("batch-model", $"#/batch/{Model}"),
         };
         var (page, errors) = await dashboard.OpenSignedInAsync("#/runs");
         foreach (var (name, hash) in pages)
@@ -176,17 +227,27 @@ public sealed class DashboardTests(DashboardFixture dashboard)
 
     private async Task<string> RunWithRocAsync()
     {
-        foreach (var run in (await dashboard.GetJsonAsync("/api/runs?limit=10000")).GetProperty("runs").EnumerateArray())
+        foreach (
+            var run in (await dashboard.GetJsonAsync("/api/runs?limit=10000")).GetProperty("runs").EnumerateArray()
+        )
         {
             string id = run.GetProperty("runId").GetString()!;
             var detail = await dashboard.GetJsonAsync($"/api/runs/{id}");
-            if (detail.TryGetProperty("evaluation", out var e) && e.ValueKind == JsonValueKind.Object && e.TryGetProperty("roc", out var roc) && roc.GetArrayLength() > 2) return id;
+            if (
+                detail.TryGetProperty("evaluation", out var e)
+                && e.ValueKind == JsonValueKind.Object
+                && e.TryGetProperty("roc", out var roc)
+                && roc.GetArrayLength() > 2
+            )
+                return id;
         }
         throw new InvalidOperationException("No run has an evaluation with a ROC curve.");
     }
 
     private static async Task<string> ConfusionAsync(IPage page) =>
-        await page.EvaluateAsync<string>("() => ['tp','fp','tn','fn'].map(c => c + '=' + document.querySelector(`#confusion [data-cell=${c}]`).textContent).join(' ')");
+        await page.EvaluateAsync<string>(
+            "() => ['tp','fp','tn','fn'].map(c => c + '=' + document.querySelector(`#confusion [data-cell=${c}]`).textContent).join(' ')"
+        );
 
     private static int Cell(string confusion, string cell) =>
         int.Parse(confusion.Split(' ').Single(p => p.StartsWith(cell + "=")).Split('=')[1]);

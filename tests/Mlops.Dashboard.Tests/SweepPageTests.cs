@@ -18,9 +18,18 @@ public sealed class SweepPageTests(DashboardFixture dashboard)
     private async Task<(List<string> Pruned, List<string> Front)> SweepFromApiAsync()
     {
         var sweep = await dashboard.GetJsonAsync($"/api/sweeps/{dashboard.SweepPipeline}");
-        var pruned = sweep.GetProperty("trials").EnumerateArray()
-            .Where(t => t.GetProperty("status").GetString() == "pruned").Select(t => t.GetProperty("runId").GetString()!).ToList();
-        var front = sweep.GetProperty("summary").GetProperty("paretoFront").EnumerateArray().Select(r => r.GetString()!).ToList();
+        var pruned = sweep
+            .GetProperty("trials")
+            .EnumerateArray()
+            .Where(t => t.GetProperty("status").GetString() == "pruned")
+            .Select(t => t.GetProperty("runId").GetString()!)
+            .ToList();
+        var front = sweep
+            .GetProperty("summary")
+            .GetProperty("paretoFront")
+            .EnumerateArray()
+            .Select(r => r.GetString()!)
+            .ToList();
         return (pruned, front);
     }
 
@@ -39,7 +48,8 @@ public sealed class SweepPageTests(DashboardFixture dashboard)
         await Assertions.Expect(page.Locator(FrontPoints)).ToHaveCountAsync(front.Count);
         Assert.Equal(front.Count.ToString(), await page.GetAttributeAsync("#pareto-counts", "data-front"));
         // The front is joined by a line when it has more than one point.
-        if (front.Count > 1) Assert.Equal(1, await page.Locator("#pareto-chart svg path[stroke='#2a7'][fill='none']").CountAsync());
+        if (front.Count > 1)
+            Assert.Equal(1, await page.Locator("#pareto-chart svg path[stroke='#2a7'][fill='none']").CountAsync());
         Assert.Empty(errors);
         await dashboard.ScreenshotAsync(page, "sweep-bayes");
     }
@@ -54,7 +64,9 @@ public sealed class SweepPageTests(DashboardFixture dashboard)
         var (page, errors) = await dashboard.OpenSignedInAsync($"#/runs?filter={filter}");
 
         Assert.Equal(pruned.Count.ToString(), await page.GetAttributeAsync("#runs-count", "data-count"));
-        var listed = await page.EvaluateAsync<string[]>("() => [...document.querySelectorAll('.vt-body [role=row]')].map(r => r.getAttribute('data-key'))");
+        var listed = await page.EvaluateAsync<string[]>(
+            "() => [...document.querySelectorAll('.vt-body [role=row]')].map(r => r.getAttribute('data-key'))"
+        );
         Assert.Equal(pruned.Order(), listed.Order());
         var statuses = await page.Locator(".vt-body [data-col=status]").AllTextContentsAsync();
         Assert.All(statuses, s => Assert.StartsWith("pruned", s));

@@ -9,9 +9,16 @@ internal static class TestData
 {
     /// <summary>
     /// A table with numeric <c>age</c> (normal 40±10, shifted by <paramref name="ageShift"/>), numeric <c>income</c>,
-    /// categorical <c>color</c> (red/green/blue) and label <c>target</c> ("0"/"1" with share <paramref name="positiveShare"/> of "1").
+    /// categorical <c>color</c> (red/green/blue) and label <c>target</c> ("0"/"1" with share <paramref
+    /// name="positiveShare"/> of "1").
     /// </summary>
-    public static DataTable Table(int rows, int seed = 1, double positiveShare = 0.5, double ageShift = 0, bool withColor = true)
+    public static DataTable Table(
+        int rows,
+        int seed = 1,
+        double positiveShare = 0.5,
+        double ageShift = 0,
+        bool withColor = true
+    )
     {
         var rng = new Random(seed);
         var age = new double[rows];
@@ -28,22 +35,35 @@ internal static class TestData
             target[i] = i < Math.Round(rows * positiveShare) ? 1 : 0;
         }
         var cols = new List<Column> { Column.Numeric("age", age), Column.Numeric("income", income) };
-        if (withColor) cols.Add(Column.Categorical("color", color));
+        if (withColor)
+            cols.Add(Column.Categorical("color", color));
         cols.Add(Column.Numeric("target", target));
         return new DataTable(cols);
     }
 
-    /// <summary>Same as <see cref="Table"/> but written as CSV bytes (rows shuffled deterministically by the seed).</summary>
-    public static byte[] Csv(int rows, int seed = 1, double positiveShare = 0.5, double ageShift = 0, bool withColor = true)
+    /// <summary>Same as <see cref="Table"/> but written as CSV bytes (rows shuffled deterministically by the
+    /// seed).</summary>
+    public static byte[] Csv(
+        int rows,
+        int seed = 1,
+        double positiveShare = 0.5,
+        double ageShift = 0,
+        bool withColor = true
+    )
     {
         var t = Table(rows, seed, positiveShare, ageShift, withColor);
         var sb = new StringBuilder();
         sb.AppendLine(string.Join(",", t.ColumnNames));
         for (int r = 0; r < t.RowCount; r++)
         {
-            sb.AppendJoin(',', t.Columns.Select(c => c.Numbers is not null
-                ? c.Numbers[r].ToString("R", CultureInfo.InvariantCulture)
-                : c.Strings![r] ?? ""));
+            sb.AppendJoin(
+                ',',
+                t.Columns.Select(c =>
+                    c.Numbers is not null
+                        ? c.Numbers[r].ToString("R", CultureInfo.InvariantCulture)
+                        : c.Strings![r] ?? ""
+                )
+            );
             sb.Append('\n');
         }
         return Encoding.UTF8.GetBytes(sb.ToString());
@@ -51,7 +71,8 @@ internal static class TestData
 
     public static double Gauss(Random rng)
     {
-        double u1 = 1 - rng.NextDouble(), u2 = rng.NextDouble();
+        double u1 = 1 - rng.NextDouble(),
+            u2 = rng.NextDouble();
         return Math.Sqrt(-2 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2);
     }
 }

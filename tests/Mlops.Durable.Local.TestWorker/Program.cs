@@ -1,4 +1,3 @@
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Mlops.Durable.Local;
@@ -7,8 +6,11 @@ using Mlops.Durable.Local.TestWorker;
 // Usage: Mlops.Durable.Local.TestWorker <connection string> <task hub>. Runs until killed.
 var builder = Host.CreateApplicationBuilder();
 builder.Logging.ClearProviders().AddSimpleConsole().SetMinimumLevel(LogLevel.Warning);
-builder.Services.AddLocalDurableTask(TaskHubStorage.FromConnectionString(args[0]), new LocalDurableOptions { TaskHubName = args[1] },
-    registry => registry.AddTestTasks(args[0]));
+builder.Services.AddLocalDurableTask(
+    TaskHubStorage.FromConnectionString(args[0]),
+    new LocalDurableOptions { TaskHubName = args[1] },
+    registry => registry.AddTestTasks(args[0])
+);
 using var host = builder.Build();
 await host.StartAsync();
 Console.WriteLine("ready");

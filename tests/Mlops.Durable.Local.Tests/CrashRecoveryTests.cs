@@ -19,15 +19,28 @@ public sealed class CrashRecoveryTests(AzuriteFixture azurite, ITestOutputHelper
     public async Task WorkerKilledMidRun_NewWorkerFinishesEveryInstance_EachStepOnce_Within30Seconds()
     {
         const string hub = "crashtests";
-        const int instances = 6, steps = 8;
-        var client = new LocalDurableClient(new LocalTaskHub(TaskHubStorage.FromConnectionString(azurite.ConnectionString), new LocalDurableOptions { TaskHubName = hub }, NullLoggerFactory.Instance),
-            Microsoft.DurableTask.Converters.JsonDataConverter.Default);
+        const int instances = 6,
+            steps = 8;
+        var client = new LocalDurableClient(
+            new LocalTaskHub(
+                TaskHubStorage.FromConnectionString(azurite.ConnectionString),
+                new LocalDurableOptions { TaskHubName = hub },
+                NullLoggerFactory.Instance
+            ),
+            Microsoft.DurableTask.Converters.JsonDataConverter.Default
+        );
         var worker = WorkerProcess.Start(azurite.ConnectionString, hub);
         try
         {
             var ids = new List<string>();
             for (int i = 0; i < instances; i++)
-                ids.Add(await client.ScheduleNewOrchestrationInstanceAsync("Chain", new ChainInput(steps, DelayMs: 150), new Microsoft.DurableTask.StartOrchestrationOptions($"crash-{i}")));
+                ids.Add(
+                    await client.ScheduleNewOrchestrationInstanceAsync(
+                        "Chain",
+                        new ChainInput(steps, DelayMs: 150),
+                        new Microsoft.DurableTask.StartOrchestrationOptions($"crash-{i}")
+                    )
+                );
 
             // Kill once some (but not all) effects exist: activities and checkpoints are in flight.
             var effects = new BlobContainerClient(azurite.ConnectionString, TestTasks.EffectsContainer);
@@ -56,15 +69,18 @@ public sealed class CrashRecoveryTests(AzuriteFixture azurite, ITestOutputHelper
         }
         finally
         {
-            if (!worker.HasExited) worker.Kill(entireProcessTree: true);
+            if (!worker.HasExited)
+                worker.Kill(entireProcessTree: true);
         }
     }
 
     private static async Task<int> CountAsync(BlobContainerClient container)
     {
-        if (!await container.ExistsAsync()) return 0;
+        if (!await container.ExistsAsync())
+            return 0;
         int n = 0;
-        await foreach (var _ in container.GetBlobsAsync()) n++;
+        await foreach (var _ in container.GetBlobsAsync())
+            n++;
         return n;
     }
 
@@ -73,7 +89,8 @@ public sealed class CrashRecoveryTests(AzuriteFixture azurite, ITestOutputHelper
         var deadline = DateTime.UtcNow + timeout;
         while (!await condition())
         {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"Condition not met within {timeout}.");
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"Condition not met within {timeout}.");
             await Task.Delay(100);
         }
     }
@@ -85,7 +102,12 @@ internal static class WorkerProcess
     public static Process Start(string connectionString, string hub)
     {
         string dll = Path.Combine(AppContext.BaseDirectory, "Mlops.Durable.Local.TestWorker.dll");
-        var psi = new ProcessStartInfo("dotnet") { ArgumentList = { dll, connectionString, hub }, RedirectStandardOutput = true, RedirectStandardError = true };
+        var psi = new ProcessStartInfo("dotnet")
+        {
+            ArgumentList = { dll, connectionString, hub },
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
         var p = Process.Start(psi)!;
         p.OutputDataReceived += (_, _) => { };
         p.ErrorDataReceived += (_, _) => { };

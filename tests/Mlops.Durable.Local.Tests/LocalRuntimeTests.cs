@@ -20,9 +20,13 @@ public sealed class LocalRuntimeFixture : IAsyncLifetime
         Azurite = await AzuriteInstance.StartAsync();
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
-        if (Environment.GetEnvironmentVariable("MLOPS_TEST_LOGS") == "1") builder.Logging.AddSimpleConsole().SetMinimumLevel(LogLevel.Warning);
-        builder.Services.AddLocalDurableTask(TaskHubStorage.FromConnectionString(Azurite.ConnectionString), new LocalDurableOptions { TaskHubName = "runtimetests" },
-            registry => registry.AddTestTasks(Azurite.ConnectionString));
+        if (Environment.GetEnvironmentVariable("MLOPS_TEST_LOGS") == "1")
+            builder.Logging.AddSimpleConsole().SetMinimumLevel(LogLevel.Warning);
+        builder.Services.AddLocalDurableTask(
+            TaskHubStorage.FromConnectionString(Azurite.ConnectionString),
+            new LocalDurableOptions { TaskHubName = "runtimetests" },
+            registry => registry.AddTestTasks(Azurite.ConnectionString)
+        );
         Host = builder.Build();
         await Host.StartAsync();
     }
@@ -41,7 +45,11 @@ public sealed class LocalRuntimeTests(LocalRuntimeFixture fixture) : IClassFixtu
 
     private async Task<OrchestrationMetadata> RunAsync(string name, object input, string? id = null)
     {
-        id = await fixture.Client.ScheduleNewOrchestrationInstanceAsync(name, input, new Microsoft.DurableTask.StartOrchestrationOptions(id));
+        id = await fixture.Client.ScheduleNewOrchestrationInstanceAsync(
+            name,
+            input,
+            new Microsoft.DurableTask.StartOrchestrationOptions(id)
+        );
         using var cts = new CancellationTokenSource(Timeout);
         return await fixture.Client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, cts.Token);
     }
@@ -94,7 +102,13 @@ public sealed class LocalRuntimeTests(LocalRuntimeFixture fixture) : IClassFixtu
         string again = await client.RestartAsync(id);
         Assert.Equal(id, again);
         await WaitForStatusAsync(id, OrchestrationRuntimeStatus.Running);
-        await Assert.ThrowsAsync<InvalidOperationException>(() => client.ScheduleNewOrchestrationInstanceAsync("Approval", 300, new Microsoft.DurableTask.StartOrchestrationOptions(id)));
+        await Assert.ThrowsAsync<InvalidOperationException>(() =>
+            client.ScheduleNewOrchestrationInstanceAsync(
+                "Approval",
+                300,
+                new Microsoft.DurableTask.StartOrchestrationOptions(id)
+            )
+        );
         await client.TerminateInstanceAsync(id);
         await WaitForStatusAsync(id, OrchestrationRuntimeStatus.Terminated);
 
@@ -109,8 +123,14 @@ public sealed class LocalRuntimeTests(LocalRuntimeFixture fixture) : IClassFixtu
     {
         // A start whose message will not be processed for an hour stands in for one whose message was lost: the
         // instance row says Pending. Starting it again under the same id must run it now, not refuse.
-        string id = await fixture.Client.ScheduleNewOrchestrationInstanceAsync("FanOut", 3,
-            new Microsoft.DurableTask.StartOrchestrationOptions("pending-restart") { StartAt = DateTimeOffset.UtcNow.AddHours(1) });
+        string id = await fixture.Client.ScheduleNewOrchestrationInstanceAsync(
+            "FanOut",
+            3,
+            new Microsoft.DurableTask.StartOrchestrationOptions("pending-restart")
+            {
+                StartAt = DateTimeOffset.UtcNow.AddHours(1),
+            }
+        );
         Assert.Equal(OrchestrationRuntimeStatus.Pending, (await fixture.Client.GetInstanceAsync(id))!.RuntimeStatus);
         var done = await RunAsync("FanOut", 3, id);
         Assert.Equal(OrchestrationRuntimeStatus.Completed, done.RuntimeStatus);
@@ -132,7 +152,15 @@ public sealed class LocalRuntimeTests(LocalRuntimeFixture fixture) : IClassFixtu
         await RunAsync("FanOut", 2, "query-a-1");
         await RunAsync("FanOut", 2, "query-a-2");
         var found = new List<string>();
-        await foreach (var m in fixture.Client.GetAllInstancesAsync(new OrchestrationQuery { InstanceIdPrefix = "query-a-", Statuses = [OrchestrationRuntimeStatus.Completed] }))
+        await foreach (
+            var m in fixture.Client.GetAllInstancesAsync(
+                new OrchestrationQuery
+                {
+                    InstanceIdPrefix = "query-a-",
+                    Statuses = [OrchestrationRuntimeStatus.Completed],
+                }
+            )
+        )
             found.Add(m.InstanceId);
         Assert.Equal(["query-a-1", "query-a-2"], found.Order());
     }
@@ -142,9 +170,12 @@ public sealed class LocalRuntimeTests(LocalRuntimeFixture fixture) : IClassFixtu
         var deadline = DateTime.UtcNow + Timeout;
         while (DateTime.UtcNow < deadline)
         {
-            if ((await fixture.Client.GetInstanceAsync(id))?.RuntimeStatus == expected) return;
+            if ((await fixture.Client.GetInstanceAsync(id))?.RuntimeStatus == expected)
+                return;
             await Task.Delay(100);
         }
-        Assert.Fail($"{id} never became {expected}; it is {(await fixture.Client.GetInstanceAsync(id))?.RuntimeStatus}.");
+        Assert.Fail(
+            $"{id} never became {expected}; it is {(await fixture.Client.GetInstanceAsync(id))?.RuntimeStatus}."
+        );
     }
 }

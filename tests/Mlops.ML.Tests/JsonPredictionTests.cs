@@ -3,7 +3,6 @@ using System.Text;
 using System.Text.Json;
 using Mlops.Data.Tabular;
 using Mlops.ML.Featurization;
-using Mlops.ML.Models;
 using Mlops.ML.Training;
 using Xunit;
 
@@ -20,9 +19,14 @@ public class JsonPredictionTests
             double size = Math.Round(rng.NextDouble() * 10, 2);
             var color = new[] { "red", "green", "blue" }[rng.Next(3)];
             bool flag = rng.Next(2) == 0;
-            var when = new DateTime(2024, 1, 1).AddDays(rng.Next(300)).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+            var when = new DateTime(2024, 1, 1)
+                .AddDays(rng.Next(300))
+                .ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
             bool y = size + (color == "red" ? 3 : 0) + (flag ? 1 : 0) + rng.NextDouble() * 2 > 7;
-            sb.Append(CultureInfo.InvariantCulture, $"{(i % 17 == 0 ? "" : size.ToString(CultureInfo.InvariantCulture))},{color},{flag.ToString().ToLowerInvariant()},{when},note {i},{(y ? "yes" : "no")}\n");
+            sb.Append(
+                CultureInfo.InvariantCulture,
+                $"{(i % 17 == 0 ? "" : size.ToString(CultureInfo.InvariantCulture))},{color},{flag.ToString().ToLowerInvariant()},{when},note {i},{(y ? "yes" : "no")}\n"
+            );
         }
         return CsvTableReader.Parse(sb.ToString());
     }
@@ -32,10 +36,13 @@ public class JsonPredictionTests
         var parts = new List<string>();
         foreach (var c in t.Columns)
         {
-            if (c.Name == "label") continue;
+            if (c.Name == "label")
+                continue;
             string v = c.Kind switch
             {
-                ColumnKind.Numeric => double.IsNaN(c.Numbers![r]) ? "null" : c.Numbers[r].ToString("R", CultureInfo.InvariantCulture),
+                ColumnKind.Numeric => double.IsNaN(c.Numbers![r])
+                    ? "null"
+                    : c.Numbers[r].ToString("R", CultureInfo.InvariantCulture),
                 ColumnKind.Boolean => c.Numbers![r] != 0 ? "true" : "false",
                 _ => JsonSerializer.Serialize(c.Strings![r]),
             };
@@ -56,7 +63,10 @@ public class JsonPredictionTests
         for (int r = 0; r < data.RowCount; r++)
         {
             using var doc = JsonDocument.Parse(RowJson(data, r));
-            Assert.True(model.TryPredict(doc.RootElement, out var p, out var issues), string.Join("; ", issues.Select(i => i.Message)));
+            Assert.True(
+                model.TryPredict(doc.RootElement, out var p, out var issues),
+                string.Join("; ", issues.Select(i => i.Message))
+            );
             Assert.Empty(issues);
             Assert.Equal(batch.Labels![r], p!.Label);
             Assert.Equal(batch.Probability(r, 1), p.Probabilities![1]); // bit-identical
@@ -67,7 +77,9 @@ public class JsonPredictionTests
     public void TryPredict_StringForNumber_ErrorNamesColumn()
     {
         var model = ModelTrainer.Train(Mixed(), new TrainingSpec("label", MlTask.Binary)).Model;
-        using var doc = JsonDocument.Parse("{\"size\":\"big\",\"color\":\"red\",\"flag\":true,\"when\":\"2024-03-01\"}");
+        using var doc = JsonDocument.Parse(
+            "{\"size\":\"big\",\"color\":\"red\",\"flag\":true,\"when\":\"2024-03-01\"}"
+        );
         Assert.False(model.TryPredict(doc.RootElement, out var p, out var issues));
         Assert.Null(p);
         var e = Assert.Single(issues, i => i.IsError);

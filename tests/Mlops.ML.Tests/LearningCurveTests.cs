@@ -1,20 +1,27 @@
-using Mlops.ML.Models;
 using Mlops.ML.Training;
 using Xunit;
 
 namespace Mlops.ML.Tests;
 
-/// <summary>Per-round curves for every tree engine, and stopping our GBDT between rounds (a sweep's early termination).</summary>
+/// <summary>Per-round curves for every tree engine, and stopping our GBDT between rounds (a sweep's early
+/// termination).</summary>
 public sealed class LearningCurveTests
 {
-    private static TrainingSpec Spec(string engine, int rounds, TrainerKind trainer = TrainerKind.Gbdt) => new("target", MlTask.Binary)
-    {
-        Trainer = trainer,
-        Options = trainer == TrainerKind.Forest
-            ? new Dictionary<string, object> { ["num_trees"] = rounds }
-            : new Dictionary<string, object> { ["engine"] = engine, ["num_rounds"] = rounds, ["min_data_in_leaf"] = 5 },
-        Validation = TestData.Split(TestData.Load("sk_breast_cancer")).Test,
-    };
+    private static TrainingSpec Spec(string engine, int rounds, TrainerKind trainer = TrainerKind.Gbdt) =>
+        new("target", MlTask.Binary)
+        {
+            Trainer = trainer,
+            Options =
+                trainer == TrainerKind.Forest
+                    ? new Dictionary<string, object> { ["num_trees"] = rounds }
+                    : new Dictionary<string, object>
+                    {
+                        ["engine"] = engine,
+                        ["num_rounds"] = rounds,
+                        ["min_data_in_leaf"] = 5,
+                    },
+            Validation = TestData.Split(TestData.Load("sk_breast_cancer")).Test,
+        };
 
     [Theory]
     [InlineData("lightgbm", TrainerKind.Gbdt)]
@@ -26,10 +33,16 @@ public sealed class LearningCurveTests
         var result = ModelTrainer.Train(train, Spec(engine, 30, trainer));
         Assert.Equal(Enumerable.Range(1, 30), result.Curve.Select(r => r.Round));
         Assert.All(result.Curve, r => Assert.NotNull(r.Validation));
-        Assert.True(result.Curve.Zip(result.Curve.Skip(1)).All(p => p.Second.Elapsed >= p.First.Elapsed), "elapsed time must not go back");
+        Assert.True(
+            result.Curve.Zip(result.Curve.Skip(1)).All(p => p.Second.Elapsed >= p.First.Elapsed),
+            "elapsed time must not go back"
+        );
         Assert.True(result.Curve[^1].Elapsed > 0);
         if (trainer == TrainerKind.Gbdt)
-            Assert.True(result.Curve[^1].Train < result.Curve[0].Train / 2, $"boosting must lower the training loss: {result.Curve[0].Train} → {result.Curve[^1].Train}");
+            Assert.True(
+                result.Curve[^1].Train < result.Curve[0].Train / 2,
+                $"boosting must lower the training loss: {result.Curve[0].Train} → {result.Curve[^1].Train}"
+            );
     }
 
     [Fact]
@@ -48,7 +61,14 @@ public sealed class LearningCurveTests
     {
         var (train, _) = TestData.Split(TestData.Load("sk_breast_cancer"));
         var seen = new List<int>();
-        var spec = Spec("auto", 50) with { ContinueAfterRound = m => { seen.Add(m.Round); return m.Round < 7; } };
+        var spec = Spec("auto", 50) with
+        {
+            ContinueAfterRound = m =>
+            {
+                seen.Add(m.Round);
+                return m.Round < 7;
+            },
+        };
         var result = ModelTrainer.Train(train, spec);
         Assert.Equal(7, result.StoppedAtRound);
         Assert.Equal(Enumerable.Range(1, 7), seen);

@@ -20,13 +20,18 @@ public class MetricsTests
     public void AveragePrecision_PerfectRanking_IsOne()
     {
         Assert.Equal(1.0, MetricFunctions.AveragePrecision([0.9, 0.8, 0.3, 0.1], [true, true, false, false]), 12);
-        Assert.Equal(0.5 * 1 + 0.5 * (2.0 / 3), MetricFunctions.AveragePrecision([0.9, 0.8, 0.3, 0.1], [true, false, true, false]), 12);
+        Assert.Equal(
+            0.5 * 1 + 0.5 * (2.0 / 3),
+            MetricFunctions.AveragePrecision([0.9, 0.8, 0.3, 0.1], [true, false, true, false]),
+            12
+        );
     }
 
     [Fact]
     public void RegressionMetrics_KnownValues()
     {
-        double[] y = [1, 2, 3, 4], p = [1, 2, 3, 6];
+        double[] y = [1, 2, 3, 4],
+            p = [1, 2, 3, 6];
         Assert.Equal(1.0, MetricFunctions.Rmse(y, p), 12);
         Assert.Equal(0.5, MetricFunctions.Mae(y, p), 12);
         Assert.Equal(1 - 4 / 5.0, MetricFunctions.R2(y, p), 12);
@@ -43,7 +48,9 @@ public class MetricsTests
     public void Evaluate_WithSliceColumn_ReportsPerValueMetrics()
     {
         var data = TestData.Load("sk_iris");
-        var model = ModelTrainer.Train(data, new TrainingSpec("target", MlTask.Multiclass) { Trainer = TrainerKind.Linear }).Model;
+        var model = ModelTrainer
+            .Train(data, new TrainingSpec("target", MlTask.Multiclass) { Trainer = TrainerKind.Linear })
+            .Model;
         var report = Evaluator.Evaluate(model, data, "target");
         Assert.Equal(3, report.Slices.Count);
         Assert.All(report.Slices, s => Assert.Equal(50, s.RowCount));

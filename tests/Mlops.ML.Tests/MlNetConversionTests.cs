@@ -1,4 +1,3 @@
-using Microsoft.ML;
 using Microsoft.ML.Data;
 using Mlops.Data.Tabular;
 using Mlops.ML.Featurization;
@@ -11,51 +10,15 @@ using Xunit;
 namespace Mlops.ML.Tests;
 
 /// <summary>
-/// Trees trained by Microsoft.ML (LightGBM, FastForest) and converted into our <see cref="GbdtEnsemble"/> must score
+/// Trees trained by Microsoft.ML (FastForest) and converted into our <see cref="GbdtEnsemble"/> must score
 /// held-out rows exactly as ML.NET's own model does — including rows with missing values.
 /// </summary>
 public class MlNetConversionTests
 {
     private const double Tolerance = 1e-5;
 
-    [Theory]
-    [InlineData("sk_breast_cancer", MlTask.Binary)]
-    [InlineData("sk_wine", MlTask.Multiclass)]
-    [InlineData("sk_iris", MlTask.Multiclass)]
-    [InlineData("sk_diabetes", MlTask.Regression)]
-    public void LightGbm_ConvertedTrees_MatchMlNetPredictions(string dataset, MlTask task)
-    {
-        var (train, test, classCount) = Matrices(dataset, task);
-        var options = new GbdtOptions { NumRounds = 40, MinDataInLeaf = 5, Threads = 1 };
-        var output = MlNetTreeTrainer.TrainLightGbm(train, null, task, classCount, options, seed: 7);
-
-        var ours = Probabilities(output.Ensemble, test, task);
-        var theirs = MlNetScores(output, test, task, classCount);
-        AssertClose(theirs, ours);
-        Assert.True(output.Ensemble.Trees.Count >= 10, "the ensemble should have trees");
-    }
-
-    [Theory]
-    [InlineData(MlTask.Binary)]
-    [InlineData(MlTask.Regression)]
-    public void LightGbm_NativeCategorySplits_ConvertedChainsMatchMlNet(MlTask task)
-    {
-        var table = CategoricalTable(seed: 11);
-        var (trainTable, testTable) = TestData.Split(table);
-        var fz = Featurizer.Fit(trainTable, "y");
-        double[] Encode(DataTable t) => task == MlTask.Binary
-            ? Labels.AsNumbers(t["y"]).Select(v => v > 5 ? 1.0 : 0.0).ToArray()
-            : Labels.AsNumbers(t["y"]);
-        var train = TreeModelTraining.Matrix(fz, trainTable, Encode(trainTable));
-        var test = TreeModelTraining.Matrix(fz, testTable, Encode(testTable));
-        var output = MlNetTreeTrainer.TrainLightGbm(train, null, task, 2, new GbdtOptions { NumRounds = 30, MinDataInLeaf = 5, Threads = 1, CategoricalSplit = "native" }, seed: 7);
-
-        Assert.True(output.Layout.Width > train.Width, "categorical features should be one-hot blocks");
-        Assert.Contains(output.Ensemble.Trees, t => t.Feature.Any(f => fz.Features[f].IsCategorical));
-        AssertClose(MlNetScores(output, test, task, 2), Probabilities(output.Ensemble, test, task));
-    }
-
-    /// <summary>A numeric target driven by a 12-level category (non-monotone in its code), a number, and missing values in both.</summary>
+    /// <summary>A numeric target driven by a 12-level category (non-monotone in its code), a number, and missing values
+    /// in both.</summary>
     internal static DataTable CategoricalTable(int seed)
     {
         var rng = new Random(seed);
@@ -67,21 +30,11 @@ public class MlNetConversionTests
             double x = rng.NextDouble() * 4;
             double y = 5 + effect[c] + x + rng.NextDouble();
             string shade = rng.NextDouble() < 0.05 ? "" : $"s{c}";
-            string xs = rng.NextDouble() < 0.05 ? "" : x.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+            string xs =
+                rng.NextDouble() < 0.05 ? "" : x.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
             sb.Append(System.FormattableString.Invariant($"{shade},{xs},{y}\n"));
         }
         return CsvTableReader.Parse(sb.ToString());
-    }
-
-    [Fact]
-    public void LightGbm_WithEarlyStopping_KeepsBestRoundsAndStillMatches()
-    {
-        var (train, test, classCount) = Matrices("sk_breast_cancer", MlTask.Binary);
-        var options = new GbdtOptions { NumRounds = 500, LearningRate = 0.3, MinDataInLeaf = 5, EarlyStoppingRounds = 5, Threads = 1 };
-        var output = MlNetTreeTrainer.TrainLightGbm(train, test, MlTask.Binary, classCount, options, seed: 7);
-
-        Assert.InRange(output.BestRound, 1, 499);
-        AssertClose(MlNetScores(output, test, MlTask.Binary, classCount), Probabilities(output.Ensemble, test, MlTask.Binary));
     }
 
     [Theory]
@@ -90,7 +43,10 @@ public class MlNetConversionTests
     public void ModelTrainer_IrisEachEngine_AccurateAndRecordsEngine(string engine)
     {
         var (train, test) = TestData.Split(TestData.Load("sk_iris"));
-        var spec = new TrainingSpec("target", MlTask.Multiclass) { Options = new Dictionary<string, object> { ["engine"] = engine, ["min_data_in_leaf"] = 5 } };
+        var spec = new TrainingSpec("target", MlTask.Multiclass)
+        {
+            Options = new Dictionary<string, object> { ["engine"] = engine, ["min_data_in_leaf"] = 5 },
+        };
         var model = ModelTrainer.Train(train, spec).Model;
         Assert.Equal(engine, model.Metadata.Options["engine"]);
         // Far above chance (a label mix-up once gave 0.3); LightGBM is a little behind ours on 120 rows.
@@ -101,16 +57,28 @@ public class MlNetConversionTests
     public void FastForest_RegressionTrees_MatchMlNetPredictions()
     {
         var (train, test, _) = Matrices("sk_diabetes", MlTask.Regression);
-        var output = MlNetTreeTrainer.TrainFastForest(train, null, MlTask.Regression, new ForestOptions { NumTrees = 30, Threads = 1 }, seed: 7);
+        var output = MlNetTreeTrainer.TrainFastForest(
+            train,
+            null,
+            MlTask.Regression,
+            new ForestOptions { NumTrees = 30, Threads = 1 },
+            seed: 7
+        );
 
-        AssertClose(MlNetScores(output, test, MlTask.Regression, 1), Probabilities(output.Ensemble, test, MlTask.Regression));
+        AssertClose(
+            MlNetScores(output, test, MlTask.Regression, 1),
+            Probabilities(output.Ensemble, test, MlTask.Regression)
+        );
     }
 
     [Fact]
     public void ModelTrainer_ForestBinary_RanksWell()
     {
         var (train, test) = TestData.Split(TestData.Load("sk_breast_cancer"));
-        var result = ModelTrainer.Train(train, new TrainingSpec("target", MlTask.Binary) { Trainer = TrainerKind.Forest });
+        var result = ModelTrainer.Train(
+            train,
+            new TrainingSpec("target", MlTask.Binary) { Trainer = TrainerKind.Forest }
+        );
         var report = Metrics.Evaluator.Evaluate(result.Model, test);
         Assert.Equal(TrainerKind.Forest, result.Model.Trainer);
         Assert.True(report.Metrics["auc"] > 0.97, $"auc {report.Metrics["auc"]}");
@@ -118,50 +86,69 @@ public class MlNetConversionTests
         Assert.Equal(result.Model.PredictBatch(test).Values, reloaded.PredictBatch(test).Values);
     }
 
-    /// <summary>Featurized 80/20 matrices of a bundled dataset, with every 7th value of the first features set missing.</summary>
+    /// <summary>Featurized 80/20 matrices of a bundled dataset, with every 7th value of the first features set
+    /// missing.</summary>
     private static (FeatureMatrix Train, FeatureMatrix Test, int ClassCount) Matrices(string dataset, MlTask task)
     {
         var (trainTable, testTable) = TestData.Split(TestData.Load(dataset));
         var fz = Featurizer.Fit(trainTable, "target");
-        var classes = task == MlTask.Regression ? [] : Labels.SortClasses(Labels.AsStrings(trainTable["target"]).Select(s => s!));
-        double[] Encode(DataTable t) => task == MlTask.Regression
-            ? Labels.AsNumbers(t["target"])
-            : Labels.AsStrings(t["target"]).Select(s => (double)Array.IndexOf(classes, s)).ToArray();
+        var classes =
+            task == MlTask.Regression ? [] : Labels.SortClasses(Labels.AsStrings(trainTable["target"]).Select(s => s!));
+        double[] Encode(DataTable t) =>
+            task == MlTask.Regression
+                ? Labels.AsNumbers(t["target"])
+                : Labels.AsStrings(t["target"]).Select(s => (double)Array.IndexOf(classes, s)).ToArray();
         FeatureMatrix Build(DataTable t)
         {
             var m = TreeModelTraining.Matrix(fz, t, Encode(t));
-            for (int i = 0; i < m.Features.Length; i += 7) if (i % m.Width < 3) m.Features[i] = float.NaN;
+            for (int i = 0; i < m.Features.Length; i += 7)
+                if (i % m.Width < 3)
+                    m.Features[i] = float.NaN;
             return m;
         }
         return (Build(trainTable), Build(testTable), Math.Max(1, classes.Length));
     }
 
-    /// <summary>Our predictor's outputs: positive-class probability, class probabilities (row-major), or the value.</summary>
+    /// <summary>Our predictor's outputs: positive-class probability, class probabilities (row-major), or the
+    /// value.</summary>
     private static double[] Probabilities(GbdtEnsemble ensemble, FeatureMatrix m, MlTask task)
     {
         int k = ensemble.OutputCount;
         var raw = new double[m.Rows * k];
         ensemble.Predict(m.Features, m.Rows, raw);
-        if (task == MlTask.Binary) return raw.Select(s => 1 / (1 + Math.Exp(-s))).ToArray();
-        if (task == MlTask.Regression) return raw;
+        if (task == MlTask.Binary)
+            return raw.Select(s => 1 / (1 + Math.Exp(-s))).ToArray();
+        if (task == MlTask.Regression)
+            return raw;
         for (int r = 0; r < m.Rows; r++)
         {
             var row = raw.AsSpan(r * k, k);
-            double max = row.ToArray().Max(), sum = 0;
-            for (int c = 0; c < k; c++) { row[c] = Math.Exp(row[c] - max); sum += row[c]; }
-            for (int c = 0; c < k; c++) row[c] /= sum;
+            double max = row.ToArray().Max(),
+                sum = 0;
+            for (int c = 0; c < k; c++)
+            {
+                row[c] = Math.Exp(row[c] - max);
+                sum += row[c];
+            }
+            for (int c = 0; c < k; c++)
+                row[c] /= sum;
         }
         return raw;
     }
 
     private static double[] MlNetScores(MlNetTreeOutput output, FeatureMatrix m, MlTask task, int classCount)
     {
-        var scored = output.Transformer.Transform(FeatureDataView.CreateUnlabelled(output.Context, m.Features, m.Rows, m.Width, output.Layout));
+        var scored = output.Transformer.Transform(
+            FeatureDataView.CreateUnlabelled(output.Context, m.Features, m.Rows, m.Width, output.Layout)
+        );
         if (task == MlTask.Binary)
             return scored.GetColumn<float>("Probability").Select(v => (double)v).ToArray();
         if (task == MlTask.Regression)
             return scored.GetColumn<float>("Score").Select(v => (double)v).ToArray();
-        return scored.GetColumn<VBuffer<float>>("Score").SelectMany(v => v.DenseValues().Select(x => (double)x)).ToArray();
+        return scored
+            .GetColumn<VBuffer<float>>("Score")
+            .SelectMany(v => v.DenseValues().Select(x => (double)x))
+            .ToArray();
     }
 
     private static void AssertClose(double[] expected, double[] actual)
@@ -170,7 +157,10 @@ public class MlNetConversionTests
         for (int i = 0; i < expected.Length; i++)
         {
             double scale = Math.Max(1, Math.Abs(expected[i]));
-            Assert.True(Math.Abs(expected[i] - actual[i]) <= Tolerance * scale, $"row value {i}: ML.NET {expected[i]:R}, ours {actual[i]:R}");
+            Assert.True(
+                Math.Abs(expected[i] - actual[i]) <= Tolerance * scale,
+                $"row value {i}: ML.NET {expected[i]:R}, ours {actual[i]:R}"
+            );
         }
     }
 }

@@ -1,6 +1,4 @@
-using System.Text;
 using System.Text.Json;
-using Mlops.Data.Tabular;
 using Mlops.ML.Models;
 using Mlops.ML.Training;
 using Xunit;
@@ -10,7 +8,9 @@ namespace Mlops.ML.Tests;
 public class ModelFormatTests
 {
     private static Model TrainIris(TrainerKind kind) =>
-        ModelTrainer.Train(TestData.Load("sk_iris"), new TrainingSpec("target", MlTask.Multiclass) { Trainer = kind }).Model;
+        ModelTrainer
+            .Train(TestData.Load("sk_iris"), new TrainingSpec("target", MlTask.Multiclass) { Trainer = kind })
+            .Model;
 
     [Theory]
     [InlineData(TrainerKind.Gbdt)]
@@ -71,7 +71,12 @@ public class ModelFormatTests
         var data = TestData.Load("sk_breast_cancer");
         var spec = new TrainingSpec("target", MlTask.Binary)
         {
-            Options = new Dictionary<string, object> { ["bagging_fraction"] = 0.7, ["feature_fraction"] = 0.6, ["num_rounds"] = 30 },
+            Options = new Dictionary<string, object>
+            {
+                ["bagging_fraction"] = 0.7,
+                ["feature_fraction"] = 0.6,
+                ["num_rounds"] = 30,
+            },
             Seed = 7,
         };
         var a = ModelTrainer.Train(data, spec).Model;
@@ -85,17 +90,24 @@ public class ModelFormatTests
     public void Train_DifferentThreadCounts_IdenticalModels()
     {
         var data = TestData.Load("sk_wine");
-        Model Run(int threads) => ModelTrainer.Train(data, new TrainingSpec("target", MlTask.Multiclass)
-        {
-            Options = new Dictionary<string, object> { ["threads"] = threads, ["num_rounds"] = 20 },
-        }).Model;
+        Model Run(int threads) =>
+            ModelTrainer
+                .Train(
+                    data,
+                    new TrainingSpec("target", MlTask.Multiclass)
+                    {
+                        Options = new Dictionary<string, object> { ["threads"] = threads, ["num_rounds"] = 20 },
+                    }
+                )
+                .Model;
         var one = Strip(Run(1).ToJson()).Replace("\"threads\":1", "");
         var two = Strip(Run(2).ToJson()).Replace("\"threads\":2", "");
         Assert.Equal(one, two);
     }
 
     /// <summary>Removes the creation time so two trainings can be compared byte for byte.</summary>
-    private static string Strip(string json) => System.Text.RegularExpressions.Regex.Replace(json, "\"createdUtc\":\"[^\"]*\"", "");
+    private static string Strip(string json) =>
+        System.Text.RegularExpressions.Regex.Replace(json, "\"createdUtc\":\"[^\"]*\"", "");
 
     [Fact]
     public void PredictBatch_FromMultipleThreads_SameResults()

@@ -14,28 +14,43 @@ public class OptionsTests
     [InlineData("max_bins", 300)]
     public void GbdtOptions_InvalidValue_ThrowsNamingOption(string name, double value)
     {
-        var ex = Assert.Throws<ArgumentException>(() => GbdtOptions.FromDictionary(new Dictionary<string, object> { [name] = value }));
+        var ex = Assert.Throws<ArgumentException>(() =>
+            GbdtOptions.FromDictionary(new Dictionary<string, object> { [name] = value })
+        );
         Assert.Equal(name, ex.ParamName);
     }
 
     [Fact]
     public void Train_UnknownOption_ThrowsNamingIt()
     {
-        var ex = Assert.Throws<ArgumentException>(() => ModelTrainer.Train(TestData.Load("sk_iris"),
-            new TrainingSpec("target", MlTask.Multiclass) { Options = new Dictionary<string, object> { ["num_leafs"] = 8 } }));
+        var ex = Assert.Throws<ArgumentException>(() =>
+            ModelTrainer.Train(
+                TestData.Load("sk_iris"),
+                new TrainingSpec("target", MlTask.Multiclass)
+                {
+                    Options = new Dictionary<string, object> { ["num_leafs"] = 8 },
+                }
+            )
+        );
         Assert.Contains("num_leafs", ex.Message);
     }
 
     [Fact]
     public void Train_AutoWithPrefixedOptions_RoutesToEachTrainer()
     {
-        var r = ModelTrainer.Train(TestData.Load("sk_iris"), new TrainingSpec("target", MlTask.Multiclass)
-        {
-            Trainer = TrainerKind.Auto,
-            Options = new Dictionary<string, object> { ["gbdt.num_rounds"] = 5, ["linear.l2"] = 2.0 },
-        });
+        var r = ModelTrainer.Train(
+            TestData.Load("sk_iris"),
+            new TrainingSpec("target", MlTask.Multiclass)
+            {
+                Trainer = TrainerKind.Auto,
+                Options = new Dictionary<string, object> { ["gbdt.num_rounds"] = 5, ["linear.l2"] = 2.0 },
+            }
+        );
         var options = r.Model.Metadata.Options;
-        Assert.Equal(r.Trainer == TrainerKind.Gbdt ? "5" : "2", options[r.Trainer == TrainerKind.Gbdt ? "num_rounds" : "l2"].ToString());
+        Assert.Equal(
+            r.Trainer == TrainerKind.Gbdt ? "5" : "2",
+            options[r.Trainer == TrainerKind.Gbdt ? "num_rounds" : "l2"].ToString()
+        );
     }
 
     [Fact]
@@ -47,7 +62,9 @@ public class OptionsTests
     [Fact]
     public void Train_BinaryWithThreeClasses_ThrowsBadTarget()
     {
-        var ex = Assert.Throws<MlException>(() => ModelTrainer.Train(TestData.Load("sk_iris"), new TrainingSpec("target", MlTask.Binary)));
+        var ex = Assert.Throws<MlException>(() =>
+            ModelTrainer.Train(TestData.Load("sk_iris"), new TrainingSpec("target", MlTask.Binary))
+        );
         Assert.Equal("bad_target", ex.Code);
         Assert.Contains("exactly 2 classes", ex.Message);
     }
@@ -56,7 +73,10 @@ public class OptionsTests
     public void Train_RegressionOnTextTarget_ThrowsBadTarget()
     {
         var t = Mlops.Data.Tabular.CsvTableReader.Parse("x,y\n1,a\n2,b\n3,a\n");
-        Assert.Equal("bad_target", Assert.Throws<MlException>(() => ModelTrainer.Train(t, new TrainingSpec("y", MlTask.Regression))).Code);
+        Assert.Equal(
+            "bad_target",
+            Assert.Throws<MlException>(() => ModelTrainer.Train(t, new TrainingSpec("y", MlTask.Regression))).Code
+        );
     }
 
     [Fact]
@@ -67,7 +87,12 @@ public class OptionsTests
         Assert.True(m.BinCount <= 256);
         Assert.Equal(0, m.ValueToBin(float.NaN));
         byte prev = 1;
-        foreach (var v in values) { var b = m.ValueToBin(v); Assert.True(b >= prev); prev = b; }
+        foreach (var v in values)
+        {
+            var b = m.ValueToBin(v);
+            Assert.True(b >= prev);
+            prev = b;
+        }
         Assert.Equal(m.BinCount - 1, m.ValueToBin(float.MaxValue));
     }
 
@@ -87,10 +112,20 @@ public class OptionsTests
         var (train, test) = TestData.Split(TestData.Load("sk_diabetes"));
         foreach (var objective in new[] { "l1", "huber" })
         {
-            var m = ModelTrainer.Train(train, new TrainingSpec("target", MlTask.Regression)
-            {
-                Options = new Dictionary<string, object> { ["objective"] = objective, ["huber_delta"] = 30.0, ["learning_rate"] = 0.05 },
-            }).Model;
+            var m = ModelTrainer
+                .Train(
+                    train,
+                    new TrainingSpec("target", MlTask.Regression)
+                    {
+                        Options = new Dictionary<string, object>
+                        {
+                            ["objective"] = objective,
+                            ["huber_delta"] = 30.0,
+                            ["learning_rate"] = 0.05,
+                        },
+                    }
+                )
+                .Model;
             Assert.True(Mlops.ML.Metrics.Evaluator.Evaluate(m, test).Metrics["rmse"] < 75, objective);
         }
     }
@@ -99,9 +134,16 @@ public class OptionsTests
     [InlineData(1_000, null, "mlops", 0.1)]
     [InlineData(50_000, null, "lightgbm", 0.3)]
     [InlineData(50_000, 0.3, "lightgbm", 0.3)]
-    public void GbdtOptions_ForTraining_SizeAwareEngineAndLearningRate(int rows, double? userRate, string engine, double rate)
+    public void GbdtOptions_ForTraining_SizeAwareEngineAndLearningRate(
+        int rows,
+        double? userRate,
+        string engine,
+        double rate
+    )
     {
-        var values = userRate is null ? new Dictionary<string, object>() : new Dictionary<string, object> { ["learning_rate"] = userRate };
+        var values = userRate is null
+            ? new Dictionary<string, object>()
+            : new Dictionary<string, object> { ["learning_rate"] = userRate };
         var o = GbdtOptions.ForTraining(values, MlTask.Binary, rows);
         Assert.Equal(engine, o.ResolvedEngine(MlTask.Binary, rows));
         Assert.Equal(rate, o.LearningRate);
@@ -111,8 +153,15 @@ public class OptionsTests
     [Fact]
     public void GbdtOptions_LightGbmWithL1Objective_ThrowsNamingEngine()
     {
-        var ex = Assert.Throws<ArgumentException>(() => GbdtOptions.FromDictionary(new Dictionary<string, object> { ["engine"] = "lightgbm", ["objective"] = "l1" }));
+        var ex = Assert.Throws<ArgumentException>(() =>
+            GbdtOptions.FromDictionary(new Dictionary<string, object> { ["engine"] = "lightgbm", ["objective"] = "l1" })
+        );
         Assert.Equal("engine", ex.ParamName);
-        Assert.Equal("mlops", GbdtOptions.ForTraining(new Dictionary<string, object> { ["objective"] = "huber" }, MlTask.Regression, 100_000).ResolvedEngine(MlTask.Regression, 100_000));
+        Assert.Equal(
+            "mlops",
+            GbdtOptions
+                .ForTraining(new Dictionary<string, object> { ["objective"] = "huber" }, MlTask.Regression, 100_000)
+                .ResolvedEngine(MlTask.Regression, 100_000)
+        );
     }
 }

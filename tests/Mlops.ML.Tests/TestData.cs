@@ -10,7 +10,8 @@ internal static class TestData
     public static string PathOf(string name)
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !Directory.Exists(Path.Combine(dir.FullName, "tests", "data"))) dir = dir.Parent;
+        while (dir is not null && !Directory.Exists(Path.Combine(dir.FullName, "tests", "data")))
+            dir = dir.Parent;
         return Path.Combine(dir!.FullName, "tests", "data", name + ".csv");
     }
 
@@ -18,7 +19,8 @@ internal static class TestData
     {
         lock (Cache)
         {
-            if (!Cache.TryGetValue(name, out var t)) Cache[name] = t = CsvTableReader.ReadFile(PathOf(name));
+            if (!Cache.TryGetValue(name, out var t))
+                Cache[name] = t = CsvTableReader.ReadFile(PathOf(name));
             return t;
         }
     }

@@ -46,21 +46,38 @@ public class ThresholdTests
         var spec = new TrainingSpec("target", MlTask.Binary) { Threshold = ThresholdRule.Maximizing("accuracy") };
         var model = ModelTrainer.Train(train, spec).Model;
 
-        Assert.Equal(model.Threshold.ToString("R", System.Globalization.CultureInfo.InvariantCulture), model.Metadata.Tags["threshold"]);
-        Assert.True(double.Parse(model.Metadata.Tags["threshold.validation"], System.Globalization.CultureInfo.InvariantCulture)
-            >= double.Parse(model.Metadata.Tags["threshold.validation_at_0.5"], System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(
+            model.Threshold.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+            model.Metadata.Tags["threshold"]
+        );
+        Assert.True(
+            double.Parse(model.Metadata.Tags["threshold.validation"], System.Globalization.CultureInfo.InvariantCulture)
+                >= double.Parse(
+                    model.Metadata.Tags["threshold.validation_at_0.5"],
+                    System.Globalization.CultureInfo.InvariantCulture
+                )
+        );
         var batch = model.PredictBatch(test);
-        for (int i = 0; i < batch.RowCount; i++) Assert.Equal(batch.Values[i] >= model.Threshold ? model.Classes[1] : model.Classes[0], batch.Labels![i]);
+        for (int i = 0; i < batch.RowCount; i++)
+            Assert.Equal(batch.Values[i] >= model.Threshold ? model.Classes[1] : model.Classes[0], batch.Labels![i]);
         var reloaded = Model.FromJson(model.ToJson());
         Assert.Equal(model.Threshold, reloaded.Threshold);
-        Assert.Equal(Evaluator.Evaluate(model, test).Metrics["accuracy"], Evaluator.Evaluate(reloaded, test).Metrics["accuracy"]);
+        Assert.Equal(
+            Evaluator.Evaluate(model, test).Metrics["accuracy"],
+            Evaluator.Evaluate(reloaded, test).Metrics["accuracy"]
+        );
     }
 
     [Fact]
     public void Train_ThresholdOnRegression_Throws()
     {
         var data = TestData.Load("sk_diabetes");
-        var ex = Assert.Throws<ArgumentException>(() => ModelTrainer.Train(data, new TrainingSpec("target", MlTask.Regression) { Threshold = ThresholdRule.Fixed(0.3) }));
+        var ex = Assert.Throws<ArgumentException>(() =>
+            ModelTrainer.Train(
+                data,
+                new TrainingSpec("target", MlTask.Regression) { Threshold = ThresholdRule.Fixed(0.3) }
+            )
+        );
         Assert.Equal("threshold", ex.ParamName);
     }
 }

@@ -58,10 +58,15 @@ public class TrainingQualityTests
     public void Train_AutoOnBreastCancer_RecordsBothCandidatesAndPicksBetter()
     {
         var (train, test) = TestData.Split(TestData.Load("sk_breast_cancer"));
-        var result = ModelTrainer.Train(train, new TrainingSpec("target", MlTask.Binary) { Trainer = TrainerKind.Auto });
+        var result = ModelTrainer.Train(
+            train,
+            new TrainingSpec("target", MlTask.Binary) { Trainer = TrainerKind.Auto }
+        );
         Assert.Equal(["forest", "gbdt", "linear"], result.CandidateScores.Keys.Order());
-        // A tree model is only chosen when it is better (by more than the fold noise); otherwise the simpler linear model wins.
-        if (result.Trainer != TrainerKind.Linear) Assert.True(result.CandidateScores[result.Trainer.ToName()] > result.CandidateScores["linear"]);
+        // A tree model is only chosen when it is better (by more than the fold noise); otherwise the simpler linear
+        // model wins.
+        if (result.Trainer != TrainerKind.Linear)
+            Assert.True(result.CandidateScores[result.Trainer.ToName()] > result.CandidateScores["linear"]);
         Assert.True(Evaluator.Evaluate(result.Model, test).Metrics["auc"] >= 0.98);
     }
 
@@ -73,7 +78,8 @@ public class TrainingQualityTests
         var sb = new System.Text.StringBuilder("a,b,y\n");
         for (int i = 0; i < 600; i++)
         {
-            double a = rng.NextDouble() * 2 - 1, b = rng.NextDouble() * 2 - 1;
+            double a = rng.NextDouble() * 2 - 1,
+                b = rng.NextDouble() * 2 - 1;
             sb.Append(System.FormattableString.Invariant($"{a},{b},{(a * b > 0 ? 1 : 0)}\n"));
         }
         var data = Mlops.Data.Tabular.CsvTableReader.Parse(sb.ToString());
@@ -88,7 +94,13 @@ public class TrainingQualityTests
         var (train, _) = TestData.Split(TestData.Load("sk_breast_cancer"));
         var spec = new TrainingSpec("target", MlTask.Binary)
         {
-            Options = new Dictionary<string, object> { ["num_rounds"] = 2000, ["learning_rate"] = 0.3, ["early_stopping_rounds"] = 10, ["validation_fraction"] = 0.25 },
+            Options = new Dictionary<string, object>
+            {
+                ["num_rounds"] = 2000,
+                ["learning_rate"] = 0.3,
+                ["early_stopping_rounds"] = 10,
+                ["validation_fraction"] = 0.25,
+            },
         };
         var result = ModelTrainer.Train(train, spec);
         Assert.True(result.BestIteration < 2000);

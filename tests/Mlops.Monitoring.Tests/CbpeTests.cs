@@ -30,7 +30,11 @@ public class CbpeTests
         var (scores, labels) = Calibrated(40_000, seed: 3);
         var estimate = Cbpe.Estimate(scores, Fixtures.BinaryReference(100))!;
         // Tolerance: the realized accuracy of 40,000 Bernoulli draws has a standard error of about 0.002.
-        Assert.InRange(estimate.Metrics["accuracy"], RealizedAccuracy(scores, labels) - 0.01, RealizedAccuracy(scores, labels) + 0.01);
+        Assert.InRange(
+            estimate.Metrics["accuracy"],
+            RealizedAccuracy(scores, labels) - 0.01,
+            RealizedAccuracy(scores, labels) + 0.01
+        );
         double auc = MetricFunctions.RocAuc(scores, labels);
         Assert.InRange(estimate.Metrics["auc"], auc - 0.01, auc + 0.01);
         Assert.InRange(estimate.Metrics["accuracy"], 0.74, 0.76); // E[max(p, 1 − p)] for p ~ U(0, 1) is 3/4
@@ -49,7 +53,10 @@ public class CbpeTests
         double realized = RealizedAccuracy(scores, labels);
         Assert.True(calibrated.Calibrated);
         Assert.InRange(calibrated.Metrics["accuracy"], realized - 0.015, realized + 0.015);
-        Assert.True(Math.Abs(raw.Metrics["accuracy"] - realized) > 0.03, "without calibration the estimate should be off");
+        Assert.True(
+            Math.Abs(raw.Metrics["accuracy"] - realized) > 0.03,
+            "without calibration the estimate should be off"
+        );
     }
 
     [Fact]
@@ -58,7 +65,8 @@ public class CbpeTests
         var (scores, labels) = Calibrated(5000, seed: 6);
         var c = ScoreCalibration.Fit(scores, labels)!;
         Assert.True(c.Scores.Length <= ScoreCalibration.MaxKnots);
-        for (int i = 1; i < c.Probabilities.Length; i++) Assert.True(c.Probabilities[i] >= c.Probabilities[i - 1]);
+        for (int i = 1; i < c.Probabilities.Length; i++)
+            Assert.True(c.Probabilities[i] >= c.Probabilities[i - 1]);
         Assert.InRange(c.Apply(-5), 0, 1);
         Assert.InRange(c.Apply(0.5), 0.4, 0.6);
     }
@@ -68,7 +76,11 @@ public class CbpeTests
     {
         double[] scores = [0.9, 0.8, 0.7, 0.3, 0.2];
         double[] truth = [1, 0, 1, 0, 0];
-        Assert.Equal(MetricFunctions.RocAuc(scores, truth.Select(t => t == 1).ToArray()), Cbpe.ExpectedAuc(scores, truth), 12);
+        Assert.Equal(
+            MetricFunctions.RocAuc(scores, truth.Select(t => t == 1).ToArray()),
+            Cbpe.ExpectedAuc(scores, truth),
+            12
+        );
     }
 
     [Fact]

@@ -63,10 +63,31 @@ public class DriftAnalysisTests
     [Fact]
     public void Column_CategoricalShareChange_DriftsByJensenShannon()
     {
-        var reference = FeatureSummaries.Categorical("c", ReferenceKind.Categorical, new Dictionary<string, long> { ["a"] = 5000, ["b"] = 5000 }, 10_000);
+        var reference = FeatureSummaries.Categorical(
+            "c",
+            ReferenceKind.Categorical,
+            new Dictionary<string, long> { ["a"] = 5000, ["b"] = 5000 },
+            10_000
+        );
         // Binary column: Evidently's rule tests a large reference with Jensen–Shannon.
-        var moved = new ColumnWindow(reference, 1000, 1000, 0, 0, null, new Dictionary<string, long> { ["a"] = 800, ["b"] = 200 });
-        var kept = new ColumnWindow(reference, 1000, 1000, 0, 0, null, new Dictionary<string, long> { ["a"] = 505, ["b"] = 495 });
+        var moved = new ColumnWindow(
+            reference,
+            1000,
+            1000,
+            0,
+            0,
+            null,
+            new Dictionary<string, long> { ["a"] = 800, ["b"] = 200 }
+        );
+        var kept = new ColumnWindow(
+            reference,
+            1000,
+            1000,
+            0,
+            0,
+            null,
+            new Dictionary<string, long> { ["a"] = 505, ["b"] = 495 }
+        );
         var options = new MonitoringOptions();
         Assert.Equal(DriftMethod.JensenShannon, DriftAnalysis.Column(moved, options)!.Method);
         Assert.True(DriftAnalysis.Column(moved, options)!.Drifted);
@@ -86,10 +107,25 @@ public class DriftAnalysisTests
     [Fact]
     public void ChooseMethod_MatchesDataLibraryRule()
     {
-        Assert.Equal(DriftMethod.KolmogorovSmirnov, DriftDetector.ChooseMethod(DriftMethod.Auto, 1000, numeric: true, distinct: 100, 1000));
-        Assert.Equal(DriftMethod.Wasserstein, DriftDetector.ChooseMethod(DriftMethod.Auto, 1001, numeric: true, distinct: 100, 1000));
-        Assert.Equal(DriftMethod.ZTest, DriftDetector.ChooseMethod(DriftMethod.Auto, 10, numeric: false, distinct: 2, 1000));
-        Assert.Equal(DriftMethod.ChiSquare, DriftDetector.ChooseMethod(DriftMethod.Auto, 10, numeric: false, distinct: 3, 1000));
-        Assert.Equal(DriftMethod.JensenShannon, DriftDetector.ChooseMethod(DriftMethod.Auto, 5000, numeric: true, distinct: 4, 1000));
+        Assert.Equal(
+            DriftMethod.KolmogorovSmirnov,
+            DriftDetector.ChooseMethod(DriftMethod.Auto, 1000, numeric: true, distinct: 100, 1000)
+        );
+        Assert.Equal(
+            DriftMethod.Wasserstein,
+            DriftDetector.ChooseMethod(DriftMethod.Auto, 1001, numeric: true, distinct: 100, 1000)
+        );
+        Assert.Equal(
+            DriftMethod.ZTest,
+            DriftDetector.ChooseMethod(DriftMethod.Auto, 10, numeric: false, distinct: 2, 1000)
+        );
+        Assert.Equal(
+            DriftMethod.ChiSquare,
+            DriftDetector.ChooseMethod(DriftMethod.Auto, 10, numeric: false, distinct: 3, 1000)
+        );
+        Assert.Equal(
+            DriftMethod.JensenShannon,
+            DriftDetector.ChooseMethod(DriftMethod.Auto, 5000, numeric: true, distinct: 4, 1000)
+        );
     }
 }

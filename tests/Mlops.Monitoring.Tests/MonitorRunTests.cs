@@ -26,12 +26,19 @@ public class MonitorRunTests
         string[] palette = ["red", "green", "blue"];
         var color = Enumerable.Range(0, n).Select(_ => (string?)palette[rng.Next(3)]).ToArray();
         var y = Enumerable.Range(0, n).Select(i => x0[i] + x1[i] + noise[i] > 0 ? 1.0 : 0.0).ToArray();
-        return new DataTable([Column.Numeric("x0", x0), Column.Numeric("x1", x1), Column.Categorical("color", color), Column.Numeric("y", y)]);
+        return new DataTable([
+            Column.Numeric("x0", x0),
+            Column.Numeric("x1", x1),
+            Column.Categorical("color", color),
+            Column.Numeric("y", y),
+        ]);
     }
 
     private static ML.Models.Model Train(DataTable train, DataTable test)
     {
-        var model = ModelTrainer.Train(train, new TrainingSpec("y", MlTask.Binary) { Trainer = TrainerKind.Linear }).Model;
+        var model = ModelTrainer
+            .Train(train, new TrainingSpec("y", MlTask.Binary) { Trainer = TrainerKind.Linear })
+            .Model;
         return model.WithMetrics(Evaluator.Evaluate(model, test).Metrics);
     }
 
@@ -44,7 +51,12 @@ public class MonitorRunTests
     }
 
     private static Dictionary<string, object?> Row(DataTable t, int i) =>
-        new() { ["x0"] = t["x0"].Numbers![i], ["x1"] = t["x1"].Numbers![i], ["color"] = t["color"].Strings![i] };
+        new()
+        {
+            ["x0"] = t["x0"].Numbers![i],
+            ["x1"] = t["x1"].Numbers![i],
+            ["color"] = t["color"].Strings![i],
+        };
 
     [Fact]
     public void Build_TrainedModel_SmallJsonThatRoundTrips()
@@ -100,10 +112,18 @@ public class MonitorRunTests
         await AppendAsync(blobs, T0.AddHours(1), lines.ToArray());
         var feedback = new FeedbackStore(blobs, tables, clock);
         clock.UtcNow = T0.AddHours(25);
-        await feedback.IngestCsvAsync("mdl", new MemoryStream(Encoding.UTF8.GetBytes(labels.ToString())), TimeSpan.FromDays(30));
+        await feedback.IngestCsvAsync(
+            "mdl",
+            new MemoryStream(Encoding.UTF8.GetBytes(labels.ToString())),
+            TimeSpan.FromDays(30)
+        );
         clock.UtcNow = T0.AddHours(26);
 
-        var options = MonitoringOptions.Parse(JsonDocument.Parse("""{"retrain":{"when":[{"signal":"performance","metric":"auc","drop":0.02}]}}""").RootElement);
+        var options = MonitoringOptions.Parse(
+            JsonDocument
+                .Parse("""{"retrain":{"when":[{"signal":"performance","metric":"auc","drop":0.02}]}}""")
+                .RootElement
+        );
         var runner = new MonitorRunner(new PredictionLogReader(blobs), feedback);
         var report = await runner.RunAsync("mdl", "run-1", reference, 1, T0, T0.AddDays(1), clock.UtcNow, options);
 
@@ -119,7 +139,18 @@ public class MonitorRunTests
         Assert.InRange(report.EstimatedPerformance!.Metrics["accuracy"], reference.Metrics["accuracy"] - 0.05, 1);
 
         var store = new MonitoringStore(blobs, tables);
-        var decision = RetrainPolicy.Decide(options.Retrain, new MonitorSignals(clock.UtcNow, report.Performance.Metrics, false, reference.Metrics, report.DataDrift.Share, 3000), new([], null));
+        var decision = RetrainPolicy.Decide(
+            options.Retrain,
+            new MonitorSignals(
+                clock.UtcNow,
+                report.Performance.Metrics,
+                false,
+                reference.Metrics,
+                report.DataDrift.Share,
+                3000
+            ),
+            new([], null)
+        );
         await store.SaveReportAsync(report with { Decision = decision });
         var html = Encoding.UTF8.GetString((await blobs.ReadAsync("monitoring", "mdl/run-1/report.html"))!.Data);
         Assert.Contains("<svg", html);
@@ -140,12 +171,28 @@ public class MonitorRunTests
         var blobs = new InMemoryBlobStore();
         var served = Table(rng, 2000);
         var predictions = model.PredictBatch(served);
-        var lines = Enumerable.Range(0, served.RowCount).Select(i => Line(T0.AddSeconds(i), 1, [Row(served, i)], [predictions.Values[i]], [$"c{i}"])).ToArray();
+        var lines = Enumerable
+            .Range(0, served.RowCount)
+            .Select(i => Line(T0.AddSeconds(i), 1, [Row(served, i)], [predictions.Values[i]], [$"c{i}"]))
+            .ToArray();
         await AppendAsync(blobs, T0, lines);
         var feedback = new FeedbackStore(blobs, new InMemoryTableStore(), new FixedClock(T0.AddHours(2)));
-        await feedback.IngestJsonAsync("mdl", Encoding.UTF8.GetBytes("""{"labels":[{"predictionId":"c1","label":1},{"predictionId":"c2","label":0}]}"""), TimeSpan.FromDays(30));
+        await feedback.IngestJsonAsync(
+            "mdl",
+            Encoding.UTF8.GetBytes("""{"labels":[{"predictionId":"c1","label":1},{"predictionId":"c2","label":0}]}"""),
+            TimeSpan.FromDays(30)
+        );
 
-        var report = await new MonitorRunner(new PredictionLogReader(blobs), feedback).RunAsync("mdl", "run-2", reference, 1, T0, T0.AddHours(1), T0.AddHours(3), new MonitoringOptions());
+        var report = await new MonitorRunner(new PredictionLogReader(blobs), feedback).RunAsync(
+            "mdl",
+            "run-2",
+            reference,
+            1,
+            T0,
+            T0.AddHours(1),
+            T0.AddHours(3),
+            new MonitoringOptions()
+        );
 
         Assert.Equal(0, report.DataDrift.Drifted);
         Assert.Equal("ok", report.Verdicts.Single(v => v.Signal == "data_drift").Status);
@@ -164,8 +211,27 @@ public class MonitorRunTests
         {
             object output = predictions.Labels is null
                 ? new { value = predictions.Values[i] }
-                : new { label = predictions.Labels[i], probabilities = predictions.Classes.Select((c, k) => (c, k)).ToDictionary(t => t.c, t => predictions.Probability(i, t.k)) };
-            lines.Add(JsonSerializer.Serialize(new { at = T0.AddSeconds(i), model = "mdl", version = 1, shadow = false, ids = new[] { $"r{i}" }, inputs = new[] { Row(served, i) }, outputs = new[] { output } }));
+                : new
+                {
+                    label = predictions.Labels[i],
+                    probabilities = predictions
+                        .Classes.Select((c, k) => (c, k))
+                        .ToDictionary(t => t.c, t => predictions.Probability(i, t.k)),
+                };
+            lines.Add(
+                JsonSerializer.Serialize(
+                    new
+                    {
+                        at = T0.AddSeconds(i),
+                        model = "mdl",
+                        version = 1,
+                        shadow = false,
+                        ids = new[] { $"r{i}" },
+                        inputs = new[] { Row(served, i) },
+                        outputs = new[] { output },
+                    }
+                )
+            );
         }
         await AppendAsync(blobs, T0, lines.ToArray());
         return blobs;
@@ -178,15 +244,41 @@ public class MonitorRunTests
         var train = Table(rng, 5000);
         var target = train["x0"].Numbers!.Select((v, i) => 3 * v - train["x1"].Numbers![i]).ToArray();
         train = new DataTable([.. train.Columns.Where(c => c.Name != "y"), Column.Numeric("y", target)]);
-        var model = ModelTrainer.Train(train, new TrainingSpec("y", MlTask.Regression) { Trainer = TrainerKind.Linear }).Model;
+        var model = ModelTrainer
+            .Train(train, new TrainingSpec("y", MlTask.Regression) { Trainer = TrainerKind.Linear })
+            .Model;
         var reference = ReferenceProfile.Build(train, model, now: T0);
         var served = Table(rng, 300);
         var predictions = model.PredictBatch(served);
         var blobs = await LogAsync(served, predictions);
         // Labels 1.0 above the truth: a realized RMSE of about 1.
-        var labels = Enumerable.Range(0, 300).ToDictionary(i => $"r{i}", i => (3 * served["x0"].Numbers![i] - served["x1"].Numbers![i] + 1).ToString("R", System.Globalization.CultureInfo.InvariantCulture));
-        var window = await new PredictionLogReader(blobs).ReadAsync("mdl", reference, T0, T0.AddHours(1), labeledIds: labels.Keys.ToHashSet());
-        var report = MonitorRunner.Compute("mdl", "r", reference, 1, window, labels, T0.AddHours(1), new MonitoringOptions());
+        var labels = Enumerable
+            .Range(0, 300)
+            .ToDictionary(
+                i => $"r{i}",
+                i =>
+                    (3 * served["x0"].Numbers![i] - served["x1"].Numbers![i] + 1).ToString(
+                        "R",
+                        System.Globalization.CultureInfo.InvariantCulture
+                    )
+            );
+        var window = await new PredictionLogReader(blobs).ReadAsync(
+            "mdl",
+            reference,
+            T0,
+            T0.AddHours(1),
+            labeledIds: labels.Keys.ToHashSet()
+        );
+        var report = MonitorRunner.Compute(
+            "mdl",
+            "r",
+            reference,
+            1,
+            window,
+            labels,
+            T0.AddHours(1),
+            new MonitoringOptions()
+        );
 
         Assert.Null(report.EstimatedPerformance);
         Assert.Null(reference.Calibration);
@@ -203,19 +295,43 @@ public class MonitorRunTests
         {
             var t = Table(rng, n);
             var noise = Normal(rng, n, sd: 0.7);
-            var y = t["x0"].Numbers!.Select((v, i) => v + noise[i] < -0.5 ? "low" : v + noise[i] < 0.5 ? "mid" : "high").ToArray();
+            var y = t["x0"]
+                .Numbers!.Select(
+                    (v, i) =>
+                        v + noise[i] < -0.5 ? "low"
+                        : v + noise[i] < 0.5 ? "mid"
+                        : "high"
+                )
+                .ToArray();
             return new DataTable([.. t.Columns.Where(c => c.Name != "y"), Column.Categorical("y", y)]);
         }
         var train = ThreeClasses(20_000);
         var holdout = ThreeClasses(5000);
-        var model = ModelTrainer.Train(train, new TrainingSpec("y", MlTask.Multiclass) { Trainer = TrainerKind.Linear }).Model;
+        var model = ModelTrainer
+            .Train(train, new TrainingSpec("y", MlTask.Multiclass) { Trainer = TrainerKind.Linear })
+            .Model;
         var reference = ReferenceProfile.Build(train, model, calibration: holdout, now: T0);
         var served = ThreeClasses(3000);
         var predictions = model.PredictBatch(served);
         var blobs = await LogAsync(served, predictions);
         var labels = Enumerable.Range(0, 3000).ToDictionary(i => $"r{i}", i => served["y"].Strings![i]!);
-        var window = await new PredictionLogReader(blobs).ReadAsync("mdl", reference, T0, T0.AddHours(1), labeledIds: labels.Keys.ToHashSet());
-        var report = MonitorRunner.Compute("mdl", "r", reference, 1, window, labels, T0.AddHours(1), new MonitoringOptions());
+        var window = await new PredictionLogReader(blobs).ReadAsync(
+            "mdl",
+            reference,
+            T0,
+            T0.AddHours(1),
+            labeledIds: labels.Keys.ToHashSet()
+        );
+        var report = MonitorRunner.Compute(
+            "mdl",
+            "r",
+            reference,
+            1,
+            window,
+            labels,
+            T0.AddHours(1),
+            new MonitoringOptions()
+        );
 
         double realized = report.Performance.Metrics["accuracy"];
         // Tolerance: 3,000 rows give the realized accuracy a standard error of about 0.009.

@@ -16,10 +16,18 @@ public class RetrainPolicyTests
                        "trainOn": "accepted+feedback", "cooldown": "PT6H", "maxPerDay": 2 } }
         """;
 
-    private static MonitoringOptions Options(string json = IssueExample) => MonitoringOptions.Parse(JsonDocument.Parse(json).RootElement);
+    private static MonitoringOptions Options(string json = IssueExample) =>
+        MonitoringOptions.Parse(JsonDocument.Parse(json).RootElement);
 
     private static MonitorSignals Signals(double auc = 0.9, double? drift = 0.1, long labels = 0) =>
-        new(Now, new Dictionary<string, double> { ["auc"] = auc }, false, new Dictionary<string, double> { ["auc"] = 0.9 }, drift, labels);
+        new(
+            Now,
+            new Dictionary<string, double> { ["auc"] = auc },
+            false,
+            new Dictionary<string, double> { ["auc"] = 0.9 },
+            drift,
+            labels
+        );
 
     [Fact]
     public void Parse_IssueExample_ReadsEveryKey()
@@ -37,12 +45,27 @@ public class RetrainPolicyTests
     [Theory]
     [InlineData("""{"window": "1 day"}""", "monitoring.window")]
     [InlineData("""{"schedule": "0 * * * *"}""", "monitoring.schedule")]
-    [InlineData("""{"retrain": {"when": [{"signal": "data_drift", "share": 1.5}]}}""", "monitoring.retrain.when[0].share")]
+    [InlineData(
+        """{"retrain": {"when": [{"signal": "data_drift", "share": 1.5}]}}""",
+        "monitoring.retrain.when[0].share"
+    )]
     [InlineData("""{"retrain": {"when": [{"signal": "vibes"}]}}""", "monitoring.retrain.when[0].signal")]
-    [InlineData("""{"retrain": {"when": [{"signal": "performance", "drop": 0.1}]}}""", "monitoring.retrain.when[0].metric")]
-    [InlineData("""{"retrain": {"when": [{"signal": "new_labels", "count": 10, "share": 1}]}}""", "monitoring.retrain.when[0].share")]
-    [InlineData("""{"retrain": {"when": [{"signal": "new_labels", "count": 10}], "trainOn": "everything"}}""", "monitoring.retrain.trainOn")]
-    [InlineData("""{"retrain": {"when": [{"signal": "new_labels", "count": 10}], "cooldown": "-PT1H"}}""", "monitoring.retrain.cooldown")]
+    [InlineData(
+        """{"retrain": {"when": [{"signal": "performance", "drop": 0.1}]}}""",
+        "monitoring.retrain.when[0].metric"
+    )]
+    [InlineData(
+        """{"retrain": {"when": [{"signal": "new_labels", "count": 10, "share": 1}]}}""",
+        "monitoring.retrain.when[0].share"
+    )]
+    [InlineData(
+        """{"retrain": {"when": [{"signal": "new_labels", "count": 10}], "trainOn": "everything"}}""",
+        "monitoring.retrain.trainOn"
+    )]
+    [InlineData(
+        """{"retrain": {"when": [{"signal": "new_labels", "count": 10}], "cooldown": "-PT1H"}}""",
+        "monitoring.retrain.cooldown"
+    )]
     [InlineData("""{"retrain": {"when": []}}""", "monitoring.retrain.when")]
     [InlineData("""{"windw": "P1D"}""", "monitoring.windw")]
     public void Parse_BadValue_MessageNamesTheKey(string json, string key)
@@ -70,7 +93,9 @@ public class RetrainPolicyTests
         var d = RetrainPolicy.Decide(Options().Retrain, Signals(auc: 0.85), new([], Now.AddHours(-1)));
         Assert.True(d.Retrain);
         Assert.Contains("auc", d.Reason);
-        Assert.Contains(d.Conditions, c => c.Signal == "performance" && c.Held && Math.Abs(c.Value!.Value - 0.05) < 1e-9);
+        Assert.Contains(d.Conditions, c =>
+            c.Signal == "performance" && c.Held && Math.Abs(c.Value!.Value - 0.05) < 1e-9
+        );
     }
 
     [Fact]
@@ -88,7 +113,11 @@ public class RetrainPolicyTests
         var d = RetrainPolicy.Decide(Options().Retrain, Signals(drift: 0.8), new([Now.AddHours(-2)], Now.AddHours(-1)));
         Assert.False(d.Retrain);
         Assert.Equal("cooldown", d.SuppressedBy);
-        var after = RetrainPolicy.Decide(Options().Retrain, Signals(drift: 0.8), new([Now.AddHours(-7)], Now.AddHours(-1)));
+        var after = RetrainPolicy.Decide(
+            Options().Retrain,
+            Signals(drift: 0.8),
+            new([Now.AddHours(-7)], Now.AddHours(-1))
+        );
         Assert.True(after.Retrain);
     }
 
@@ -96,10 +125,18 @@ public class RetrainPolicyTests
     public void Decide_DailyCapReached_HeldBack()
     {
         var retrain = Options().Retrain! with { Cooldown = TimeSpan.FromMinutes(10) };
-        var d = RetrainPolicy.Decide(retrain, Signals(labels: 6000), new([Now.AddHours(-20), Now.AddHours(-3)], Now.AddHours(-1)));
+        var d = RetrainPolicy.Decide(
+            retrain,
+            Signals(labels: 6000),
+            new([Now.AddHours(-20), Now.AddHours(-3)], Now.AddHours(-1))
+        );
         Assert.False(d.Retrain);
         Assert.Equal("daily_cap", d.SuppressedBy);
-        var nextDay = RetrainPolicy.Decide(retrain, Signals(labels: 6000), new([Now.AddHours(-30), Now.AddHours(-3)], Now.AddHours(-1)));
+        var nextDay = RetrainPolicy.Decide(
+            retrain,
+            Signals(labels: 6000),
+            new([Now.AddHours(-30), Now.AddHours(-3)], Now.AddHours(-1))
+        );
         Assert.True(nextDay.Retrain);
     }
 
@@ -119,8 +156,20 @@ public class RetrainPolicyTests
     [Fact]
     public void Decide_LowerIsBetterMetric_DropIsAnIncrease()
     {
-        var retrain = new RetrainOptions([new RetrainCondition("performance", Metric: "rmse", Drop: 0.5)], "accepted", TimeSpan.FromHours(1), 2);
-        var worse = new MonitorSignals(Now, new Dictionary<string, double> { ["rmse"] = 3.0 }, false, new Dictionary<string, double> { ["rmse"] = 2.0 }, null, 0);
+        var retrain = new RetrainOptions(
+            [new RetrainCondition("performance", Metric: "rmse", Drop: 0.5)],
+            "accepted",
+            TimeSpan.FromHours(1),
+            2
+        );
+        var worse = new MonitorSignals(
+            Now,
+            new Dictionary<string, double> { ["rmse"] = 3.0 },
+            false,
+            new Dictionary<string, double> { ["rmse"] = 2.0 },
+            null,
+            0
+        );
         var better = worse with { Metrics = new Dictionary<string, double> { ["rmse"] = 1.0 } };
         Assert.True(RetrainPolicy.Decide(retrain, worse, new([], null)).Retrain);
         Assert.False(RetrainPolicy.Decide(retrain, better, new([], null)).Retrain);

@@ -3,7 +3,6 @@ using Mlops.Core;
 using Mlops.Monitoring.Analysis;
 using Mlops.Monitoring.Feedback;
 using Mlops.Monitoring.Policy;
-using Mlops.Monitoring.Reports;
 using Mlops.Monitoring.Window;
 using Mlops.Storage.InMemory;
 using static Mlops.Monitoring.Tests.Fixtures;
@@ -12,7 +11,13 @@ namespace Mlops.Monitoring.Tests;
 
 public class WindowAndFeedbackTests
 {
-    private static Dictionary<string, object?> Row(double x0, double x1, object? color) => new() { ["x0"] = x0, ["x1"] = x1, ["color"] = color };
+    private static Dictionary<string, object?> Row(double x0, double x1, object? color) =>
+        new()
+        {
+            ["x0"] = x0,
+            ["x1"] = x1,
+            ["color"] = color,
+        };
 
     [Fact]
     public async Task ReadAsync_ReadsOnlyTheWindowAndSkipsShadowLines()
@@ -20,17 +25,25 @@ public class WindowAndFeedbackTests
         var blobs = new InMemoryBlobStore();
         var reference = BinaryReference(5000);
         var inside = T0.AddHours(2).AddMinutes(5);
-        await AppendAsync(blobs, inside,
+        await AppendAsync(
+            blobs,
+            inside,
             Line(inside, 3, [Row(0.1, 0.2, "red"), Row(0.3, 0.4, "blue")], [0.9, 0.2], ["id-a", "id-b"]),
             Line(inside, 4, [Row(9, 9, "red")], [0.5], ["id-s"], shadow: true),
-            "{not json");
+            "{not json"
+        );
         var before = T0.AddHours(1).AddMinutes(59);
         await AppendAsync(blobs, before, Line(before, 3, [Row(5, 5, "red")], [0.1], ["id-old"]));
         var after = T0.AddHours(4);
         await AppendAsync(blobs, after, Line(after, 3, [Row(5, 5, "red")], [0.1], ["id-late"]));
 
-        var window = await new PredictionLogReader(blobs).ReadAsync("mdl", reference, T0.AddHours(2), T0.AddHours(4),
-            labeledIds: new HashSet<string> { "id-b", "id-old" });
+        var window = await new PredictionLogReader(blobs).ReadAsync(
+            "mdl",
+            reference,
+            T0.AddHours(2),
+            T0.AddHours(4),
+            labeledIds: new HashSet<string> { "id-b", "id-old" }
+        );
 
         Assert.Equal(2, window.Rows);
         Assert.Equal(1, window.Lines);
@@ -55,8 +68,10 @@ public class WindowAndFeedbackTests
         for (int i = 0; i < 100; i++)
         {
             var row = Row(i < 10 ? 100 : 0.5, 0.1, i < 20 ? "purple" : "red");
-            if (i < 30) row["x1"] = i < 15 ? null : "abc";
-            if (i == 0) row["extra"] = 1;
+            if (i < 30)
+                row["x1"] = i < 15 ? null : "abc";
+            if (i == 0)
+                row["extra"] = 1;
             rows.Add(row);
         }
         await AppendAsync(blobs, at, Line(at, 1, rows, Enumerable.Repeat(0.5, 100).ToList()));
@@ -87,13 +102,17 @@ public class WindowAndFeedbackTests
     {
         var clock = new FixedClock(T0.AddDays(40));
         var store = new FeedbackStore(new InMemoryBlobStore(), new InMemoryTableStore(), clock);
-        string recent = PredictionIds.New(T0.AddDays(39)), old = PredictionIds.New(T0);
+        string recent = PredictionIds.New(T0.AddDays(39)),
+            old = PredictionIds.New(T0);
         var body = $$"""
             {"labels":[{"predictionId":"{{recent}}","label":0},{"predictionId":"client-7","label":"1"},{"predictionId":"{{recent}}","label":1},
                        {"predictionId":"{{old}}","label":1},{"label":1},{"predictionId":"x"}]}
             """;
         var receipt = await store.IngestJsonAsync("mdl", Encoding.UTF8.GetBytes(body), TimeSpan.FromDays(30));
-        Assert.Equal((6, 2, 1, 1, 2), (receipt.Received, receipt.Accepted, receipt.Duplicates, receipt.Unknown, receipt.Invalid));
+        Assert.Equal(
+            (6, 2, 1, 1, 2),
+            (receipt.Received, receipt.Accepted, receipt.Duplicates, receipt.Unknown, receipt.Invalid)
+        );
         Assert.Contains(receipt.Problems, p => p.Contains(old) && p.Contains("lookback"));
 
         var labels = await store.ReadLabelsAsync("mdl", T0.AddDays(39), clock.UtcNow.AddMinutes(1));
@@ -108,9 +127,17 @@ public class WindowAndFeedbackTests
     {
         var clock = new FixedClock(T0);
         var store = new FeedbackStore(new InMemoryBlobStore(), new InMemoryTableStore(), clock);
-        await store.IngestCsvAsync("mdl", new MemoryStream("predictionId,label\na,0\nb,1\n"u8.ToArray()), TimeSpan.FromDays(30));
+        await store.IngestCsvAsync(
+            "mdl",
+            new MemoryStream("predictionId,label\na,0\nb,1\n"u8.ToArray()),
+            TimeSpan.FromDays(30)
+        );
         clock.UtcNow = T0.AddHours(1);
-        await store.IngestCsvAsync("mdl", new MemoryStream("label,predictionId\n1,a\n"u8.ToArray()), TimeSpan.FromDays(30));
+        await store.IngestCsvAsync(
+            "mdl",
+            new MemoryStream("label,predictionId\n1,a\n"u8.ToArray()),
+            TimeSpan.FromDays(30)
+        );
         var labels = await store.ReadLabelsAsync("mdl", T0, T0.AddHours(2));
         Assert.Equal("1", labels["a"]);
         Assert.Equal("1", labels["b"]);
@@ -125,7 +152,9 @@ public class WindowAndFeedbackTests
     public async Task IngestJson_BadBody_TypedError(string body, string code, int status)
     {
         var store = new FeedbackStore(new InMemoryBlobStore(), new InMemoryTableStore(), new FixedClock(T0));
-        var e = await Assert.ThrowsAsync<MonitoringException>(() => store.IngestJsonAsync("mdl", Encoding.UTF8.GetBytes(body), TimeSpan.FromDays(30)));
+        var e = await Assert.ThrowsAsync<MonitoringException>(() =>
+            store.IngestJsonAsync("mdl", Encoding.UTF8.GetBytes(body), TimeSpan.FromDays(30))
+        );
         Assert.Equal((code, status), (e.Code, e.Status));
     }
 
@@ -133,8 +162,18 @@ public class WindowAndFeedbackTests
     public async Task IngestJson_OverTenThousand_413()
     {
         var store = new FeedbackStore(new InMemoryBlobStore(), new InMemoryTableStore(), new FixedClock(T0));
-        var body = "{\"labels\":[" + string.Join(",", Enumerable.Range(0, FeedbackStore.MaxBatch + 1).Select(i => $"{{\"predictionId\":\"p{i}\",\"label\":1}}")) + "]}";
-        var e = await Assert.ThrowsAsync<MonitoringException>(() => store.IngestJsonAsync("mdl", Encoding.UTF8.GetBytes(body), TimeSpan.FromDays(30)));
+        var body =
+            "{\"labels\":["
+            + string.Join(
+                ",",
+                Enumerable
+                    .Range(0, FeedbackStore.MaxBatch + 1)
+                    .Select(i => $"{{\"predictionId\":\"p{i}\",\"label\":1}}")
+            )
+            + "]}";
+        var e = await Assert.ThrowsAsync<MonitoringException>(() =>
+            store.IngestJsonAsync("mdl", Encoding.UTF8.GetBytes(body), TimeSpan.FromDays(30))
+        );
         Assert.Equal(413, e.Status);
     }
 
@@ -142,7 +181,9 @@ public class WindowAndFeedbackTests
     public async Task IngestCsv_MissingColumn_TypedError()
     {
         var store = new FeedbackStore(new InMemoryBlobStore(), new InMemoryTableStore(), new FixedClock(T0));
-        var e = await Assert.ThrowsAsync<MonitoringException>(() => store.IngestCsvAsync("mdl", new MemoryStream("id,label\na,1\n"u8.ToArray()), TimeSpan.FromDays(30)));
+        var e = await Assert.ThrowsAsync<MonitoringException>(() =>
+            store.IngestCsvAsync("mdl", new MemoryStream("id,label\na,1\n"u8.ToArray()), TimeSpan.FromDays(30))
+        );
         Assert.Contains("predictionId", e.Message);
     }
 
@@ -167,7 +208,9 @@ public class WindowAndFeedbackTests
             new("a", 0.9, "1", null, """{"x0":1.5,"color":"dark, red","x1":null}"""),
             new("b", 0.1, "0", null, """{"x1":2,"x0":-1}"""),
         };
-        var csv = Encoding.UTF8.GetString(FeedbackTrainingSet.ToCsv(reference, rows, new Dictionary<string, string> { ["a"] = "1", ["b"] = "0" }));
+        var csv = Encoding.UTF8.GetString(
+            FeedbackTrainingSet.ToCsv(reference, rows, new Dictionary<string, string> { ["a"] = "1", ["b"] = "0" })
+        );
         Assert.Equal("x0,x1,color,y\n1.5,,\"dark, red\",1\n-1,2,,0\n", csv);
     }
 }

@@ -29,7 +29,9 @@ public sealed class PipelineConfigTests
     [InlineData("https://169.254.169.254/latest/meta-data")]
     public void Parse_InvalidAlertWebhook_ConfigErrorNamingIt(string url)
     {
-        var e = Assert.Throws<PipelineConfigException>(() => Parse($$"""{"target":"label","task":"binary","alertWebhook":"{{url}}"}"""));
+        var e = Assert.Throws<PipelineConfigException>(() =>
+            Parse($$"""{"target":"label","task":"binary","alertWebhook":"{{url}}"}""")
+        );
         Assert.Contains("alertWebhook", e.Message);
     }
 
@@ -44,7 +46,9 @@ public sealed class PipelineConfigTests
     [Fact]
     public void Parse_SeveralProblems_AllNamedInOneMessage()
     {
-        var e = Assert.Throws<PipelineConfigException>(() => Parse("""{"target":"y","task":"clustering","testFraction":2,"schedule":"0 2 * * *","trainr":"gbdt"}"""));
+        var e = Assert.Throws<PipelineConfigException>(() =>
+            Parse("""{"target":"y","task":"clustering","testFraction":2,"schedule":"0 2 * * *","trainr":"gbdt"}""")
+        );
         Assert.Contains("\"task\" is \"clustering\"", e.Message);
         Assert.Contains("testFraction", e.Message);
         Assert.Contains("6-field", e.Message);
@@ -83,7 +87,9 @@ public sealed class PipelineConfigTests
     [Fact]
     public async Task Load_NoConfigBlob_MessageNamesTheBlobToAdd()
     {
-        var e = await Assert.ThrowsAsync<PipelineConfigException>(() => PipelineConfigLoader.LoadAsync(new InMemoryBlobStore(), "sales"));
+        var e = await Assert.ThrowsAsync<PipelineConfigException>(() =>
+            PipelineConfigLoader.LoadAsync(new InMemoryBlobStore(), "sales")
+        );
         Assert.Equal("config.missing", e.Code);
         Assert.Contains("incoming/sales/mlops.json", e.Message);
         Assert.Contains("\"target\"", e.Message);
@@ -92,24 +98,43 @@ public sealed class PipelineConfigTests
 
 public sealed class SweepPlannerTests
 {
-    private static SweepConfig Sweep(string method, int max, string parameters) => new()
-    {
-        Method = method, MaxTrials = max, Parameters = JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(parameters)!,
-    };
+    private static SweepConfig Sweep(string method, int max, string parameters) =>
+        new()
+        {
+            Method = method,
+            MaxTrials = max,
+            Parameters = JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(parameters)!,
+        };
 
     [Fact]
     public void Plan_Grid_IsFullCartesianProductCappedByMaxTrials()
     {
-        var trials = SweepPlanner.Plan(Sweep("grid", 100, """{"learning_rate":[0.05,0.1,0.2],"num_leaves":[15,31]}"""), null, 1);
+        var trials = SweepPlanner.Plan(
+            Sweep("grid", 100, """{"learning_rate":[0.05,0.1,0.2],"num_leaves":[15,31]}"""),
+            null,
+            1
+        );
         Assert.Equal(6, trials.Count);
-        Assert.Equal(6, trials.Select(t => t["learning_rate"].GetDouble() + "/" + t["num_leaves"].GetInt32()).Distinct().Count());
-        Assert.Equal(4, SweepPlanner.Plan(Sweep("grid", 4, """{"learning_rate":[0.05,0.1,0.2],"num_leaves":[15,31]}"""), null, 1).Count);
+        Assert.Equal(
+            6,
+            trials.Select(t => t["learning_rate"].GetDouble() + "/" + t["num_leaves"].GetInt32()).Distinct().Count()
+        );
+        Assert.Equal(
+            4,
+            SweepPlanner
+                .Plan(Sweep("grid", 4, """{"learning_rate":[0.05,0.1,0.2],"num_leaves":[15,31]}"""), null, 1)
+                .Count
+        );
     }
 
     [Fact]
     public void Plan_Random_IsDeterministicForSeedAndRespectsRanges()
     {
-        var sweep = Sweep("random", 10, """{"learning_rate":{"min":0.01,"max":0.3,"log":true},"num_leaves":{"min":8,"max":64,"int":true}}""");
+        var sweep = Sweep(
+            "random",
+            10,
+            """{"learning_rate":{"min":0.01,"max":0.3,"log":true},"num_leaves":{"min":8,"max":64,"int":true}}"""
+        );
         var a = SweepPlanner.Plan(sweep, null, 7);
         var b = SweepPlanner.Plan(sweep, null, 7);
         Assert.Equal(JsonSerializer.Serialize(a), JsonSerializer.Serialize(b));

@@ -17,12 +17,19 @@ public sealed class ModelRegistryTests(AzuriteFixture azurite) : IClassFixture<A
         return new ModelRegistry(storage.Blobs, storage.Tables, clock: clock);
     }
 
-    private static RegisterModelRequest Request(string model, double auc = 0.9, string? run = null) => new(
-        model,
-        Encoding.UTF8.GetBytes($"{{\"fake\":{auc}}}"),
-        new ModelMetrics(new Dictionary<string, double> { ["auc"] = auc, ["logloss"] = 1 - auc }),
-        new ModelLineage { DataHash = "sha256:abc", Params = new() { ["lr"] = "0.1" }, CodeVersion = "deadbeef" },
-        IdempotencyKey: run);
+    private static RegisterModelRequest Request(string model, double auc = 0.9, string? run = null) =>
+        new(
+            model,
+            Encoding.UTF8.GetBytes($"{{\"fake\":{auc}}}"),
+            new ModelMetrics(new Dictionary<string, double> { ["auc"] = auc, ["logloss"] = 1 - auc }),
+            new ModelLineage
+            {
+                DataHash = "sha256:abc",
+                Params = new() { ["lr"] = "0.1" },
+                CodeVersion = "deadbeef",
+            },
+            IdempotencyKey: run
+        );
 
     private static string Unique(string prefix) => $"{prefix}-{Guid.NewGuid():N}"[..20];
 
@@ -30,7 +37,9 @@ public sealed class ModelRegistryTests(AzuriteFixture azurite) : IClassFixture<A
     public async Task RegisterAsync_ConcurrentFromSeparateClients_DistinctGaplessVersions()
     {
         string model = Unique("conc");
-        var tasks = Enumerable.Range(0, 10).Select(i => Task.Run(() => NewRegistry().RegisterAsync(Request(model, 0.8 + i / 100.0, $"run-{i}"))));
+        var tasks = Enumerable
+            .Range(0, 10)
+            .Select(i => Task.Run(() => NewRegistry().RegisterAsync(Request(model, 0.8 + i / 100.0, $"run-{i}"))));
         var versions = await Task.WhenAll(tasks);
 
         Assert.Equal(Enumerable.Range(1, 10), versions.Select(v => v.Version).Order());
@@ -51,7 +60,11 @@ public sealed class ModelRegistryTests(AzuriteFixture azurite) : IClassFixture<A
         var registry = NewRegistry();
         var first = await registry.RegisterAsync(Request(model, run: "run-A"));
         var again = await registry.RegisterAsync(Request(model, run: "run-A"));
-        var concurrent = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Task.Run(() => NewRegistry().RegisterAsync(Request(model, run: "run-B")))));
+        var concurrent = await Task.WhenAll(
+            Enumerable
+                .Range(0, 4)
+                .Select(_ => Task.Run(() => NewRegistry().RegisterAsync(Request(model, run: "run-B"))))
+        );
         var other = await registry.RegisterAsync(Request(model, run: "run-C"));
 
         Assert.Equal(first.Version, again.Version);
@@ -59,7 +72,10 @@ public sealed class ModelRegistryTests(AzuriteFixture azurite) : IClassFixture<A
         var listed = await registry.ListVersionsAsync(model);
         Assert.Equal(3, listed.Count);
         Assert.Contains(listed, v => v.Version == other.Version && v.RunId == "run-C");
-        Assert.Equal("{\"fake\":0.9}", Encoding.UTF8.GetString(await registry.ReadModelFileAsync(model, first.Version)));
+        Assert.Equal(
+            "{\"fake\":0.9}",
+            Encoding.UTF8.GetString(await registry.ReadModelFileAsync(model, first.Version))
+        );
     }
 
     [Fact]
@@ -67,18 +83,23 @@ public sealed class ModelRegistryTests(AzuriteFixture azurite) : IClassFixture<A
     {
         string model = Unique("race");
         var registry = NewRegistry();
-        for (int i = 0; i < 3; i++) await registry.RegisterAsync(Request(model, run: $"r{i}"));
+        for (int i = 0; i < 3; i++)
+            await registry.RegisterAsync(Request(model, run: $"r{i}"));
         await registry.PromoteAsync(model, 1, new("initial", "test"));
 
         for (int round = 0; round < 3; round++)
         {
-            var a = NewRegistry(); var b = NewRegistry();
-            int target1 = round % 2 == 0 ? 2 : 3, target2 = round % 2 == 0 ? 3 : 2;
+            var a = NewRegistry();
+            var b = NewRegistry();
+            int target1 = round % 2 == 0 ? 2 : 3,
+                target2 = round % 2 == 0 ? 3 : 2;
             var results = await Task.WhenAll(Attempt(a, target1), Attempt(b, target2));
             var winners = results.Where(r => r.entry is not null).ToList();
-            // Both read the same state; at most one replace with that ETag can succeed. (One may also read after the other committed.)
+            // Both read the same state; at most one replace with that ETag can succeed. (One may also read after the
+            // other committed.)
             Assert.NotEmpty(winners);
-            foreach (var loser in results.Where(r => r.entry is null)) Assert.Equal(409, loser.error!.Status);
+            foreach (var loser in results.Where(r => r.entry is null))
+                Assert.Equal(409, loser.error!.Status);
 
             var state = await registry.GetStateAsync(model);
             var history = await registry.GetHistoryAsync(model);
@@ -87,13 +108,22 @@ public sealed class ModelRegistryTests(AzuriteFixture azurite) : IClassFixture<A
             Assert.Equal(state.Production, history[^1].Aliases[ModelRegistry.ProductionAlias]);
             // Each promotion's "from" is the previous entry's production: the chain has no holes.
             for (int i = 1; i < history.Count; i++)
-                Assert.Equal(history[i - 1].Aliases.GetValueOrDefault(ModelRegistry.ProductionAlias), history[i].FromVersion);
+                Assert.Equal(
+                    history[i - 1].Aliases.GetValueOrDefault(ModelRegistry.ProductionAlias),
+                    history[i].FromVersion
+                );
         }
 
         async Task<(HistoryEntry? entry, RegistryException? error)> Attempt(ModelRegistry r, int version)
         {
-            try { return (await r.PromoteAsync(model, version, new($"promote {version}", "racer")), null); }
-            catch (RegistryException e) { return (null, e); }
+            try
+            {
+                return (await r.PromoteAsync(model, version, new($"promote {version}", "racer")), null);
+            }
+            catch (RegistryException e)
+            {
+                return (null, e);
+            }
         }
     }
 
@@ -107,7 +137,8 @@ public sealed class ModelRegistryTests(AzuriteFixture azurite) : IClassFixture<A
         await registry.RegisterAsync(Request(model, run: "2"));
         await registry.PromoteAsync(model, 1);
         var clock = new BarrierClock(2);
-        var r1 = NewRegistry(clock); var r2 = NewRegistry(clock);
+        var r1 = NewRegistry(clock);
+        var r2 = NewRegistry(clock);
         var t1 = Task.Run(() => r1.SetAliasAsync(model, "candidate", 2, new("a", "A")));
         var t2 = Task.Run(() => r2.SetAliasAsync(model, "candidate", 1, new("b", "B")));
         var outcomes = await Task.WhenAll(Wrap(t1), Wrap(t2));
@@ -118,7 +149,18 @@ public sealed class ModelRegistryTests(AzuriteFixture azurite) : IClassFixture<A
         Assert.Equal(2, history.Count);
         Assert.Equal((await registry.GetStateAsync(model)).Aliases["candidate"], history[^1].Aliases["candidate"]);
 
-        static async Task<RegistryException?> Wrap(Task t) { try { await t; return null; } catch (RegistryException e) { return e; } }
+        static async Task<RegistryException?> Wrap(Task t)
+        {
+            try
+            {
+                await t;
+                return null;
+            }
+            catch (RegistryException e)
+            {
+                return e;
+            }
+        }
     }
 
     [Fact]
@@ -126,7 +168,8 @@ public sealed class ModelRegistryTests(AzuriteFixture azurite) : IClassFixture<A
     {
         string model = Unique("rb");
         var registry = NewRegistry();
-        for (int i = 0; i < 3; i++) await registry.RegisterAsync(Request(model, run: $"r{i}"));
+        for (int i = 0; i < 3; i++)
+            await registry.RegisterAsync(Request(model, run: $"r{i}"));
         await Assert.ThrowsAsync<RegistryException>(() => registry.RollbackAsync(model));
         await registry.PromoteAsync(model, 1);
         await registry.PromoteAsync(model, 2);
@@ -154,18 +197,25 @@ public sealed class ModelRegistryTests(AzuriteFixture azurite) : IClassFixture<A
         string model = Unique("time");
         var clock = new ManualClock(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
         var registry = NewRegistry(clock);
-        for (int i = 0; i < 3; i++) await registry.RegisterAsync(Request(model, run: $"r{i}"));
-        clock.Now = clock.Now.AddHours(1); await registry.PromoteAsync(model, 1);       // 01:00 → v1
-        clock.Now = clock.Now.AddHours(1); await registry.PromoteAsync(model, 2);       // 02:00 → v2
-        clock.Now = clock.Now.AddHours(1); await registry.RollbackAsync(model);         // 03:00 → v1
-        clock.Now = clock.Now.AddHours(1); await registry.PromoteAsync(model, 3);       // 04:00 → v3
+        for (int i = 0; i < 3; i++)
+            await registry.RegisterAsync(Request(model, run: $"r{i}"));
+        clock.Now = clock.Now.AddHours(1);
+        await registry.PromoteAsync(model, 1); // 01:00 → v1
+        clock.Now = clock.Now.AddHours(1);
+        await registry.PromoteAsync(model, 2); // 02:00 → v2
+        clock.Now = clock.Now.AddHours(1);
+        await registry.RollbackAsync(model); // 03:00 → v1
+        clock.Now = clock.Now.AddHours(1);
+        await registry.PromoteAsync(model, 3); // 04:00 → v3
 
         var t0 = new DateTimeOffset(2026, 1, 1, 0, 30, 0, TimeSpan.Zero);
-        Assert.Null(await registry.GetAliasAtAsync(model, "production", t0));
-        Assert.Equal(1, await registry.GetAliasAtAsync(model, "production", t0.AddHours(1)));
-        Assert.Equal(2, await registry.GetAliasAtAsync(model, "production", t0.AddHours(2)));
-        Assert.Equal(1, await registry.GetAliasAtAsync(model, "production", t0.AddHours(3)));
-        Assert.Equal(3, await registry.GetAliasAtAsync(model, "production", t0.AddHours(10)));
+        async Task<int?> ProductionAt(DateTimeOffset at) =>
+            (await registry.GetStateAtAsync(model, at)).Aliases.TryGetValue("production", out var v) ? v : null;
+        Assert.Null(await ProductionAt(t0));
+        Assert.Equal(1, await ProductionAt(t0.AddHours(1)));
+        Assert.Equal(2, await ProductionAt(t0.AddHours(2)));
+        Assert.Equal(1, await ProductionAt(t0.AddHours(3)));
+        Assert.Equal(3, await ProductionAt(t0.AddHours(10)));
         Assert.Equal(2, (await registry.GetHistoryAsync(model, until: t0.AddHours(1.6))).Count);
     }
 
@@ -194,11 +244,17 @@ public sealed class ModelRegistryTests(AzuriteFixture azurite) : IClassFixture<A
         await registry.RegisterAsync(Request(model, run: "1"));
         await registry.RegisterAsync(Request(model, run: "2"));
 
-        var bad = await Assert.ThrowsAsync<RegistryException>(() => registry.SetTrafficAsync(model, new TrafficConfig { Routes = [new(1, 80), new(2, 30)], Shadow = [7] }));
+        var bad = await Assert.ThrowsAsync<RegistryException>(() =>
+            registry.SetTrafficAsync(model, new TrafficConfig { Routes = [new(1, 80), new(2, 30)], Shadow = [7] })
+        );
         Assert.Equal(400, bad.Status);
         Assert.Contains("sum to 110", bad.Message);
         Assert.Contains("version 7 does not exist", bad.Message);
-        var ok = await registry.SetTrafficAsync(model, new TrafficConfig { Routes = [new(1, 80), new(2, 20)] }, new("ab test", "alice"));
+        var ok = await registry.SetTrafficAsync(
+            model,
+            new TrafficConfig { Routes = [new(1, 80), new(2, 20)] },
+            new("ab test", "alice")
+        );
         Assert.Equal(ChangeKind.Traffic, ok.Kind);
         Assert.Equal(2, (await registry.GetStateAsync(model)).EffectiveRoutes.Count);
     }
@@ -246,7 +302,9 @@ public sealed class ModelRegistryTests(AzuriteFixture azurite) : IClassFixture<A
         var summary = (await registry.ListModelsAsync()).Single(m => m.Model == model);
         Assert.Equal(2, summary.LatestVersion);
         Assert.Equal(2, summary.Production);
-        var unknown = await Assert.ThrowsAsync<RegistryException>(() => registry.GetModelAsync("nope-" + Guid.NewGuid().ToString("N")[..8]));
+        var unknown = await Assert.ThrowsAsync<RegistryException>(() =>
+            registry.GetModelAsync("nope-" + Guid.NewGuid().ToString("N")[..8])
+        );
         Assert.Equal(404, unknown.Status);
     }
 
@@ -272,21 +330,58 @@ public sealed class ModelRegistryTests(AzuriteFixture azurite) : IClassFixture<A
     {
         Assert.Throws<ArgumentException>(() => new RegistryOptions { Container = "Bad_Name" }.Validate());
         Assert.Throws<ArgumentException>(() => new RegistryOptions { Table = "1x" }.Validate());
-        Assert.Equal(Mlops.Core.Naming.DatasetName.InvalidCode, Assert.Throws<Mlops.Core.Errors.MlopsException>(() => RegistryNames.CheckModel("a/b")).Code);
+        Assert.Equal(
+            Mlops.Core.Naming.DatasetName.InvalidCode,
+            Assert.Throws<Mlops.Core.Errors.MlopsException>(() => RegistryNames.CheckModel("a/b")).Code
+        );
         Assert.Throws<Mlops.Core.Errors.MlopsException>(() => RegistryNames.CheckModel("Bc.v2")); // one dataset-name rule for models too
     }
 
     /// <summary>Simulates a process dying at one write: the first matching insert throws, later ones pass.</summary>
-    private sealed class FailOnceTableStore(Mlops.Core.Storage.ITableStore inner, Func<Mlops.Core.Storage.TableRow, bool> match) : Mlops.Core.Storage.ITableStore
+    private sealed class FailOnceTableStore(
+        Mlops.Core.Storage.ITableStore inner,
+        Func<Mlops.Core.Storage.TableRow, bool> match
+    ) : Mlops.Core.Storage.ITableStore
     {
         private int _failed;
-        public Task<Mlops.Core.Storage.TableRow?> GetAsync(string t, string p, string r, CancellationToken ct = default) => inner.GetAsync(t, p, r, ct);
-        public Task<IReadOnlyList<Mlops.Core.Storage.TableRow>> QueryAsync(string t, string p, string? f = null, string? to = null, CancellationToken ct = default) => inner.QueryAsync(t, p, f, to, ct);
-        public Task<IReadOnlyList<Mlops.Core.Storage.TableRow>> QueryAllAsync(string t, CancellationToken ct = default) => inner.QueryAllAsync(t, ct);
-        public Task<IReadOnlyList<string?>> ExecuteBatchAsync(string t, Mlops.Core.Storage.TableBatch b, CancellationToken ct = default) => inner.ExecuteBatchAsync(t, b, ct);
-        public Task<string?> ExecuteAsync(string t, Mlops.Core.Storage.TableOperation op, CancellationToken ct = default)
+
+        public Task<Mlops.Core.Storage.TableRow?> GetAsync(
+            string t,
+            string p,
+            string r,
+            CancellationToken ct = default
+        ) => inner.GetAsync(t, p, r, ct);
+
+        public Task<IReadOnlyList<Mlops.Core.Storage.TableRow>> QueryAsync(
+            string t,
+            string p,
+            string? f = null,
+            string? to = null,
+            CancellationToken ct = default
+        ) => inner.QueryAsync(t, p, f, to, ct);
+
+        public Task<IReadOnlyList<Mlops.Core.Storage.TableRow>> QueryAllAsync(
+            string t,
+            CancellationToken ct = default
+        ) => inner.QueryAllAsync(t, ct);
+
+        public Task<IReadOnlyList<string?>> ExecuteBatchAsync(
+            string t,
+            Mlops.Core.Storage.TableBatch b,
+            CancellationToken ct = default
+        ) => inner.ExecuteBatchAsync(t, b, ct);
+
+        public Task<string?> ExecuteAsync(
+            string t,
+            Mlops.Core.Storage.TableOperation op,
+            CancellationToken ct = default
+        )
         {
-            if (op.Kind == Mlops.Core.Storage.TableOperationKind.Insert && match(op.Row) && Interlocked.Exchange(ref _failed, 1) == 0)
+            if (
+                op.Kind == Mlops.Core.Storage.TableOperationKind.Insert
+                && match(op.Row)
+                && Interlocked.Exchange(ref _failed, 1) == 0
+            )
                 throw new IOException("simulated crash");
             return inner.ExecuteAsync(t, op, ct);
         }
@@ -308,7 +403,8 @@ public sealed class ModelRegistryTests(AzuriteFixture azurite) : IClassFixture<A
         {
             get
             {
-                if (Interlocked.Increment(ref _calls) <= parties) _barrier.SignalAndWait(TimeSpan.FromSeconds(10));
+                if (Interlocked.Increment(ref _calls) <= parties)
+                    _barrier.SignalAndWait(TimeSpan.FromSeconds(10));
                 return DateTimeOffset.UtcNow;
             }
         }

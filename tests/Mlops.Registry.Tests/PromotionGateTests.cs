@@ -1,4 +1,3 @@
-using Mlops.Registry;
 using Mlops.Registry.Gate;
 using Xunit;
 
@@ -6,8 +5,11 @@ namespace Mlops.Registry.Tests;
 
 public sealed class PromotionGateTests
 {
-    private static ModelMetrics M(double value, string metric = "auc", Dictionary<string, Dictionary<string, double>>? slices = null) =>
-        new(new Dictionary<string, double> { [metric] = value }, slices);
+    private static ModelMetrics M(
+        double value,
+        string metric = "auc",
+        Dictionary<string, Dictionary<string, double>>? slices = null
+    ) => new(new Dictionary<string, double> { [metric] = value }, slices);
 
     [Fact]
     public void Decide_NoProduction_Passes()
@@ -28,13 +30,17 @@ public sealed class PromotionGateTests
     }
 
     [Theory]
-    [InlineData(0.915, 0.01, 0, false)]   // +0.005 < absolute margin 0.01
-    [InlineData(0.925, 0.01, 0, true)]    // +0.015 ≥ 0.01
-    [InlineData(0.925, 0, 0.02, false)]   // +1.6% < 2%
-    [InlineData(0.94, 0, 0.02, true)]     // +3.3% ≥ 2%
+    [InlineData(0.915, 0.01, 0, false)] // +0.005 < absolute margin 0.01
+    [InlineData(0.925, 0.01, 0, true)] // +0.015 ≥ 0.01
+    [InlineData(0.925, 0, 0.02, false)] // +1.6% < 2%
+    [InlineData(0.94, 0, 0.02, true)] // +3.3% ≥ 2%
     public void Decide_Margins_AppliedInMetricDirection(double candidate, double abs, double rel, bool expected)
     {
-        var d = PromotionGate.Decide(M(candidate), M(0.91), new GateOptions { MinAbsoluteImprovement = abs, MinRelativeImprovement = rel });
+        var d = PromotionGate.Decide(
+            M(candidate),
+            M(0.91),
+            new GateOptions { MinAbsoluteImprovement = abs, MinRelativeImprovement = rel }
+        );
         Assert.Equal(expected, d.Passed);
     }
 
@@ -50,8 +56,22 @@ public sealed class PromotionGateTests
     [Fact]
     public void Decide_SliceDropsTooMuch_FailsNamingSlice()
     {
-        var cand = M(0.95, slices: new() { ["sex=f"] = new() { ["auc"] = 0.80 }, ["sex=m"] = new() { ["auc"] = 0.97 } });
-        var prod = M(0.93, slices: new() { ["sex=f"] = new() { ["auc"] = 0.90 }, ["sex=m"] = new() { ["auc"] = 0.94 } });
+        var cand = M(
+            0.95,
+            slices: new()
+            {
+                ["sex=f"] = new() { ["auc"] = 0.80 },
+                ["sex=m"] = new() { ["auc"] = 0.97 },
+            }
+        );
+        var prod = M(
+            0.93,
+            slices: new()
+            {
+                ["sex=f"] = new() { ["auc"] = 0.90 },
+                ["sex=m"] = new() { ["auc"] = 0.94 },
+            }
+        );
         var d = PromotionGate.Decide(cand, prod, new GateOptions { MaxSliceDrop = 0.05 });
         Assert.False(d.Passed);
         Assert.Contains(d.Reasons, r => r.Contains("sex=f"));

@@ -1,5 +1,4 @@
 using System.Text;
-using System.Text.Json;
 using Mlops.Data.Tabular;
 using Mlops.ML;
 using Mlops.ML.Training;
@@ -9,13 +8,15 @@ using Xunit;
 
 namespace Mlops.Serving.Tests;
 
-/// <summary>The real path: a GBDT trained by Mlops.ML, registered, promoted and served through the ML adapter.</summary>
+/// <summary>The real path: a GBDT trained by Mlops.ML, registered, promoted and served through the ML
+/// adapter.</summary>
 public sealed class GbdtServingTests(ServingFixture fixture) : IClassFixture<ServingFixture>
 {
     internal static string DataPath(string name)
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !Directory.Exists(Path.Combine(dir.FullName, "tests", "data"))) dir = dir.Parent;
+        while (dir is not null && !Directory.Exists(Path.Combine(dir.FullName, "tests", "data")))
+            dir = dir.Parent;
         return Path.Combine(dir!.FullName, "tests", "data", name + ".csv");
     }
 
@@ -23,15 +24,26 @@ public sealed class GbdtServingTests(ServingFixture fixture) : IClassFixture<Ser
     public async Task Predict_BreastCancerGbdt_SingleRowAndBatchMatchLibrary()
     {
         var data = CsvTableReader.ReadFile(DataPath("sk_breast_cancer"));
-        var trained = ModelTrainer.Train(data, new TrainingSpec("target", MlTask.Binary) { Options = new Dictionary<string, object> { ["num_rounds"] = 30 } });
+        var trained = ModelTrainer.Train(
+            data,
+            new TrainingSpec("target", MlTask.Binary)
+            {
+                Options = new Dictionary<string, object> { ["num_rounds"] = 30 },
+            }
+        );
         var s = AzureStorageAccount.Connect(fixture.Azurite.ConnectionString);
         var registry = new ModelRegistry(s.Blobs, s.Tables);
         string model = "bc-" + Guid.NewGuid().ToString("N")[..8];
-        var v = await registry.RegisterAsync(new RegisterModelRequest(model, Encoding.UTF8.GetBytes(trained.Model.ToJson()), IdempotencyKey: "run-1"));
+        var v = await registry.RegisterAsync(
+            new RegisterModelRequest(model, Encoding.UTF8.GetBytes(trained.Model.ToJson()), IdempotencyKey: "run-1")
+        );
         await registry.PromoteAsync(model, v.Version);
 
         var features = data.Columns.Where(c => c.Name != "target").ToList();
-        var rows = Enumerable.Range(0, 100).Select(r => features.ToDictionary(c => c.Name, c => (object)c.Numbers![r])).ToArray();
+        var rows = Enumerable
+            .Range(0, 100)
+            .Select(r => features.ToDictionary(c => c.Name, c => (object)c.Numbers![r]))
+            .ToArray();
         var (status, body) = await fixture.Host.PredictAsync(model, new { rows = rows.Take(1).ToArray() });
         Assert.Equal(200, status);
         Assert.Equal(v.Version, body.GetProperty("version").GetInt32());
@@ -50,7 +62,10 @@ public sealed class GbdtServingTests(ServingFixture fixture) : IClassFixture<Ser
         Assert.Equal(predictions[0].GetRawText(), batch.GetProperty("predictions")[0].GetRawText());
         Assert.Equal(body.GetProperty("predictions")[0].GetRawText(), predictions[0].GetRawText());
 
-        var (bad, err) = await fixture.Host.PredictAsync(model, new { rows = new[] { new Dictionary<string, object> { ["mean radius"] = "big" } } });
+        var (bad, err) = await fixture.Host.PredictAsync(
+            model,
+            new { rows = new[] { new Dictionary<string, object> { ["mean radius"] = "big" } } }
+        );
         Assert.Equal(400, bad);
         Assert.Contains("mean radius", err.GetProperty("error").GetProperty("message").GetString());
     }

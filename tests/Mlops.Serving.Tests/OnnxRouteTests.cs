@@ -9,7 +9,8 @@ using Xunit;
 
 namespace Mlops.Serving.Tests;
 
-/// <summary><c>GET /api/models/{model}/versions/{n}/model.onnx</c>: the registered model as ONNX, or a clear 4xx.</summary>
+/// <summary><c>GET /api/models/{model}/versions/{n}/model.onnx</c>: the registered model as ONNX, or a clear
+/// 4xx.</summary>
 public sealed class OnnxRouteTests(ServingFixture fixture) : IClassFixture<ServingFixture>
 {
     private static string Unique(string prefix) => $"{prefix}-{Guid.NewGuid():N}"[..18];
@@ -17,14 +18,17 @@ public sealed class OnnxRouteTests(ServingFixture fixture) : IClassFixture<Servi
     private static Mlops.ML.Models.Model Train(string csv) =>
         ModelTrainer.Train(CsvTableReader.Parse(csv), new TrainingSpec("y", MlTask.Binary)).Model;
 
-    private static string Rows(string header, Func<int, string> row) => header + "\n" + string.Concat(Enumerable.Range(0, 80).Select(i => row(i) + "\n"));
+    private static string Rows(string header, Func<int, string> row) =>
+        header + "\n" + string.Concat(Enumerable.Range(0, 80).Select(i => row(i) + "\n"));
 
     [Fact]
     public async Task GetOnnx_TreeModel_ReturnsTheExportedGraph()
     {
         var model = Train(Rows("x,shade,y", i => $"{i},{(i % 3 == 0 ? "red" : "blue")},{i % 2}"));
         string name = Unique("onnx");
-        await fixture.Host.Registry.RegisterAsync(new RegisterModelRequest(name, System.Text.Encoding.UTF8.GetBytes(model.ToJson())));
+        await fixture.Host.Registry.RegisterAsync(
+            new RegisterModelRequest(name, System.Text.Encoding.UTF8.GetBytes(model.ToJson()))
+        );
 
         using var response = await fixture.Host.Client.GetAsync($"/api/models/{name}/versions/1/model.onnx");
 
@@ -39,7 +43,9 @@ public sealed class OnnxRouteTests(ServingFixture fixture) : IClassFixture<Servi
     {
         var model = Train(Rows("x,when,y", i => $"{i},2026-01-{i % 28 + 1:D2},{i % 2}"));
         string name = Unique("onnx");
-        await fixture.Host.Registry.RegisterAsync(new RegisterModelRequest(name, System.Text.Encoding.UTF8.GetBytes(model.ToJson())));
+        await fixture.Host.Registry.RegisterAsync(
+            new RegisterModelRequest(name, System.Text.Encoding.UTF8.GetBytes(model.ToJson()))
+        );
 
         using var response = await fixture.Host.Client.GetAsync($"/api/models/{name}/versions/1/model.onnx");
 

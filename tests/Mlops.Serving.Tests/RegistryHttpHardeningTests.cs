@@ -1,26 +1,35 @@
 using System.Text;
 using System.Text.Json;
-using Mlops.Registry;
 using Xunit;
 
 namespace Mlops.Serving.Tests;
 
-/// <summary>Bad bodies and query values on the registry and traffic routes: a 400 with an <c>{"error":{code,message}}</c> body, never an empty one.</summary>
+/// <summary>Bad bodies and query values on the registry and traffic routes: a 400 with an
+/// <c>{"error":{code,message}}</c> body, never an empty one.</summary>
 public sealed class RegistryHttpHardeningTests(ServingFixture fixture) : IClassFixture<ServingFixture>
 {
     private ServingHost Host => fixture.Host;
 
     private Task<string> SetUpModelAsync() => fixture.ConstantModelAsync("r", 2);
 
-    private async Task<(int Status, string Code, string Message)> SendAsync(HttpMethod method, string path, string? body = null)
+    private async Task<(int Status, string Code, string Message)> SendAsync(
+        HttpMethod method,
+        string path,
+        string? body = null
+    )
     {
         using var request = new HttpRequestMessage(method, path);
-        if (body is not null) request.Content = new StringContent(body, Encoding.UTF8, "application/json");
+        if (body is not null)
+            request.Content = new StringContent(body, Encoding.UTF8, "application/json");
         using var response = await Host.Client.SendAsync(request);
         string text = await response.Content.ReadAsStringAsync();
         Assert.False(string.IsNullOrEmpty(text), $"{method} {path}: {(int)response.StatusCode} with an empty body");
         var error = JsonDocument.Parse(text).RootElement.GetProperty("error");
-        return ((int)response.StatusCode, error.GetProperty("code").GetString()!, error.GetProperty("message").GetString()!);
+        return (
+            (int)response.StatusCode,
+            error.GetProperty("code").GetString()!,
+            error.GetProperty("message").GetString()!
+        );
     }
 
     [Theory]

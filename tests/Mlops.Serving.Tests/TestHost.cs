@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
@@ -10,14 +9,20 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Mlops.Core.Errors;
 using Mlops.Core.Storage;
-using Mlops.Testing;
+using Mlops.Functions.Functions.Http;
+using Mlops.Functions.Handlers;
+using Mlops.Functions.Hosting;
 using Mlops.Registry;
-using Mlops.Registry.Http;
 using Mlops.Storage.Azure;
+using Mlops.Testing;
 
 namespace Mlops.Serving.Tests;
 
-/// <summary>A real Kestrel host on 127.0.0.1 with the serving and registry endpoints over Azurite (one "process").</summary>
+/// <summary>
+/// A real Kestrel host on 127.0.0.1 serving the app's serving and registry functions (<see cref="ServingFunctions"/>,
+/// <see cref="ModelFunctions"/>, and the OpenAPI document) over Azurite, with the app's error mapping: the handlers and
+/// the predict hot path in one process, without a Functions host (key levels are the end-to-end tests' business).
+/// </summary>
 internal sealed class ServingHost : IAsyncDisposable
 {
     private ServingHost(WebApplication app, string baseUrl, ConcurrentQueue<MlopsException> errors)
@@ -36,7 +41,7 @@ internal sealed class ServingHost : IAsyncDisposable
     public HttpClient Client { get; }
     public ModelRegistry Registry => App.Services.GetRequiredService<ModelRegistry>();
     public ServingRuntime Runtime => App.Services.GetRequiredService<ServingRuntime>();
-    public PredictionLogger Log => App.Services.GetRequiredService<PredictionLogger>();
+    public PredictionLogAndShadowRunner Log => App.Services.GetRequiredService<PredictionLogAndShadowRunner>();
     public StorageServices Storage => App.Services.GetRequiredService<StorageServices>();
 
     public static async Task<ServingHost> StartAsync(string connectionString, Action<ServingOptions>? configure = null)
@@ -47,7 +52,9 @@ internal sealed class ServingHost : IAsyncDisposable
         builder.Services.AddSingleton<IModelLoader, TestModelLoader>();
         builder.Services.AddSingleton<RecordingServingEvents>();
         builder.Services.AddSingleton<IServingEvents>(sp => sp.GetRequiredService<RecordingServingEvents>());
-        builder.Services.AddOpenApi();
+        builder.Services.AddSingleton<ModelHandler>();
+        builder.Services.AddSingleton<ServingHandler>();
+        builder.Services.AddSingleton(new AppSettings());
         builder.Services.AddServing(AzureStorageAccount.Connect(connectionString), o =>
         {
             o.PollInterval = TimeSpan.FromMilliseconds(250);
@@ -57,25 +64,50 @@ internal sealed class ServingHost : IAsyncDisposable
         });
         var app = builder.Build();
         var errors = new ConcurrentQueue<MlopsException>();
-        app.UseErrorBodies(errors.Enqueue);
-        app.MapServing();
-        app.MapRegistry();
-        app.MapOpenApi();
+        app.MapFunctions(
+            e =>
+            {
+                if (e is MlopsException typed)
+                    errors.Enqueue(typed);
+                return ErrorMiddleware.Map(e);
+            },
+            Mlops.Core.Json.Options,
+            typeof(ServingFunctions),
+            typeof(ModelFunctions),
+            typeof(HostFunctions)
+        );
         await app.StartAsync();
-        string url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        string url = app
+            .Services.GetRequiredService<IServer>()
+            .Features.Get<IServerAddressesFeature>()!
+            .Addresses.First();
         return new ServingHost(app, url, errors);
     }
 
-    public Task<(int Status, JsonElement Body)> PredictAsync(string model, object body, string? query = null, string? key = null) =>
-        PredictBytesAsync(model, Encoding.UTF8.GetBytes(body as string ?? JsonSerializer.Serialize(body)), query, key);
+    public Task<(int Status, JsonElement Body)> PredictAsync(
+        string model,
+        object body,
+        string? query = null,
+        string? key = null
+    ) => PredictBytesAsync(model, Encoding.UTF8.GetBytes(body as string ?? JsonSerializer.Serialize(body)), query, key);
 
-    /// <summary>Sends raw bytes (which need not be valid UTF-8 or JSON); the answer body is parsed when it is JSON.</summary>
-    public async Task<(int Status, JsonElement Body)> PredictBytesAsync(string model, byte[] body, string? query = null, string? key = null)
+    /// <summary>Sends raw bytes (which need not be valid UTF-8 or JSON); the answer body is parsed when it is
+    /// JSON.</summary>
+    public async Task<(int Status, JsonElement Body)> PredictBytesAsync(
+        string model,
+        byte[] body,
+        string? query = null,
+        string? key = null
+    )
     {
         using var content = new ByteArrayContent(body);
         content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
-        using var request = new HttpRequestMessage(HttpMethod.Post, $"/api/models/{model}/predict{query}") { Content = content };
-        if (key is not null) request.Headers.Add("x-mlops-request-key", key);
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"/api/models/{model}/predict{query}")
+        {
+            Content = content,
+        };
+        if (key is not null)
+            request.Headers.Add("x-mlops-request-key", key);
         using var response = await Client.SendAsync(request);
         string text = await response.Content.ReadAsStringAsync();
         return ((int)response.StatusCode, text.Length == 0 ? default : JsonDocument.Parse(text).RootElement.Clone());
@@ -101,34 +133,54 @@ internal sealed class TestModelLoader : IModelLoader
     public IServableModel Load(ModelVersion version, byte[] modelFile)
     {
         using var doc = JsonDocument.Parse(modelFile);
-        if (!doc.RootElement.TryGetProperty("kind", out var kind) || kind.GetString() != "test") return _ml.Load(version, modelFile);
+        if (!doc.RootElement.TryGetProperty("kind", out var kind) || kind.GetString() != "test")
+            return _ml.Load(version, modelFile);
         var root = doc.RootElement;
-        return new ConstantModel(root.GetProperty("value").GetDouble(),
+        return new ConstantModel(
+            root.GetProperty("value").GetDouble(),
             root.TryGetProperty("fail", out var f) && f.GetBoolean(),
-            root.TryGetProperty("delayMs", out var d) ? d.GetInt32() : 0);
+            root.TryGetProperty("delayMs", out var d) ? d.GetInt32() : 0
+        );
     }
 
     public static byte[] File(double value, bool fail = false, int delayMs = 0) =>
-        Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new { kind = "test", value, fail, delayMs }));
+        Encoding.UTF8.GetBytes(
+            JsonSerializer.Serialize(
+                new
+                {
+                    kind = "test",
+                    value,
+                    fail,
+                    delayMs,
+                }
+            )
+        );
 }
 
 internal sealed class ConstantModel(double value, bool fail, int delayMs) : IServableModel
 {
-    public ModelSignature Signature { get; } = new([new InputColumn("x", FeatureType.Numeric), new InputColumn("color", FeatureType.Categorical)], PredictionTask.Regression);
+    public ModelSignature Signature { get; } =
+        new(
+            [new InputColumn("x", FeatureType.Numeric), new InputColumn("color", FeatureType.Categorical)],
+            PredictionTask.Regression
+        );
 
     public void Predict(ReadOnlySpan<JsonElement> rows, Span<Prediction> results)
     {
-        if (fail) throw new InvalidOperationException("simulated model failure");
-        if (delayMs > 0) Thread.Sleep(delayMs);
+        if (fail)
+            throw new InvalidOperationException("simulated model failure");
+        if (delayMs > 0)
+            Thread.Sleep(delayMs);
         // Read every value as a real model does, so input the validator lets through would throw here.
         foreach (var row in rows)
-            foreach (var property in row.EnumerateObject())
-                _ = property.Value.ValueKind switch
-                {
-                    JsonValueKind.String => (object?)property.Value.GetString(),
-                    JsonValueKind.Number => property.Value.GetDouble(),
-                    _ => null,
-                };
-        for (int i = 0; i < rows.Length; i++) results[i] = Prediction.Regression(value);
+        foreach (var property in row.EnumerateObject())
+            _ = property.Value.ValueKind switch
+            {
+                JsonValueKind.String => (object?)property.Value.GetString(),
+                JsonValueKind.Number => property.Value.GetDouble(),
+                _ => null,
+            };
+        for (int i = 0; i < rows.Length; i++)
+            results[i] = Prediction.Regression(value);
     }
 }

@@ -26,6 +26,36 @@ public abstract partial class StorageContractTests
     }
 
     [Fact]
+    public async Task Blob_LogRead_IsNotFailedByAnAppendWhileReading()
+    {
+        // More than one read buffer (the Azure stream reads 4 MB ranges), so the append lands between two range reads:
+        // an ETag-pinned read fails there with 412, as a monitor run did while predictions were being logged.
+        string c = Unique("c");
+        byte[] line = Encoding.ASCII.GetBytes(new string('x', 1023) + "\n");
+        var piece = Enumerable.Repeat(line, 1024).SelectMany(l => l).ToArray(); // 1 MB of whole lines
+        for (int i = 0; i < 5; i++)
+            await Storage.Blobs.AppendAsync(c, "log.jsonl", piece);
+
+        await using var stream = await Storage.Blobs.OpenLogReadAsync(c, "log.jsonl");
+        Assert.NotNull(stream);
+        var head = new byte[100_000];
+        await stream!.ReadExactlyAsync(head);
+        await Storage.Blobs.AppendAsync(c, "log.jsonl", piece);
+        using var rest = new MemoryStream();
+        await stream.CopyToAsync(rest);
+
+        byte[] read = [.. head, .. rest.ToArray()];
+        byte[] stored = (await Storage.Blobs.ReadAsync(c, "log.jsonl"))!.Data;
+        Assert.True(
+            read.Length >= 5 * piece.Length,
+            $"read {read.Length} bytes of the {5 * piece.Length} there were at open"
+        );
+        Assert.Equal(0, read.Length % line.Length); // ends where an append ended
+        Assert.Equal(stored.AsSpan(0, read.Length).ToArray(), read);
+        Assert.Null(await Storage.Blobs.OpenLogReadAsync(c, "missing.jsonl"));
+    }
+
+    [Fact]
     public async Task Blob_UploadFromStream_ReturnsETagOfStoredVersion()
     {
         string c = Unique("c");
@@ -45,7 +75,9 @@ public abstract partial class StorageContractTests
     {
         string c = Unique("c");
         await Storage.Blobs.WriteAsync(c, "other", "x"u8.ToArray());
-        await Assert.ThrowsAsync<StorageConflictException>(() => Storage.Blobs.WriteAsync(c, "missing", "1"u8.ToArray(), WriteCondition.Match("\"0x1\"")));
+        await Assert.ThrowsAsync<StorageConflictException>(() =>
+            Storage.Blobs.WriteAsync(c, "missing", "1"u8.ToArray(), WriteCondition.Match("\"0x1\""))
+        );
         Assert.Null(await Storage.Blobs.GetInfoAsync(c, "missing"));
     }
 
@@ -54,7 +86,8 @@ public abstract partial class StorageContractTests
     {
         Assert.Empty(await ToListAsync(Storage.Blobs.ListAsync(Unique("none"))));
         string c = Unique("c");
-        foreach (string name in new[] { "b/2", "a", "b/10", "B" }) await Storage.Blobs.WriteAsync(c, name, "x"u8.ToArray());
+        foreach (string name in new[] { "b/2", "a", "b/10", "B" })
+            await Storage.Blobs.WriteAsync(c, name, "x"u8.ToArray());
         var listed = await ToListAsync(Storage.Blobs.ListAsync(c));
         Assert.Equal(new[] { "B", "a", "b/10", "b/2" }, listed.Select(b => b.Name)); // ordinal order, flat (no folders)
         Assert.All(listed, b => Assert.Equal(c, b.Container));
@@ -93,7 +126,8 @@ public abstract partial class StorageContractTests
     private static async Task<List<BlobInfo>> ToListAsync(IAsyncEnumerable<BlobInfo> items)
     {
         var list = new List<BlobInfo>();
-        await foreach (var item in items) list.Add(item);
+        await foreach (var item in items)
+            list.Add(item);
         return list;
     }
 }

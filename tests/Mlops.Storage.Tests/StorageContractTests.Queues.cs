@@ -18,7 +18,8 @@ public abstract partial class StorageContractTests
     public async Task Queue_Dequeue_TakesAtMostRequestedAndCapsAt32()
     {
         string q = Unique("q");
-        for (int i = 0; i < 40; i++) await Storage.Queues.EnqueueAsync(q, "m" + i);
+        for (int i = 0; i < 40; i++)
+            await Storage.Queues.EnqueueAsync(q, "m" + i);
         Assert.Equal(3, (await Storage.Queues.DequeueAsync(q, 3, TimeSpan.FromSeconds(30))).Count);
         Assert.Equal(32, (await Storage.Queues.DequeueAsync(q, 100, TimeSpan.FromSeconds(30))).Count);
         Assert.Single(await Storage.Queues.DequeueAsync(q, 0, TimeSpan.FromSeconds(30))); // below 1 means 1

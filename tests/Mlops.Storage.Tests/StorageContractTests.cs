@@ -14,6 +14,7 @@ namespace Mlops.Storage.Tests;
 public abstract partial class StorageContractTests
 {
     protected abstract StorageServices Storage { get; }
+
     private static string Unique(string prefix) => prefix + Guid.NewGuid().ToString("N")[..10];
 
     [Fact]
@@ -33,7 +34,9 @@ public abstract partial class StorageContractTests
     {
         string c = Unique("c");
         await Storage.Blobs.WriteAsync(c, "x", "1"u8.ToArray(), WriteCondition.NotExists);
-        await Assert.ThrowsAsync<StorageConflictException>(() => Storage.Blobs.WriteAsync(c, "x", "2"u8.ToArray(), WriteCondition.NotExists));
+        await Assert.ThrowsAsync<StorageConflictException>(() =>
+            Storage.Blobs.WriteAsync(c, "x", "2"u8.ToArray(), WriteCondition.NotExists)
+        );
         Assert.Equal("1", Encoding.UTF8.GetString((await Storage.Blobs.ReadAsync(c, "x"))!.Data));
     }
 
@@ -44,7 +47,9 @@ public abstract partial class StorageContractTests
         string first = await Storage.Blobs.WriteAsync(c, "x", "1"u8.ToArray());
         string second = await Storage.Blobs.WriteAsync(c, "x", "2"u8.ToArray(), WriteCondition.Match(first));
         Assert.NotEqual(first, second);
-        await Assert.ThrowsAsync<StorageConflictException>(() => Storage.Blobs.WriteAsync(c, "x", "3"u8.ToArray(), WriteCondition.Match(first)));
+        await Assert.ThrowsAsync<StorageConflictException>(() =>
+            Storage.Blobs.WriteAsync(c, "x", "3"u8.ToArray(), WriteCondition.Match(first))
+        );
     }
 
     [Fact]
@@ -57,7 +62,8 @@ public abstract partial class StorageContractTests
         await Storage.Blobs.WriteAsync(c, "other.txt", "z"u8.ToArray());
         Assert.Equal("a\nb\n", Encoding.UTF8.GetString((await Storage.Blobs.ReadAsync(c, "log/1.jsonl"))!.Data));
         var names = new List<string>();
-        await foreach (var b in Storage.Blobs.ListAsync(c, "log/")) names.Add(b.Name);
+        await foreach (var b in Storage.Blobs.ListAsync(c, "log/"))
+            names.Add(b.Name);
         Assert.Equal(new[] { "log/0.txt", "log/1.jsonl" }, names);
         Assert.True(await Storage.Blobs.DeleteAsync(c, "log/0.txt"));
         Assert.False(await Storage.Blobs.DeleteAsync(c, "log/0.txt"));
@@ -99,7 +105,14 @@ public abstract partial class StorageContractTests
     public async Task Table_InsertConflicts_ReplaceNeedsCurrentETag()
     {
         string t = Unique("t");
-        var row = new TableRow("p", "r") { ["n"] = 1L, ["s"] = "x", ["when"] = DateTimeOffset.Parse("2026-01-02T03:04:05Z"), ["ok"] = true, ["d"] = 1.5 };
+        var row = new TableRow("p", "r")
+        {
+            ["n"] = 1L,
+            ["s"] = "x",
+            ["when"] = DateTimeOffset.Parse("2026-01-02T03:04:05Z"),
+            ["ok"] = true,
+            ["d"] = 1.5,
+        };
         string? etag = await Storage.Tables.InsertAsync(t, row);
         await Assert.ThrowsAsync<StorageConflictException>(() => Storage.Tables.InsertAsync(t, new TableRow("p", "r")));
         var read = await Storage.Tables.GetAsync(t, "p", "r");
@@ -127,7 +140,10 @@ public abstract partial class StorageContractTests
             .Replace(new TableRow("p", "sentinel", etag: etag) { ["v"] = 3L });
         await Assert.ThrowsAsync<StorageConflictException>(() => Storage.Tables.ExecuteBatchAsync(t, batch));
         Assert.Null(await Storage.Tables.GetAsync(t, "p", "h001"));
-        var ok = await Storage.Tables.ExecuteBatchAsync(t, new TableBatch().Insert(new TableRow("p", "h001")).Insert(new TableRow("p", "h002")));
+        var ok = await Storage.Tables.ExecuteBatchAsync(
+            t,
+            new TableBatch().Insert(new TableRow("p", "h001")).Insert(new TableRow("p", "h002"))
+        );
         Assert.Equal(2, ok.Count);
         var rows = await Storage.Tables.QueryAsync(t, "p", "h", "i");
         Assert.Equal(new[] { "h001", "h002" }, rows.Select(r => r.RowKey));
@@ -138,10 +154,13 @@ public abstract partial class StorageContractTests
 
 public sealed class InMemoryStorageContractTests : StorageContractTests
 {
-    protected override StorageServices Storage { get; } = new(new InMemoryBlobStore(), new InMemoryQueueStore(), new InMemoryTableStore());
+    protected override StorageServices Storage { get; } =
+        new(new InMemoryBlobStore(), new InMemoryQueueStore(), new InMemoryTableStore());
 }
 
-public sealed class AzuriteStorageContractTests(AzuriteFixture azurite) : StorageContractTests, IClassFixture<AzuriteFixture>
+public sealed class AzuriteStorageContractTests(AzuriteFixture azurite)
+    : StorageContractTests,
+        IClassFixture<AzuriteFixture>
 {
     protected override StorageServices Storage { get; } = AzureStorageAccount.Connect(azurite.ConnectionString);
 }

@@ -21,14 +21,19 @@ public sealed class AzuriteInstance : IAsyncDisposable
 
     /// <summary>The well-known devstoreaccount1 key, on this instance's ports.</summary>
     public string ConnectionString =>
-        "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;" +
-        "AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;" +
-        $"BlobEndpoint=http://127.0.0.1:{BlobPort}/devstoreaccount1;QueueEndpoint=http://127.0.0.1:{QueuePort}/devstoreaccount1;" +
-        $"TableEndpoint=http://127.0.0.1:{TablePort}/devstoreaccount1;";
+        "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
+        + "AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;"
+        + $"BlobEndpoint=http://127.0.0.1:{BlobPort}/devstoreaccount1;QueueEndpoint=http://127.0.0.1:{QueuePort}/devstoreaccount1;"
+        + $"TableEndpoint=http://127.0.0.1:{TablePort}/devstoreaccount1;";
 
     public static async Task<AzuriteInstance> StartAsync(CancellationToken cancellationToken = default)
     {
-        var instance = new AzuriteInstance { BlobPort = FreePort(), QueuePort = FreePort(), TablePort = FreePort() };
+        var instance = new AzuriteInstance
+        {
+            BlobPort = FreePort(),
+            QueuePort = FreePort(),
+            TablePort = FreePort(),
+        };
         await instance.StartProcessAsync(cancellationToken);
         return instance;
     }
@@ -36,16 +41,24 @@ public sealed class AzuriteInstance : IAsyncDisposable
     /// <summary>Folder of on-disk persistence; null means in-memory (data lost on restart).</summary>
     public string? Location { get; private set; }
 
-    /// <summary>Starts an Azurite that persists to <paramref name="location"/>, so data survives <see cref="RestartAsync"/>.</summary>
+    /// <summary>Starts an Azurite that persists to <paramref name="location"/>, so data survives <see
+    /// cref="RestartAsync"/>.</summary>
     public static async Task<AzuriteInstance> StartAsync(string location, CancellationToken cancellationToken = default)
     {
         Directory.CreateDirectory(location);
-        var instance = new AzuriteInstance { BlobPort = FreePort(), QueuePort = FreePort(), TablePort = FreePort(), Location = location };
+        var instance = new AzuriteInstance
+        {
+            BlobPort = FreePort(),
+            QueuePort = FreePort(),
+            TablePort = FreePort(),
+            Location = location,
+        };
         await instance.StartProcessAsync(cancellationToken);
         return instance;
     }
 
-    /// <summary>Starts Azurite again on the same ports (after <see cref="StopAsync"/>). In-memory data is lost.</summary>
+    /// <summary>Starts Azurite again on the same ports (after <see cref="StopAsync"/>). In-memory data is
+    /// lost.</summary>
     public Task RestartAsync(CancellationToken cancellationToken = default) => StartProcessAsync(cancellationToken);
 
     private async Task StartProcessAsync(CancellationToken cancellationToken)
@@ -55,17 +68,34 @@ public sealed class AzuriteInstance : IAsyncDisposable
         {
             ArgumentList =
             {
-                "--silent", "--disableTelemetry", "--skipApiVersionCheck", "--loose",
-                "--blobHost", "127.0.0.1", "--blobPort", BlobPort.ToString(),
-                "--queueHost", "127.0.0.1", "--queuePort", QueuePort.ToString(),
-                "--tableHost", "127.0.0.1", "--tablePort", TablePort.ToString(),
+                "--silent",
+                "--disableTelemetry",
+                "--skipApiVersionCheck",
+                "--loose",
+                "--blobHost",
+                "127.0.0.1",
+                "--blobPort",
+                BlobPort.ToString(),
+                "--queueHost",
+                "127.0.0.1",
+                "--queuePort",
+                QueuePort.ToString(),
+                "--tableHost",
+                "127.0.0.1",
+                "--tablePort",
+                TablePort.ToString(),
             },
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        if (Location is null) psi.ArgumentList.Add("--inMemoryPersistence");
-        else { psi.ArgumentList.Add("--location"); psi.ArgumentList.Add(Location); }
+        if (Location is null)
+            psi.ArgumentList.Add("--inMemoryPersistence");
+        else
+        {
+            psi.ArgumentList.Add("--location");
+            psi.ArgumentList.Add(Location);
+        }
         _process = Process.Start(psi) ?? throw new InvalidOperationException("Could not start Azurite.");
         _process.OutputDataReceived += (_, _) => { };
         _process.ErrorDataReceived += (_, _) => { };
@@ -76,8 +106,10 @@ public sealed class AzuriteInstance : IAsyncDisposable
         {
             while (!IsListening(port))
             {
-                if (_process.HasExited) throw new InvalidOperationException($"Azurite exited with code {_process.ExitCode}.");
-                if (DateTime.UtcNow > deadline) throw new TimeoutException($"Azurite did not listen on port {port} within 60 s.");
+                if (_process.HasExited)
+                    throw new InvalidOperationException($"Azurite exited with code {_process.ExitCode}.");
+                if (DateTime.UtcNow > deadline)
+                    throw new TimeoutException($"Azurite did not listen on port {port} within 60 s.");
                 await Task.Delay(100, cancellationToken);
             }
         }
@@ -86,8 +118,14 @@ public sealed class AzuriteInstance : IAsyncDisposable
     /// <summary>Kills the Azurite process (simulates a storage outage).</summary>
     public async Task StopAsync()
     {
-        if (_process is null) return;
-        try { if (!_process.HasExited) _process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
+        if (_process is null)
+            return;
+        try
+        {
+            if (!_process.HasExited)
+                _process.Kill(entireProcessTree: true);
+        }
+        catch (InvalidOperationException) { }
         await _process.WaitForExitAsync();
         _process.Dispose();
         _process = null;
@@ -99,10 +137,16 @@ public sealed class AzuriteInstance : IAsyncDisposable
     /// </summary>
     public async Task StopGracefullyAsync()
     {
-        if (_process is null) return;
-        if (!_process.HasExited && OperatingSystem.IsLinux() || OperatingSystem.IsMacOS()) _ = SysKill(_process.Id, 15);
+        if (_process is null)
+            return;
+        if (!_process.HasExited && OperatingSystem.IsLinux() || OperatingSystem.IsMacOS())
+            _ = SysKill(_process.Id, 15);
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        try { await _process.WaitForExitAsync(cts.Token); } catch (OperationCanceledException) { }
+        try
+        {
+            await _process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException) { }
         await StopAsync();
     }
 
@@ -115,31 +159,48 @@ public sealed class AzuriteInstance : IAsyncDisposable
     public static string RepoRoot()
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "MlopsFunctions.sln"))) dir = dir.Parent;
-        return dir?.FullName ?? throw new InvalidOperationException("Repository root (MlopsFunctions.sln) not found above " + AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "MlopsFunctions.sln")))
+            dir = dir.Parent;
+        return dir?.FullName
+            ?? throw new InvalidOperationException(
+                "Repository root (MlopsFunctions.sln) not found above " + AppContext.BaseDirectory
+            );
     }
 
     private static async Task<string> EnsureInstalledAsync(CancellationToken cancellationToken)
     {
         string root = RepoRoot();
         string exe = Path.Combine(root, "node_modules", ".bin", "azurite");
-        if (File.Exists(exe)) return exe;
+        if (File.Exists(exe))
+            return exe;
         await InstallLock.WaitAsync(cancellationToken);
         try
         {
-            if (File.Exists(exe)) return exe;
+            if (File.Exists(exe))
+                return exe;
             // npm install is idempotent and uses package-lock.json, so concurrent test runs converge on one version.
-            var psi = new ProcessStartInfo("npm", "install --no-audit --no-fund --loglevel=error") { WorkingDirectory = root, UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+            var psi = new ProcessStartInfo("npm", "install --no-audit --no-fund --loglevel=error")
+            {
+                WorkingDirectory = root,
+                UseShellExecute = false,
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+            };
             using var npm = Process.Start(psi)!;
             string err = await npm.StandardError.ReadToEndAsync(cancellationToken);
             await npm.WaitForExitAsync(cancellationToken);
-            if (npm.ExitCode != 0 || !File.Exists(exe)) throw new InvalidOperationException($"npm install of Azurite failed ({npm.ExitCode}): {err}");
+            if (npm.ExitCode != 0 || !File.Exists(exe))
+                throw new InvalidOperationException($"npm install of Azurite failed ({npm.ExitCode}): {err}");
             return exe;
         }
-        finally { InstallLock.Release(); }
+        finally
+        {
+            InstallLock.Release();
+        }
     }
 
-    /// <summary>A loopback port nothing listens on right now (for hosts and emulators started by tests and benchmarks).</summary>
+    /// <summary>A loopback port nothing listens on right now (for hosts and emulators started by tests and
+    /// benchmarks).</summary>
     public static int FreePort()
     {
         var l = new TcpListener(IPAddress.Loopback, 0);
@@ -151,8 +212,16 @@ public sealed class AzuriteInstance : IAsyncDisposable
 
     private static bool IsListening(int port)
     {
-        try { using var c = new TcpClient(); c.Connect(IPAddress.Loopback, port); return true; }
-        catch (SocketException) { return false; }
+        try
+        {
+            using var c = new TcpClient();
+            c.Connect(IPAddress.Loopback, port);
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
     }
 }
 
@@ -163,5 +232,6 @@ public sealed class AzuriteFixture : IAsyncLifetime
     public string ConnectionString => Azurite.ConnectionString;
 
     public async Task InitializeAsync() => Azurite = await AzuriteInstance.StartAsync();
+
     public async Task DisposeAsync() => await Azurite.DisposeAsync();
 }

@@ -101,7 +101,13 @@ public sealed class EvaluationCurvesTests
     [Fact]
     public void PerClass_FromAConfusionMatrix()
     {
-        var confusion = new ConfusionTable(["a", "b"], [[8, 2], [1, 9]]);
+        var confusion = new ConfusionTable(
+            ["a", "b"],
+            [
+                [8, 2],
+                [1, 9],
+            ]
+        );
         var scores = EvaluationCurves.PerClass(confusion);
         Assert.Equal((0.8, 8.0 / 9, 10), (scores[0].Recall, scores[0].Precision, scores[0].Support));
     }
@@ -114,8 +120,14 @@ public sealed class EvaluationCurvesTests
         var x = Enumerable.Range(0, n).Select(_ => rng.NextDouble() * 4 - 2).ToArray();
         var noise = Enumerable.Range(0, n).Select(_ => rng.NextDouble() * 2 - 1).ToArray();
         var label = x.Select((v, i) => v + noise[i] > 0 ? "yes" : "no").ToArray();
-        var table = new DataTable([Column.Numeric("x", x), Column.Numeric("noise", noise.Select(v => v * 0.01 + 5).ToArray()), Column.Categorical("y", label)]);
-        var model = ModelTrainer.Train(table, new TrainingSpec("y", MlTask.Binary) { Trainer = TrainerKind.Linear }).Model;
+        var table = new DataTable([
+            Column.Numeric("x", x),
+            Column.Numeric("noise", noise.Select(v => v * 0.01 + 5).ToArray()),
+            Column.Categorical("y", label),
+        ]);
+        var model = ModelTrainer
+            .Train(table, new TrainingSpec("y", MlTask.Binary) { Trainer = TrainerKind.Linear })
+            .Model;
 
         var doc = RunEvaluation.Compute(model, table);
         var report = Evaluator.Evaluate(model, table);

@@ -56,9 +56,37 @@ public sealed class RunAnalysisTests
     {
         var runs = new[]
         {
-            Runs.Make("p-t0", new Dictionary<string, object> { ["num_leaves"] = 31, ["lr"] = 0.1, ["rounds"] = 100, ["objective"] = "binary" }),
-            Runs.Make("p-t1", new Dictionary<string, object> { ["num_leaves"] = 63, ["lr"] = 0.1, ["rounds"] = 100.0, ["objective"] = "binary", ["l2"] = 1 }),
-            Runs.Make("p-t2", new Dictionary<string, object> { ["num_leaves"] = 31, ["lr"] = 0.1, ["rounds"] = 100, ["objective"] = "binary" }),
+            Runs.Make(
+                "p-t0",
+                new Dictionary<string, object>
+                {
+                    ["num_leaves"] = 31,
+                    ["lr"] = 0.1,
+                    ["rounds"] = 100,
+                    ["objective"] = "binary",
+                }
+            ),
+            Runs.Make(
+                "p-t1",
+                new Dictionary<string, object>
+                {
+                    ["num_leaves"] = 63,
+                    ["lr"] = 0.1,
+                    ["rounds"] = 100.0,
+                    ["objective"] = "binary",
+                    ["l2"] = 1,
+                }
+            ),
+            Runs.Make(
+                "p-t2",
+                new Dictionary<string, object>
+                {
+                    ["num_leaves"] = 31,
+                    ["lr"] = 0.1,
+                    ["rounds"] = 100,
+                    ["objective"] = "binary",
+                }
+            ),
         };
         var diff = RunAnalysis.ParamDiff(runs);
         Assert.Equal(["l2", "num_leaves"], diff.Select(d => d.Param)); // 100 and 100.0 are the same value
@@ -72,8 +100,17 @@ public sealed class RunAnalysisTests
     [Fact]
     public void AtStep_TakesTheRoundOrTheNearestEarlierOne()
     {
-        IReadOnlyList<CurvePoint> everyTen = [new(10, 0.5, 0.6, 1.0, "logloss"), new(20, 0.4, 0.5, 2.0, "logloss"), new(30, 0.3, 0.45, 3.0, "logloss")];
-        IReadOnlyList<CurvePoint> stoppedEarly = [new(1, 0.6, 0.7, null, "logloss"), new(2, 0.55, 0.65, null, "logloss")];
+        IReadOnlyList<CurvePoint> everyTen =
+        [
+            new(10, 0.5, 0.6, 1.0, "logloss"),
+            new(20, 0.4, 0.5, 2.0, "logloss"),
+            new(30, 0.3, 0.45, 3.0, "logloss"),
+        ];
+        IReadOnlyList<CurvePoint> stoppedEarly =
+        [
+            new(1, 0.6, 0.7, null, "logloss"),
+            new(2, 0.55, 0.65, null, "logloss"),
+        ];
         var at = RunAnalysis.AtStep([("a", everyTen), ("b", stoppedEarly), ("c", [])], 25);
         Assert.Equal((20, 0.5, 2.0), (at[0].Round!.Value, at[0].Validation!.Value, at[0].Elapsed!.Value));
         Assert.Equal((2, 0.65), (at[1].Round!.Value, at[1].Validation!.Value));
@@ -88,9 +125,14 @@ public sealed class RunAnalysisTests
     {
         IReadOnlyList<CurvePoint> curve =
         [
-            new(1, 0.6, 0.65, null, "logloss"), new(2, 0.5, 0.55, null, "logloss"), new(3, 0.4, 0.58, null, "logloss"),
-            new(1, 0.7, 0.70, null, "auc"), new(2, 0.8, 0.90, null, "auc"), new(3, 0.9, 0.85, null, "auc"),
-            new(1, 3.0, null, null, "rmse"), new(2, 2.0, null, null, "rmse"),
+            new(1, 0.6, 0.65, null, "logloss"),
+            new(2, 0.5, 0.55, null, "logloss"),
+            new(3, 0.4, 0.58, null, "logloss"),
+            new(1, 0.7, 0.70, null, "auc"),
+            new(2, 0.8, 0.90, null, "auc"),
+            new(3, 0.9, 0.85, null, "auc"),
+            new(1, 3.0, null, null, "rmse"),
+            new(2, 2.0, null, null, "rmse"),
         ];
         var s = CurveSummaries.Summarize(curve);
         Assert.Equal(new CurveSummary(0.55, 0.58, 0.55, 0.65, 2), s["logloss"]);
@@ -117,9 +159,22 @@ public sealed class RunAnalysisTests
     public void Sweep_HistoryKeepsTheBestSoFar_PrunedTrialsDoNotCount_ImportanceFindsTheParameterThatMatters()
     {
         // auc rises with num_leaves; the seed-like "noise" parameter alternates regardless of it.
-        var runs = Enumerable.Range(0, 8).Select(i => Runs.Make($"p-t{i}",
-            new { num_leaves = 8 * (i + 1), noise = i % 2 == 0 ? "a" : "b", rounds = 100 },
-            new() { ["auc"] = 0.80 + 0.01 * i + (i == 5 ? 0.5 : 0) }, status: i == 5 ? RunStatus.Pruned : RunStatus.Completed)).ToList();
+        var runs = Enumerable
+            .Range(0, 8)
+            .Select(i =>
+                Runs.Make(
+                    $"p-t{i}",
+                    new
+                    {
+                        num_leaves = 8 * (i + 1),
+                        noise = i % 2 == 0 ? "a" : "b",
+                        rounds = 100,
+                    },
+                    new() { ["auc"] = 0.80 + 0.01 * i + (i == 5 ? 0.5 : 0) },
+                    status: i == 5 ? RunStatus.Pruned : RunStatus.Completed
+                )
+            )
+            .ToList();
         var view = SweepAnalysis.Analyze("p", runs, summary: null);
         Assert.Equal(8, view.Trials.Count);
         Assert.Equal("auc", view.Objective);

@@ -5,10 +5,29 @@ namespace Mlops.Tracking.Tests;
 
 public sealed class RunFilterTests
 {
-    private static readonly RunRecord Small = Runs.Make("p1-t0", new { num_leaves = 31, objective = "binary", bagging = true }, new() { ["auc"] = 0.95, ["logloss"] = 0.2 },
-        curves: new() { ["logloss"] = new CurveSummary(0.18, 0.2, 0.18, 0.69, 40) });
-    private static readonly RunRecord Large = Runs.Make("p1-t1", new { num_leaves = 127, objective = "huber" }, new() { ["auc"] = 0.85 }, status: RunStatus.Pruned);
-    private static readonly RunRecord NoParams = Runs.Make("p2-t0", metrics: new() { ["auc"] = 0.99 }, dataset: "iris", sweepMethod: null);
+    private static readonly RunRecord Small = Runs.Make(
+        "p1-t0",
+        new
+        {
+            num_leaves = 31,
+            objective = "binary",
+            bagging = true,
+        },
+        new() { ["auc"] = 0.95, ["logloss"] = 0.2 },
+        curves: new() { ["logloss"] = new CurveSummary(0.18, 0.2, 0.18, 0.69, 40) }
+    );
+    private static readonly RunRecord Large = Runs.Make(
+        "p1-t1",
+        new { num_leaves = 127, objective = "huber" },
+        new() { ["auc"] = 0.85 },
+        status: RunStatus.Pruned
+    );
+    private static readonly RunRecord NoParams = Runs.Make(
+        "p2-t0",
+        metrics: new() { ["auc"] = 0.99 },
+        dataset: "iris",
+        sweepMethod: null
+    );
 
     private static string[] Matching(string expression) =>
         new[] { Small, Large, NoParams }.Where(RunFilter.Parse(expression).Matches).Select(r => r.RunId).ToArray();
@@ -24,7 +43,10 @@ public sealed class RunFilterTests
     [InlineData("params.bagging = true", new[] { "p1-t0" })]
     [InlineData("curves.logloss.best < 0.19 and curves.logloss.bestRound = 40", new[] { "p1-t0" })]
     [InlineData("pipeline = 'p1' and (params.num_leaves > 100 or metrics.logloss < 0.5)", new[] { "p1-t0", "p1-t1" })]
-    [InlineData("metrics.auc > 0.9 and (dataset = 'bc' or dataset = 'iris') and not params.num_leaves = 31", new[] { "p2-t0" })]
+    [InlineData(
+        "metrics.auc > 0.9 and (dataset = 'bc' or dataset = 'iris') and not params.num_leaves = 31",
+        new[] { "p2-t0" }
+    )]
     [InlineData("metrics.auc > 9e-1", new[] { "p1-t0", "p2-t0" })]
     [InlineData("metrics.logloss == 0.2", new[] { "p1-t0" })]
     [InlineData("  ", new[] { "p1-t0", "p1-t1", "p2-t0" })]

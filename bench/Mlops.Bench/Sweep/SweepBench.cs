@@ -30,9 +30,15 @@ public static class SweepBench
     public static int Run(string[] args)
     {
         string startLoad = Ml.MlBench.Load();
-        int trials = IntArg(args, "--trials", 10), seeds = IntArg(args, "--seeds", 3), batch = IntArg(args, "--batch", 1), rounds = IntArg(args, "--rounds", 100);
+        int trials = IntArg(args, "--trials", 10),
+            seeds = IntArg(args, "--seeds", 3),
+            batch = IntArg(args, "--batch", 1),
+            rounds = IntArg(args, "--rounds", 100);
         string? only = args.SkipWhile(a => a != "--only").Skip(1).FirstOrDefault();
-        var tpe = new TpeSettings(IntArg(args, "--startup", new SweepConfig { MaxTrials = trials }.StartupTrials), DoubleArg(args, "--gamma", 0.25));
+        var tpe = new TpeSettings(
+            IntArg(args, "--startup", new SweepConfig { MaxTrials = trials }.StartupTrials),
+            DoubleArg(args, "--gamma", 0.25)
+        );
         bool skipRandom = args.Contains("--skip-random");
         var work = Path.Combine(Path.GetTempPath(), "mlbench");
         Directory.CreateDirectory(work);
@@ -41,18 +47,38 @@ public static class SweepBench
             new("synth_100k", Ml.MlBench.EnsureSynth(work, 100_000), "target", MlTask.Binary),
             new("diamonds", "/work/shared/datasets/diamonds.csv", "price", MlTask.Regression),
         };
-        if (only is not null) datasets.RemoveAll(d => d.Name != only);
+        if (only is not null)
+            datasets.RemoveAll(d => d.Name != only);
         // Progress on stderr (trials done of this dataset and seed, ETA); the tables on stdout are unchanged.
         var progressMode = CliProgress.ForStderr(quiet: args.Contains("--quiet"));
-        if (args.Contains("--early")) return CliProgress.Run(progressMode, addLine => Early(datasets, 2 * trials, seeds, rounds, startLoad, addLine("early termination", 1)));
-        return CliProgress.Run(progressMode, addLine => Compare(datasets, trials, seeds, batch, rounds, tpe, skipRandom, startLoad, addLine("sweep", 1)));
+        if (args.Contains("--early"))
+            return CliProgress.Run(progressMode, addLine =>
+                Early(datasets, 2 * trials, seeds, rounds, startLoad, addLine("early termination", 1))
+            );
+        return CliProgress.Run(progressMode, addLine =>
+            Compare(datasets, trials, seeds, batch, rounds, tpe, skipRandom, startLoad, addLine("sweep", 1))
+        );
     }
 
-    /// <summary>Bayes with <paramref name="trials"/> trials against random search with twice as many, per dataset and seed.</summary>
-    private static int Compare(List<Dataset> datasets, int trials, int seeds, int batch, int rounds, TpeSettings tpe, bool skipRandom, string startLoad, IProgressLine progress)
+    /// <summary>Bayes with <paramref name="trials"/> trials against random search with twice as many, per dataset and
+    /// seed.</summary>
+    private static int Compare(
+        List<Dataset> datasets,
+        int trials,
+        int seeds,
+        int batch,
+        int rounds,
+        TpeSettings tpe,
+        bool skipRandom,
+        string startLoad,
+        IProgressLine progress
+    )
     {
         var parameters = JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(Space)!;
-        var baseParams = new Dictionary<string, JsonElement> { ["num_rounds"] = JsonSerializer.SerializeToElement(rounds) };
+        var baseParams = new Dictionary<string, JsonElement>
+        {
+            ["num_rounds"] = JsonSerializer.SerializeToElement(rounds),
+        };
         var lines = new List<string>();
         foreach (var ds in datasets)
         {
@@ -63,34 +89,67 @@ public static class SweepBench
             {
                 int done = 0;
                 void TrialDone() => progress.Report(++done);
-                progress.Report(0, trials + (skipRandom ? 0 : 2 * trials), $"sweep {ds.Name} seed {seed} (bayes, then random)");
+                progress.Report(
+                    0,
+                    trials + (skipRandom ? 0 : 2 * trials),
+                    $"sweep {ds.Name} seed {seed} (bayes, then random)"
+                );
                 var clock = Stopwatch.StartNew();
-                var (bayes, metric, higher) = Bayes(train, validation, ds, parameters, baseParams, trials, batch, seed, tpe, TrialDone);
+                var (bayes, metric, higher) = Bayes(
+                    train,
+                    validation,
+                    ds,
+                    parameters,
+                    baseParams,
+                    trials,
+                    batch,
+                    seed,
+                    tpe,
+                    TrialDone
+                );
                 double bayesSeconds = clock.Elapsed.TotalSeconds;
                 clock.Restart();
-                var sweep = new SweepConfig { Method = "random", MaxTrials = 2 * trials, Parameters = parameters };
-                var random = skipRandom ? [double.NaN] : SweepPlanner.Plan(sweep, baseParams, seed).Select(p =>
+                var sweep = new SweepConfig
                 {
-                    double value = Score(train, validation, ds, p, seed).Value;
-                    TrialDone();
-                    return value;
-                }).ToList();
+                    Method = "random",
+                    MaxTrials = 2 * trials,
+                    Parameters = parameters,
+                };
+                var random = skipRandom
+                    ? [double.NaN]
+                    : SweepPlanner
+                        .Plan(sweep, baseParams, seed)
+                        .Select(p =>
+                        {
+                            double value = Score(train, validation, ds, p, seed).Value;
+                            TrialDone();
+                            return value;
+                        })
+                        .ToList();
                 double randomSeconds = clock.Elapsed.TotalSeconds;
-                double bestBayes = higher ? bayes.Max() : bayes.Min(), bestRandom = higher ? random.Max() : random.Min();
+                double bestBayes = higher ? bayes.Max() : bayes.Min(),
+                    bestRandom = higher ? random.Max() : random.Min();
                 bool atLeastAsGood = higher ? bestBayes >= bestRandom : bestBayes <= bestRandom;
-                if (atLeastAsGood) bayesWins++;
-                string line = $"| {ds.Name} | {seed} | {metric} | {bestBayes:0.#####} ({trials}) | {bestRandom:0.#####} ({2 * trials}) | {(atLeastAsGood ? "yes" : "no")} | {bayesSeconds:F0} / {randomSeconds:F0} | {Ml.MlBench.Load()} |";
+                if (atLeastAsGood)
+                    bayesWins++;
+                string line =
+                    $"| {ds.Name} | {seed} | {metric} | {bestBayes:0.#####} ({trials}) | {bestRandom:0.#####} ({2 * trials}) | {(atLeastAsGood ? "yes" : "no")} | {bayesSeconds:F0} / {randomSeconds:F0} | {Ml.MlBench.Load()} |";
                 Console.WriteLine(line);
                 lines.Add(line);
             }
             lines.Add($"| {ds.Name} | all | | | | bayes at least as good in {bayesWins}/{seeds} | | |");
         }
         Console.WriteLine();
-        Console.WriteLine($"| dataset | seed | validation metric | best, bayes (trials) | best, random (trials) | bayes ≥ random | seconds bayes / random | load 1-min |");
+        Console.WriteLine(
+            $"| dataset | seed | validation metric | best, bayes (trials) | best, random (trials) | bayes ≥ random | seconds bayes / random | load 1-min |"
+        );
         Console.WriteLine("|---|---|---|---|---|---|---|---|");
-        foreach (var l in lines) Console.WriteLine(l);
-        Console.WriteLine($"- {trials} bayes trials (nStartup {tpe.StartupTrials}, gamma {tpe.Gamma}, batch {batch}) vs {2 * trials} random; num_rounds {rounds}; " +
-            $"machine: {Environment.ProcessorCount} cores, shared; load average at start {startLoad}, at end {Ml.MlBench.Load()}");
+        foreach (var l in lines)
+            Console.WriteLine(l);
+        Console.WriteLine(
+            $"- {trials} bayes trials (nStartup {tpe.StartupTrials}, gamma {tpe.Gamma}, batch {batch}) vs {2 * trials} random; num_rounds {rounds}; "
+                + $"machine: {Environment.ProcessorCount} cores, shared; load average at start {startLoad}, at end {Ml.MlBench.Load()}"
+        );
         return 0;
     }
 
@@ -98,34 +157,67 @@ public static class SweepBench
     /// The same random trials with and without hyperband (minIter 10, eta 3), on our engine in both runs (the engine
     /// early termination uses), one after another: rounds trained, seconds, and the best validation metric.
     /// </summary>
-    private static int Early(List<Dataset> datasets, int trials, int seeds, int rounds, string startLoad, IProgressLine progress)
+    private static int Early(
+        List<Dataset> datasets,
+        int trials,
+        int seeds,
+        int rounds,
+        string startLoad,
+        IProgressLine progress
+    )
     {
         var parameters = JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(Space)!;
         var baseParams = new Dictionary<string, JsonElement>
         {
-            ["num_rounds"] = JsonSerializer.SerializeToElement(rounds), ["engine"] = JsonSerializer.SerializeToElement("mlops"),
+            ["num_rounds"] = JsonSerializer.SerializeToElement(rounds),
+            ["engine"] = JsonSerializer.SerializeToElement("mlops"),
         };
-        var early = new EarlyTerminateConfig { Type = "hyperband", MinIter = 10, Eta = 3 };
-        Console.WriteLine("| dataset | seed | trials | early termination | rounds trained | pruned | seconds | best validation | load 1-min |");
+        var early = new EarlyTerminateConfig
+        {
+            Type = "hyperband",
+            MinIter = 10,
+            Eta = 3,
+        };
+        Console.WriteLine(
+            "| dataset | seed | trials | early termination | rounds trained | pruned | seconds | best validation | load 1-min |"
+        );
         Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
         foreach (var ds in datasets)
         {
             var (train, validation) = Split(CsvTableReader.ReadFile(ds.Path), 42);
             foreach (int seed in Enumerable.Range(1, seeds))
             {
-                var planned = SweepPlanner.Plan(new SweepConfig { Method = "random", MaxTrials = trials, Parameters = parameters }, baseParams, seed);
+                var planned = SweepPlanner.Plan(
+                    new SweepConfig
+                    {
+                        Method = "random",
+                        MaxTrials = trials,
+                        Parameters = parameters,
+                    },
+                    baseParams,
+                    seed
+                );
                 int done = 0;
                 progress.Report(0, 2 * planned.Count, $"early termination {ds.Name} seed {seed} (off, then hyperband)");
                 foreach (bool on in new[] { false, true })
                 {
                     var board = new MemoryRungBoard();
                     var clock = Stopwatch.StartNew();
-                    int roundsTrained = 0, pruned = 0;
+                    int roundsTrained = 0,
+                        pruned = 0;
                     var scores = new List<double>();
                     bool higher = true;
                     foreach (var (p, i) in planned.Select((p, i) => (p, i)))
                     {
-                        var pruner = on ? new TrialPruner(early, board, $"t{i}", ds.Task == MlTask.Regression ? "rmse" : "logloss", rounds) : null;
+                        var pruner = on
+                            ? new TrialPruner(
+                                early,
+                                board,
+                                $"t{i}",
+                                ds.Task == MlTask.Regression ? "rmse" : "logloss",
+                                rounds
+                            )
+                            : null;
                         var spec = Spec(ds, p, seed) with
                         {
                             Validation = validation,
@@ -134,22 +226,40 @@ public static class SweepBench
                         var result = ModelTrainer.Train(train, spec);
                         progress.Report(++done);
                         roundsTrained += result.Curve.Count;
-                        if (pruner?.PrunedAtRound is not null) { pruned++; continue; }
+                        if (pruner?.PrunedAtRound is not null)
+                        {
+                            pruned++;
+                            continue;
+                        }
                         var report = Evaluator.Evaluate(result.Model, validation);
                         scores.Add(report.Primary);
                         higher = report.HigherIsBetter;
                     }
-                    Console.WriteLine($"| {ds.Name} | {seed} | {trials} | {(on ? "hyperband 10/3" : "off")} | {roundsTrained} | {pruned} | {clock.Elapsed.TotalSeconds:F0} | " +
-                        $"{(higher ? scores.Max() : scores.Min()):0.#####} | {Ml.MlBench.Load()} |");
+                    Console.WriteLine(
+                        $"| {ds.Name} | {seed} | {trials} | {(on ? "hyperband 10/3" : "off")} | {roundsTrained} | {pruned} | {clock.Elapsed.TotalSeconds:F0} | "
+                            + $"{(higher ? scores.Max() : scores.Min()):0.#####} | {Ml.MlBench.Load()} |"
+                    );
                 }
             }
         }
-        Console.WriteLine($"- num_rounds {rounds}, engine mlops in both runs; machine: {Environment.ProcessorCount} cores, shared; load average at start {startLoad}, at end {Ml.MlBench.Load()}");
+        Console.WriteLine(
+            $"- num_rounds {rounds}, engine mlops in both runs; machine: {Environment.ProcessorCount} cores, shared; load average at start {startLoad}, at end {Ml.MlBench.Load()}"
+        );
         return 0;
     }
 
-    private static (List<double> Values, string Metric, bool Higher) Bayes(DataTable train, DataTable validation, Dataset ds,
-        Dictionary<string, JsonElement> parameters, Dictionary<string, JsonElement> baseParams, int trials, int batch, int seed, TpeSettings settings, Action trialDone)
+    private static (List<double> Values, string Metric, bool Higher) Bayes(
+        DataTable train,
+        DataTable validation,
+        Dataset ds,
+        Dictionary<string, JsonElement> parameters,
+        Dictionary<string, JsonElement> baseParams,
+        int trials,
+        int batch,
+        int seed,
+        TpeSettings settings,
+        Action trialDone
+    )
     {
         var space = new SearchSpace(parameters);
         var history = new List<Observation>();
@@ -158,7 +268,16 @@ public static class SweepBench
         bool higher = true;
         while (values.Count < trials)
         {
-            foreach (var point in TpeSampler.Propose(space, history, Math.Min(batch, trials - values.Count), seed, values.Count, settings))
+            foreach (
+                var point in TpeSampler.Propose(
+                    space,
+                    history,
+                    Math.Min(batch, trials - values.Count),
+                    seed,
+                    values.Count,
+                    settings
+                )
+            )
             {
                 var score = Score(train, validation, ds, space.ToParams(baseParams, point), seed);
                 (metric, higher) = (score.Metric, score.Higher);
@@ -170,18 +289,31 @@ public static class SweepBench
         return (values, metric, higher);
     }
 
-    private static (double Value, string Metric, bool Higher) Score(DataTable train, DataTable validation, Dataset ds, Dictionary<string, JsonElement> p, int seed)
+    private static (double Value, string Metric, bool Higher) Score(
+        DataTable train,
+        DataTable validation,
+        Dataset ds,
+        Dictionary<string, JsonElement> p,
+        int seed
+    )
     {
         var report = Evaluator.Evaluate(ModelTrainer.Train(train, Spec(ds, p, seed)).Model, validation);
         return (report.Primary, report.PrimaryMetric, report.HigherIsBetter);
     }
 
-    private static TrainingSpec Spec(Dataset ds, Dictionary<string, JsonElement> p, int seed) => new(ds.Target, ds.Task)
-    {
-        Trainer = TrainerKind.Gbdt, Seed = seed,
-        Options = p.ToDictionary(kv => kv.Key, kv => kv.Value.ValueKind == JsonValueKind.String ? kv.Value.GetString()!
-            : (object)(kv.Value.TryGetInt64(out long l) ? l : kv.Value.GetDouble())),
-    };
+    private static TrainingSpec Spec(Dataset ds, Dictionary<string, JsonElement> p, int seed) =>
+        new(ds.Target, ds.Task)
+        {
+            Trainer = TrainerKind.Gbdt,
+            Seed = seed,
+            Options = p.ToDictionary(
+                kv => kv.Key,
+                kv =>
+                    kv.Value.ValueKind == JsonValueKind.String
+                        ? kv.Value.GetString()!
+                        : (object)(kv.Value.TryGetInt64(out long l) ? l : kv.Value.GetDouble())
+            ),
+        };
 
     private static (DataTable Train, DataTable Validation) Split(DataTable t, int seed)
     {
@@ -192,8 +324,12 @@ public static class SweepBench
     }
 
     private static double DoubleArg(string[] args, string name, double fallback) =>
-        args.SkipWhile(a => a != name).Skip(1).FirstOrDefault() is { } v ? double.Parse(v, CultureInfo.InvariantCulture) : fallback;
+        args.SkipWhile(a => a != name).Skip(1).FirstOrDefault() is { } v
+            ? double.Parse(v, CultureInfo.InvariantCulture)
+            : fallback;
 
     private static int IntArg(string[] args, string name, int fallback) =>
-        args.SkipWhile(a => a != name).Skip(1).FirstOrDefault() is { } v ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;
+        args.SkipWhile(a => a != name).Skip(1).FirstOrDefault() is { } v
+            ? int.Parse(v, CultureInfo.InvariantCulture)
+            : fallback;
 }

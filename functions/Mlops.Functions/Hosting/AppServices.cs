@@ -1,97 +1,98 @@
-using Microsoft.AspNetCore.Routing;
-using Microsoft.DurableTask.Client;
+using Azure.Core.Serialization;
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Mlops.Core;
 using Mlops.Core.Storage;
 using Mlops.Data.Alerts;
-using Mlops.Data.Http;
-using Mlops.Functions.Durable;
-using Mlops.Functions.Functions;
-using Mlops.Functions.Triggers;
+using Mlops.Functions.Handlers;
 using Mlops.Monitoring;
-using Mlops.Monitoring.Http;
 using Mlops.Pipelines.Activities;
-using Mlops.Pipelines.Launching;
 using Mlops.Pipelines.Monitoring;
 using Mlops.Registry;
-using Mlops.Registry.Http;
 using Mlops.Serving;
+using Mlops.Storage.Azure;
 
 namespace Mlops.Functions.Hosting;
 
-/// <summary>
-/// The services every function needs, the same under the Azure Functions host and the local runner. What depends on
-/// the durable client is built per call from the client the host hands the function (<see cref="DurableServices"/>).
-/// </summary>
+/// <summary>The worker's services: storage, the libraries' services, and the handlers the function classes
+/// call.</summary>
 public static class AppServices
 {
-    public static IServiceCollection AddMlops(this IServiceCollection services, HostSettings settings, StorageServices storage)
+    /// <summary>
+    /// Registers everything the functions need over the storage account named by <c>AzureWebJobsStorage</c> (a
+    /// connection string, or <c>AzureWebJobsStorage__*</c> for a managed identity), and makes the app's JSON options
+    /// the worker's serializer — which the Durable extension also uses for orchestration inputs, outputs and custom
+    /// status.
+    /// </summary>
+    public static IServiceCollection AddMlops(this IServiceCollection services, IConfiguration configuration)
     {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var settings = AppSettings.FromConfiguration(configuration);
+        var storage = AzureStorageAccount.FromConfiguration(configuration).Services;
+        return services.AddMlops(settings, storage);
+    }
+
+    /// <summary>The same over given settings and storage (tests pass an in-memory or Azurite account).</summary>
+    public static IServiceCollection AddMlops(
+        this IServiceCollection services,
+        AppSettings settings,
+        StorageServices storage
+    )
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(storage);
+        // The Durable extension builds its DataConverter from this serializer (DurableTaskExtensionStartup reads
+        // WorkerOptions.Serializer for both the worker and the client): camelCase custom status, as the dashboard
+        // reads it, and NaN metrics (AUC of a one-class split) as named literals instead of a serialization failure.
+        services.Configure<WorkerOptions>(o => o.Serializer = new JsonObjectSerializer(Json.Options));
+
         services.AddSingleton(settings);
         services.AddSingleton(storage);
         services.AddSingleton(storage.Blobs);
         services.AddSingleton(storage.Tables);
         services.AddSingleton(WebhookOptions.FromEnvironment()); // alert delivery: https only unless MLOPS_ALLOW_HTTP_WEBHOOKS=true
-        // Host-wide alert sink (monitoring): the log, plus MLOPS_ALERT_WEBHOOK when set. Pipeline alerts go to each
-        // dataset's own alertWebhook through the durable SendAlert activity.
-        services.AddSingleton<IAlertSink>(sp => AlertSinks.Create(Environment.GetEnvironmentVariable("MLOPS_ALERT_WEBHOOK"), sp.GetRequiredService<ILoggerFactory>(), sp.GetRequiredService<WebhookOptions>()));
-        services.AddSingleton(sp => PipelineServices.Create(storage, sp.GetRequiredService<IAlertSink>()));
+        // Host-wide alert sink: the log, plus MLOPS_ALERT_WEBHOOK when set. Every alert reaches it through the durable
+        // SendAlert activity (pipeline alerts also reach the dataset's own alertWebhook); rollbacks send to it
+        // directly.
+        services.AddSingleton<IAlertSink>(sp =>
+            AlertSinks.Create(
+                Environment.GetEnvironmentVariable("MLOPS_ALERT_WEBHOOK"),
+                sp.GetRequiredService<ILoggerFactory>(),
+                sp.GetRequiredService<WebhookOptions>()
+            )
+        );
+        services.AddSingleton(_ => PipelineServices.Create(storage));
         services.AddSingleton(sp => sp.GetRequiredService<PipelineServices>().Registry);
         services.AddSingleton(sp => sp.GetRequiredService<PipelineServices>().Datasets);
 
         // Monitoring: runs read only the prediction log's window; one core is left to predictions in this process.
         services.AddMonitoringServices("predictions", maxParallelism: Math.Max(1, Environment.ProcessorCount - 1));
-        services.AddSingleton<IMonitoringSource>(sp => new RegistryMonitoringSource(storage.Blobs, sp.GetRequiredService<ModelRegistry>()));
-        services.AddSingleton<Mlops.Monitoring.Reference.IBaselineData>(sp => new RegistryBaselineData(sp.GetRequiredService<Mlops.Data.Versions.DatasetStore>(), sp.GetRequiredService<ModelRegistry>()));
+        services.AddSingleton<IMonitoringSource>(sp => new RegistryMonitoringSource(
+            storage.Blobs,
+            sp.GetRequiredService<ModelRegistry>()
+        ));
+        services.AddSingleton<Mlops.Monitoring.Reference.IBaselineData>(sp => new RegistryBaselineData(
+            sp.GetRequiredService<Mlops.Data.Versions.DatasetStore>(),
+            sp.GetRequiredService<ModelRegistry>()
+        ));
 
         services.AddServing(storage);
         services.AddSingleton<IServingEvents, RollbackAlerts>(); // canary auto-rollbacks alert a person
-        services.AddSingleton<TimerRegistry>();
         services.AddSingleton(new Tracking.RunQueries(storage)); // the runs API: index table + run blobs
+
+        // The handlers the HTTP functions call (plain classes: a method per operation, no HTTP types but a body
+        // stream).
+        services.AddSingleton<ModelHandler>();
+        services.AddSingleton<ExplanationHandler>();
+        services.AddSingleton<ServingHandler>();
+        services.AddSingleton<DatasetHandler>();
+        services.AddSingleton<PipelineHandler>();
+        services.AddSingleton<RunHandler>();
+        services.AddSingleton<MonitoringHandler>();
+        services.AddSingleton<OrchestrationHandler>();
+        services.AddSingleton<BatchHandler>();
         return services;
-    }
-
-    /// <summary>Every HTTP route of the app, in one place: the local runner serves them, the Azure HTTP functions call them.</summary>
-    public static void MapRoutes(IEndpointRouteBuilder app)
-    {
-        HttpFunctions.Map(app);
-        OrchestrationManagement.Map(app);
-        app.MapServing();
-        app.MapRegistry(includeApproval: false);
-        app.MapDatasets();
-        app.MapMonitoring();
-        RunEndpoints.Map(app);
-        ActivityTimeline.Map(app);
-        DashboardFiles.Map(app); // last: the catch-all serves the dashboard's files
-    }
-}
-
-/// <summary>
-/// The services that start or manage orchestrations, over one <see cref="DurableTaskClient"/>. Locally the client is
-/// the process's own; under the Functions host it is the <c>[DurableClient]</c> binding of the invocation.
-/// </summary>
-public sealed class DurableServices(DurableTaskClient client, IServiceProvider services)
-{
-    public DurableTaskClient Client { get; } = client;
-    public IPipelineLauncher Pipelines { get; } = new DurablePipelineLauncher(client);
-    public DurableMonitorLauncher Monitors { get; } = new(client);
-
-    public IRetrainLauncher Retraining => new MonitorRetrainLauncher(Pipelines);
-    public MonitorScheduler Scheduler => new(services.GetRequiredService<IMonitoringSource>(), Monitors);
-    public MonitoringApi MonitoringApi => ActivatorUtilities.CreateInstance<MonitoringApi>(services, (IMonitorLauncher)Monitors);
-
-    /// <summary>A service provider that answers these types from this client, and everything else from <paramref name="inner"/>.</summary>
-    public IServiceProvider Over(IServiceProvider inner) => new Provider(this, inner);
-
-    private sealed class Provider(DurableServices d, IServiceProvider inner) : IServiceProvider
-    {
-        public object? GetService(Type t) =>
-            t == typeof(DurableTaskClient) ? d.Client
-            : t == typeof(IPipelineLauncher) ? d.Pipelines
-            : t == typeof(IRetrainLauncher) ? d.Retraining
-            : t == typeof(IMonitorLauncher) || t == typeof(DurableMonitorLauncher) ? d.Monitors
-            : t == typeof(MonitorScheduler) ? d.Scheduler
-            : t == typeof(MonitoringApi) ? d.MonitoringApi
-            : inner.GetService(t);
     }
 }

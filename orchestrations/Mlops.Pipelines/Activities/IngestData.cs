@@ -1,9 +1,8 @@
 using System.Text.Json;
-using Mlops.Core;
+using Microsoft.DurableTask;
 using Mlops.Data;
 using Mlops.Data.Validation;
 using Mlops.Data.Versions;
-using Microsoft.DurableTask;
 using Mlops.Pipelines.Configuration;
 using Mlops.Pipelines.Training;
 using IngestResult = Mlops.Pipelines.Training.IngestResult;
@@ -22,14 +21,26 @@ public sealed class IngestData(PipelineServices services) : TaskActivity<Trainin
         var ct = CancellationToken.None;
         string dataset = input.Dataset;
         PipelineConfig config;
-        try { config = await PipelineConfigLoader.LoadAsync(services.Storage.Blobs, dataset, ct); }
-        catch (PipelineConfigException e) { return Failed(dataset, e.Message); }
+        try
+        {
+            config = await PipelineConfigLoader.LoadAsync(services.Storage.Blobs, dataset, ct);
+        }
+        catch (PipelineConfigException e)
+        {
+            return Failed(dataset, e.Message);
+        }
 
         ValidationOptions? validation;
-        try { validation = ParseValidation(config.Validation); }
+        try
+        {
+            validation = ParseValidation(config.Validation);
+        }
         catch (Exception e) when (e is JsonException or DataException)
         {
-            return Failed(dataset, $"{PipelineConfigLoader.IncomingContainer}/{PipelineConfigLoader.ConfigBlobName(dataset)}: the \"validation\" section is invalid ({e.Message}).");
+            return Failed(
+                dataset,
+                $"{PipelineConfigLoader.IncomingContainer}/{PipelineConfigLoader.ConfigBlobName(dataset)}: the \"validation\" section is invalid ({e.Message})."
+            );
         }
 
         string hash;
@@ -38,17 +49,37 @@ public sealed class IngestData(PipelineServices services) : TaskActivity<Trainin
         if (input.Trigger.Kind == "drop")
         {
             string blobName = input.Trigger.BlobName!;
-            await using var stream = await services.Storage.Blobs.OpenReadAsync(PipelineConfigLoader.IncomingContainer, blobName, ct);
-            if (stream is null) return Failed(dataset, $"{PipelineConfigLoader.IncomingContainer}/{blobName} no longer exists; drop the file again.");
-            var result = await services.Datasets.IngestAsync(dataset, stream, $"{PipelineConfigLoader.IncomingContainer}/{blobName}", new IngestOptions(config.Target, validation,
-                new TrainingRequirements(TrainingRequirements.ParseTask(config.Task)!.Value, config.TestFraction)), ct);
+            await using var stream = await services.Storage.Blobs.OpenReadAsync(
+                PipelineConfigLoader.IncomingContainer,
+                blobName,
+                ct
+            );
+            if (stream is null)
+                return Failed(
+                    dataset,
+                    $"{PipelineConfigLoader.IncomingContainer}/{blobName} no longer exists; drop the file again."
+                );
+            var result = await services.Datasets.IngestAsync(
+                dataset,
+                stream,
+                $"{PipelineConfigLoader.IncomingContainer}/{blobName}",
+                new IngestOptions(
+                    config.Target,
+                    validation,
+                    new TrainingRequirements(TrainingRequirements.ParseTask(config.Task)!.Value, config.TestFraction)
+                ),
+                ct
+            );
             (hash, isNew, rows) = (result.Version.Hash, result.IsNew, result.Version.Rows);
         }
         else
         {
             var latest = await services.Datasets.LatestUsableAsync(dataset, ct);
             if (latest is null)
-                return Failed(dataset, $"Dataset '{dataset}' has no accepted data version yet: drop a CSV file into {PipelineConfigLoader.IncomingContainer}/{dataset}/ first.");
+                return Failed(
+                    dataset,
+                    $"Dataset '{dataset}' has no accepted data version yet: drop a CSV file into {PipelineConfigLoader.IncomingContainer}/{dataset}/ first."
+                );
             (hash, isNew, rows) = (latest.Hash, true, latest.Rows);
         }
 
@@ -56,19 +87,26 @@ public sealed class IngestData(PipelineServices services) : TaskActivity<Trainin
         if (config.Mode == "append")
         {
             // Only the version list is needed here; the trials load (and cache) the rows themselves.
-            var set = await services.Datasets.PlanTrainingSetAsync(dataset, new TrainingSetRequest(TrainingSetMode.Append), ct);
+            var set = await services.Datasets.PlanTrainingSetAsync(
+                dataset,
+                new TrainingSetRequest(TrainingSetMode.Append),
+                ct
+            );
             hashes = set.Hashes.Contains(hash) ? set.Hashes : [.. set.Hashes, hash];
             rows = set.Rows;
         }
         // trainOn ...+feedback: the labeled production rows the monitor run wrote join the training set as a member of
         // their own (not a dataset version, so "latest version" and drift references keep meaning the dropped data).
-        if (input.Trigger.FeedbackRows is { } feedbackRows) hashes = [.. hashes, TrainingData.FeedbackRowsPrefix + feedbackRows];
+        if (input.Trigger.FeedbackRows is { } feedbackRows)
+            hashes = [.. hashes, TrainingData.FeedbackRowsPrefix + feedbackRows];
         return new IngestResult(dataset, hash, isNew, rows, config, hashes);
     }
 
-    private static IngestResult Failed(string dataset, string error) => new(dataset, "", false, 0, new PipelineConfig(), [], error);
+    private static IngestResult Failed(string dataset, string error) =>
+        new(dataset, "", false, 0, new PipelineConfig(), [], error);
 
-    /// <summary>Parses and range-checks the validation section now, so a bad value fails the run with its name.</summary>
+    /// <summary>Parses and range-checks the validation section now, so a bad value fails the run with its
+    /// name.</summary>
     internal static ValidationOptions? ParseValidation(JsonElement? section) =>
         section is { ValueKind: JsonValueKind.Object } s ? ValidationOptionsJson.FromElement(s) : null;
 }

@@ -1,14 +1,13 @@
 using Mlops.Core.Storage;
-using Mlops.Data.Alerts;
 using Mlops.Data.Versions;
 using Mlops.Registry;
 
 namespace Mlops.Pipelines.Activities;
 
-/// <summary>The libraries the pipeline's activities use, built once per host process over one storage account.</summary>
+/// <summary>The libraries the pipeline's activities use, built once per host process over one storage
+/// account.</summary>
 public sealed class PipelineServices(StorageServices storage, DatasetStore datasets, ModelRegistry registry)
 {
-    public const string RunsContainer = "runs";
     public const string ApprovalsTable = "approvals";
 
     public StorageServices Storage { get; } = storage;
@@ -16,6 +15,6 @@ public sealed class PipelineServices(StorageServices storage, DatasetStore datas
     public ModelRegistry Registry { get; } = registry;
     public TrainingData TrainingData { get; } = new(datasets, storage.Blobs);
 
-    public static PipelineServices Create(StorageServices storage, IAlertSink? alerts = null) =>
-        new(storage, new DatasetStore(storage.Blobs, storage.Tables, alerts: alerts), new ModelRegistry(storage.Blobs, storage.Tables));
+    public static PipelineServices Create(StorageServices storage) =>
+        new(storage, new DatasetStore(storage.Blobs, storage.Tables), new ModelRegistry(storage.Blobs, storage.Tables));
 }

@@ -1,16 +1,14 @@
-using Stopwatch = System.Diagnostics.Stopwatch;
 using System.Text;
 using System.Text.Json;
-using Mlops.Core;
-using Mlops.Core.Storage;
 using Microsoft.DurableTask;
 using Mlops.ML;
 using Mlops.ML.Metrics;
-using Mlops.ML.Models;
 using Mlops.ML.Training;
 using Mlops.Pipelines.Sweeps;
 using Mlops.Pipelines.Training;
 using Mlops.Registry;
+using Mlops.Tracking;
+using Stopwatch = System.Diagnostics.Stopwatch;
 
 namespace Mlops.Pipelines.Activities;
 
@@ -30,13 +28,21 @@ public sealed class TrainCandidate(PipelineServices services) : TaskActivity<Tri
     {
         var ct = CancellationToken.None;
         var blobs = services.Storage.Blobs;
-        string prefix = $"{input.RunId}/";
-        if (await blobs.ReadAsync(PipelineServices.RunsContainer, prefix + "result.json", ct) is { } done)
-            return Json.Deserialize<TrialResult>(done.Data)!;
+        var recorder = new RunRecorder(blobs);
+        if (await new RunArtifacts(blobs).ReadResultAsync(input.RunId, ct) is { } done)
+            return done;
 
         var config = input.Config;
-        var table = await services.TrainingData.LoadAsync(input.Dataset, input.TrainingHashes, ct);
-        var (trainAll, _) = TrainingData.Split(table, config.TestFraction, config.Seed);
+        var trainAll = (
+            await services.TrainingData.LoadSplitAsync(
+                input.Dataset,
+                input.TrainingHashes,
+                config.TestFraction,
+                config.Seed,
+                TrainingData.MaxFeedbackShare(config),
+                ct
+            )
+        ).Train;
         var (train, validation) = TrainingData.Split(trainAll, 0.2, config.Seed + 1);
 
         var task = Enum.Parse<MlTask>(config.Task, ignoreCase: true);
@@ -52,54 +58,108 @@ public sealed class TrainCandidate(PipelineServices services) : TaskActivity<Tri
         if (config.Sweep?.EarlyTerminate is { } early && input.SweepId is { } sweepId)
         {
             // Rungs compare validation loss per round, so the trial's validation rows feed the curve.
-            int rounds = options.TryGetValue("num_rounds", out var r) ? Convert.ToInt32(r, System.Globalization.CultureInfo.InvariantCulture) : new Mlops.ML.Gbdt.GbdtOptions().NumRounds;
-            pruner = new TrialPruner(early, new BlobRungBoard(blobs, PipelineServices.RunsContainer, sweepId), input.RunId, task == MlTask.Regression ? "rmse" : "logloss", rounds);
-            spec = spec with { Validation = validation, ContinueAfterRound = m => pruner.Continue(m.Round, m.Validation) };
+            int rounds = options.TryGetValue("num_rounds", out var r)
+                ? Convert.ToInt32(r, System.Globalization.CultureInfo.InvariantCulture)
+                : new Mlops.ML.Gbdt.GbdtOptions().NumRounds;
+            pruner = new TrialPruner(
+                early,
+                new BlobRungBoard(blobs, RunArtifacts.Container, sweepId),
+                input.RunId,
+                task == MlTask.Regression ? "rmse" : "logloss",
+                rounds
+            );
+            spec = spec with
+            {
+                Validation = validation,
+                ContinueAfterRound = m => pruner.Continue(m.Round, m.Validation),
+            };
         }
         var clock = Stopwatch.StartNew();
         var trained = ModelTrainer.Train(train, spec, progress: null, ct);
         double seconds = clock.Elapsed.TotalSeconds;
+        // The run records the parameters its trainer read: an auto run that chose linear does not show num_leaves.
+        var used = Configuration.TrainerParameters.ReadBy(trained.Trainer.ToString().ToLowerInvariant(), input.Params);
         var report = Evaluator.Evaluate(trained.Model, validation, config.SliceColumn);
 
-        byte[] modelBytes = Encoding.UTF8.GetBytes(trained.Model.ToJson());
-        string modelBlob = prefix + "model.json";
-        await blobs.WriteAsync(PipelineServices.RunsContainer, modelBlob, modelBytes, cancellationToken: ct);
-        byte[] paramsJson = Json.SerializeToUtf8(new
-        {
-            runId = input.RunId, dataset = input.Dataset, dataVersions = input.TrainingHashes, stage = input.Stage,
-            task = config.Task, target = config.Target, trainer = trained.Trainer.ToString().ToLowerInvariant(), requested = input.Params, seed = config.Seed,
-        }, indented: true);
-        await blobs.WriteAsync(PipelineServices.RunsContainer, prefix + "params.json", paramsJson, cancellationToken: ct);
-        var curve = new StringBuilder();
-        foreach (var r in trained.Curve) curve.Append(Json.Serialize(new { round = r.Round, train = r.Train, validation = r.Validation, metric = trained.CurveMetric, elapsed = r.Elapsed })).Append('\n');
-        byte[] curveJsonl = Encoding.UTF8.GetBytes(curve.ToString());
-        await blobs.WriteAsync(PipelineServices.RunsContainer, prefix + "metrics.jsonl", curveJsonl, cancellationToken: ct);
-        await blobs.WriteAsync(PipelineServices.RunsContainer, prefix + "env.json", Json.SerializeToUtf8(new
-        {
-            codeVersion = EnvironmentInfo.CodeVersion(), packages = EnvironmentInfo.PackageVersions(), machine = Environment.MachineName,
-            cores = Environment.ProcessorCount, os = System.Runtime.InteropServices.RuntimeInformation.OSDescription, trainSeconds = seconds,
-            trainRows = train.RowCount, validationRows = validation.RowCount,
-        }, indented: true), cancellationToken: ct);
+        string modelBlob = await recorder.WriteModelAsync(
+            input.RunId,
+            Encoding.UTF8.GetBytes(trained.Model.ToJson()),
+            ct
+        );
+        string trainer = trained.Trainer.ToString().ToLowerInvariant();
+        byte[] paramsJson = await recorder.WriteParametersAsync(
+            new RunParameters(
+                input.RunId,
+                input.Dataset,
+                input.TrainingHashes,
+                input.Stage,
+                config.Task,
+                config.Target,
+                trainer,
+                used,
+                config.Seed
+            ),
+            ct
+        );
+        byte[] curveJsonl = await recorder.WriteCurveAsync(
+            input.RunId,
+            trained.Curve.Select(r => new CurvePoint(r.Round, r.Train, r.Validation, r.Elapsed, trained.CurveMetric)),
+            ct
+        );
+        await recorder.WriteEnvironmentAsync(
+            input.RunId,
+            new RunEnvironment(
+                EnvironmentInfo.CodeVersion(),
+                EnvironmentInfo.PackageVersions(),
+                Environment.MachineName,
+                Environment.ProcessorCount,
+                System.Runtime.InteropServices.RuntimeInformation.OSDescription,
+                seconds,
+                train.RowCount,
+                validation.RowCount
+            ),
+            ct
+        );
 
         await Mlops.Tracking.Evaluation.RunEvaluation.WriteAsync(blobs, input.RunId, trained.Model, validation, ct); // ROC/PR/residuals + importance, before the result marks the run done
         var metrics = report.Metrics.ToDictionary(k => k.Key, k => k.Value);
-        var result = new TrialResult(input.RunId, input.Params, trained.Trainer.ToString().ToLowerInvariant(), report.PrimaryMetric, report.Primary, report.HigherIsBetter,
-            metrics, seconds, modelBlob,
-            pruner?.PrunedAtRound is null ? TrialResult.Completed : TrialResult.Pruned, pruner?.PrunedAtRound, pruner?.Reason,
-            config.Sweep?.Objectives is { Count: > 0 } objectives ? TrialObjectives.Measure(objectives, metrics, seconds, trained.Model, validation) : null);
-        byte[] resultJson = Json.SerializeToUtf8(result, indented: true);
-        await blobs.WriteAsync(PipelineServices.RunsContainer, prefix + "result.json", resultJson, cancellationToken: ct);
+        var result = new TrialResult(
+            input.RunId,
+            used,
+            trainer,
+            report.PrimaryMetric,
+            report.Primary,
+            report.HigherIsBetter,
+            metrics,
+            seconds,
+            modelBlob,
+            pruner?.PrunedAtRound is null ? TrialResult.Completed : TrialResult.Pruned,
+            pruner?.PrunedAtRound,
+            pruner?.Reason,
+            config.Sweep?.Objectives is { Count: > 0 } objectives
+                ? TrialObjectives.Measure(objectives, metrics, seconds, trained.Model, validation)
+                : null
+        );
+        byte[] resultJson = await recorder.WriteResultAsync(result, ct);
         // The runs table's row, from the documents just written (no read-back).
-        await new Mlops.Tracking.RunIndex(services.Storage).RecordWrittenAsync(input.RunId, resultJson, paramsJson, curveJsonl, input.Config.Sweep?.Method, ct);
+        await new RunIndex(services.Storage).RecordWrittenAsync(
+            input.RunId,
+            resultJson,
+            paramsJson,
+            curveJsonl,
+            input.Config.Sweep?.Method,
+            ct
+        );
         return result;
     }
 
-    private static object ToObject(JsonElement e) => e.ValueKind switch
-    {
-        JsonValueKind.Number => e.TryGetInt64(out long l) ? l : e.GetDouble(),
-        JsonValueKind.True => true,
-        JsonValueKind.False => false,
-        JsonValueKind.String => e.GetString()!,
-        _ => e.GetRawText(),
-    };
+    private static object ToObject(JsonElement e) =>
+        e.ValueKind switch
+        {
+            JsonValueKind.Number => e.TryGetInt64(out long l) ? l : e.GetDouble(),
+            JsonValueKind.True => true,
+            JsonValueKind.False => false,
+            JsonValueKind.String => e.GetString()!,
+            _ => e.GetRawText(),
+        };
 }

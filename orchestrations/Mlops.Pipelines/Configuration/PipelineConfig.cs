@@ -24,19 +24,22 @@ public sealed record PipelineConfig
     /// <summary>Seed for splits and training, so a re-run on the same data gives the same model.</summary>
     public int Seed { get; init; } = 42;
 
-    /// <summary><c>replace</c> (default: each file is the whole training set) or <c>append</c> (union of accepted versions).</summary>
+    /// <summary><c>replace</c> (default: each file is the whole training set) or <c>append</c> (union of accepted
+    /// versions).</summary>
     public string Mode { get; init; } = "replace";
 
     /// <summary>Optional 6-field NCRONTAB for scheduled retraining of this dataset (e.g. <c>0 0 2 * * *</c>).</summary>
     public string? Schedule { get; init; }
 
-    /// <summary><c>auto</c> (default) promotes when the gate passes; <c>manual</c> waits for an approve/reject call.</summary>
+    /// <summary><c>auto</c> (default) promotes when the gate passes; <c>manual</c> waits for an approve/reject
+    /// call.</summary>
     public string Approval { get; init; } = "auto";
 
     /// <summary>How long a manual approval may wait before the candidate is rejected (default 24 h).</summary>
     public TimeSpan ApprovalTimeout { get; init; } = TimeSpan.FromHours(24);
 
-    /// <summary>Hyperparameters passed to the trainer (e.g. <c>{"num_rounds": 200, "learning_rate": 0.1}</c>).</summary>
+    /// <summary>Hyperparameters passed to the trainer (e.g. <c>{"num_rounds": 200, "learning_rate":
+    /// 0.1}</c>).</summary>
     public Dictionary<string, JsonElement>? Params { get; init; }
 
     /// <summary>Optional hyperparameter sweep; each trial runs as a parallel activity.</summary>
@@ -51,7 +54,8 @@ public sealed record PipelineConfig
     /// <summary>Optional URL that receives a JSON POST when data is quarantined or a run fails.</summary>
     public string? AlertWebhook { get; init; }
 
-    /// <summary>The <c>monitoring</c> section: schedule, window and the declarative retraining policy (Mlops.Monitoring).</summary>
+    /// <summary>The <c>monitoring</c> section: schedule, window and the declarative retraining policy
+    /// (Mlops.Monitoring).</summary>
     public System.Text.Json.JsonElement? Monitoring { get; init; }
 
     /// <summary>Column whose values define slices for per-slice metrics and the gate's slice check.</summary>
@@ -63,38 +67,53 @@ public sealed record PipelineConfig
     /// </summary>
     public JsonElement? Threshold { get; init; }
 
-    /// <summary>The <see cref="Threshold"/> setting as the ML library's rule (throws <see cref="ArgumentException"/> on a bad value).</summary>
-    public Mlops.ML.Training.ThresholdRule ThresholdRule() => Threshold switch
-    {
-        null or { ValueKind: JsonValueKind.Null } => Mlops.ML.Training.ThresholdRule.Default,
-        { ValueKind: JsonValueKind.Number } n => Mlops.ML.Training.ThresholdRule.Fixed(n.GetDouble()),
-        { ValueKind: JsonValueKind.String } t => Mlops.ML.Training.ThresholdRule.Parse(t.GetString()!),
-        _ => throw new ArgumentException("threshold must be a number between 0 and 1 or \"auto\".", "threshold"),
-    };
+    /// <summary>The <see cref="Threshold"/> setting as the ML library's rule (throws <see cref="ArgumentException"/> on
+    /// a bad value).</summary>
+    public Mlops.ML.Training.ThresholdRule ThresholdRule() =>
+        Threshold switch
+        {
+            null or { ValueKind: JsonValueKind.Null } => Mlops.ML.Training.ThresholdRule.Default,
+            { ValueKind: JsonValueKind.Number } n => Mlops.ML.Training.ThresholdRule.Fixed(n.GetDouble()),
+            { ValueKind: JsonValueKind.String } t => Mlops.ML.Training.ThresholdRule.Parse(t.GetString()!),
+            _ => throw new ArgumentException("threshold must be a number between 0 and 1 or \"auto\".", "threshold"),
+        };
 
     [JsonExtensionData]
     public Dictionary<string, JsonElement>? Unknown { get; init; }
 }
 
-/// <summary>A hyperparameter sweep: grid, random, bayes (TPE) or adaptive (successive halving), optionally with early termination.</summary>
+/// <summary>A hyperparameter sweep: grid, random, bayes (TPE) or adaptive (successive halving), optionally with early
+/// termination.</summary>
 public sealed record SweepConfig
 {
     public static readonly IReadOnlyList<string> Methods = ["grid", "random", "bayes", "adaptive"];
 
     public string Method { get; init; } = "random";
+
     /// <summary>Most trials to run (random/bayes/adaptive); grid runs the full grid up to this cap.</summary>
     public int MaxTrials { get; init; } = 8;
-    /// <summary>Most trials running at once (bayes proposes one batch of this size from the trials finished so far).</summary>
+
+    /// <summary>Most trials running at once (bayes proposes one batch of this size from the trials finished so
+    /// far).</summary>
     public int Parallelism { get; init; } = 4;
-    /// <summary>Parameter name → list of candidate values (grid/random/bayes) or {"min":..,"max":..,"log":bool,"int":bool} (random/bayes/adaptive).</summary>
+
+    /// <summary>Parameter name → list of candidate values (grid/random/bayes) or
+    /// {"min":..,"max":..,"log":bool,"int":bool} (random/bayes/adaptive).</summary>
     public Dictionary<string, JsonElement> Parameters { get; init; } = new();
-    /// <summary>bayes: trials drawn at random before TPE proposes (default: a third of maxTrials, between 2 and 10).</summary>
+
+    /// <summary>bayes: trials drawn at random before TPE proposes (default: a third of maxTrials, between 2 and
+    /// 10).</summary>
     public int? NStartup { get; init; }
+
     /// <summary>bayes: share of finished trials that form TPE's "good" density (default 0.25).</summary>
     public double Gamma { get; init; } = 0.25;
-    /// <summary>Stops trials that fall behind at rung rounds (any method but adaptive, which has its own rungs).</summary>
+
+    /// <summary>Stops trials that fall behind at rung rounds (any method but adaptive, which has its own
+    /// rungs).</summary>
     public EarlyTerminateConfig? EarlyTerminate { get; init; }
-    /// <summary>Several objectives: the sweep reports their Pareto front and promotes the best first objective on it.</summary>
+
+    /// <summary>Several objectives: the sweep reports their Pareto front and promotes the best first objective on
+    /// it.</summary>
     public List<ObjectiveConfig>? Objectives { get; init; }
 
     /// <summary>The <see cref="NStartup"/> setting or its default.</summary>
@@ -103,8 +122,8 @@ public sealed record SweepConfig
 
 /// <summary>
 /// Early termination: at rung rounds minIter, minIter·eta, minIter·eta², … a trial's best validation loss so far is
-/// compared with the other trials' at the same round. <c>hyperband</c> (asynchronous successive halving) stops it unless
-/// it is in the top 1/eta; <c>median</c> stops it when it is worse than the median of the others.
+/// compared with the other trials' at the same round. <c>hyperband</c> (asynchronous successive halving) stops it
+/// unless it is in the top 1/eta; <c>median</c> stops it when it is worse than the median of the others.
 /// </summary>
 public sealed record EarlyTerminateConfig
 {
@@ -115,7 +134,8 @@ public sealed record EarlyTerminateConfig
     public int Eta { get; init; } = 3;
 }
 
-/// <summary>One objective of a multi-objective sweep: a validation metric (e.g. auc, rmse), <c>predict_latency_us</c> or <c>train_seconds</c>.</summary>
+/// <summary>One objective of a multi-objective sweep: a validation metric (e.g. auc, rmse), <c>predict_latency_us</c>
+/// or <c>train_seconds</c>.</summary>
 public sealed record ObjectiveConfig
 {
     public static readonly IReadOnlyList<string> Goals = ["max", "min"];
@@ -129,10 +149,13 @@ public sealed record GateConfig
 {
     /// <summary>Metric compared (default: the task's primary metric: auc, accuracy, rmse).</summary>
     public string? Metric { get; init; }
+
     /// <summary>Least absolute improvement over production (default 0: not worse).</summary>
     public double MinImprovement { get; init; }
+
     /// <summary>Least relative improvement over production (default 0).</summary>
     public double MinRelativeImprovement { get; init; }
+
     /// <summary>Largest drop allowed in any slice's primary metric (default 0.05).</summary>
     public double MaxSliceDrop { get; init; } = 0.05;
 }

@@ -8,6 +8,16 @@ namespace Mlops.Pipelines.Launching;
 /// </summary>
 public sealed class MonitorRetrainLauncher(IPipelineLauncher launcher) : IRetrainLauncher
 {
-    public Task<string> StartRetrainingAsync(string model, string reason, string? feedbackRows, CancellationToken cancellationToken) =>
-        launcher.StartTrainingAsync(model, PipelineTrigger.Monitor(reason, feedbackRows), PipelineInstanceIds.ForMonitor(model, reason), cancellationToken);
+    public Task<string> StartRetrainingAsync(
+        string model,
+        string reason,
+        string? feedbackRows,
+        CancellationToken cancellationToken
+    ) =>
+        launcher.StartTrainingAsync(
+            model,
+            PipelineTrigger.Monitor(reason, feedbackRows),
+            PipelineInstanceIds.ForMonitor(model, reason),
+            cancellationToken
+        );
 }

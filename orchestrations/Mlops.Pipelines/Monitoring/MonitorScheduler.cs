@@ -1,13 +1,15 @@
+using Mlops.Core.Scheduling;
 using Mlops.Monitoring;
 using Mlops.Monitoring.Policy;
-using NCrontab;
 
 namespace Mlops.Pipelines.Monitoring;
 
-/// <summary>Starts the run of one schedule tick; <see cref="DurableMonitorLauncher"/> is the durable implementation (idempotent per tick).</summary>
+/// <summary>Starts the run of one schedule tick; <see cref="DurableMonitorLauncher"/> is the durable implementation
+/// (idempotent per tick).</summary>
 public interface IScheduledMonitorLauncher
 {
-    /// <summary>Starts (or finds) the run of <paramref name="model"/> for <paramref name="tick"/>; returns its run id.</summary>
+    /// <summary>Starts (or finds) the run of <paramref name="model"/> for <paramref name="tick"/>; returns its run
+    /// id.</summary>
     Task<string> StartScheduledAsync(string model, DateTimeOffset tick, CancellationToken cancellationToken = default);
 }
 
@@ -19,34 +21,38 @@ public interface IScheduledMonitorLauncher
 /// </summary>
 public sealed class MonitorScheduler(IMonitoringSource source, IScheduledMonitorLauncher launcher)
 {
-    /// <summary>Starts the due runs among <paramref name="models"/>; returns (model, run id) for each started or found run.</summary>
+    /// <summary>Starts the due runs among <paramref name="models"/>; returns (model, run id) for each started or found
+    /// run.</summary>
     /// <param name="models">Candidate models (e.g. the registry's models).</param>
     /// <param name="previous">Previous timer tick (exclusive).</param>
     /// <param name="now">This tick (inclusive).</param>
     /// <param name="cancellationToken">Cancels the tick.</param>
-    public async Task<IReadOnlyList<(string Model, string RunId)>> TickAsync(IEnumerable<string> models, DateTimeOffset previous, DateTimeOffset now,
-        CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<(string Model, string RunId)>> TickAsync(
+        IEnumerable<string> models,
+        DateTimeOffset previous,
+        DateTimeOffset now,
+        CancellationToken cancellationToken = default
+    )
     {
         var started = new List<(string, string)>();
         foreach (var model in models)
         {
-            if (await source.GetServingVersionAsync(model, cancellationToken).ConfigureAwait(false) is null) continue;
+            if (await source.GetServingVersionAsync(model, cancellationToken).ConfigureAwait(false) is null)
+                continue;
             MonitoringOptions options;
-            try { options = await source.GetOptionsAsync(model, cancellationToken).ConfigureAwait(false); }
-            catch (MonitoringException) { continue; } // an invalid section is reported by POST /monitor and the run; the timer skips it
-            if (LatestOccurrence(options.Schedule, previous, now) is { } tick)
-                started.Add((model, await launcher.StartScheduledAsync(model, tick, cancellationToken).ConfigureAwait(false)));
+            try
+            {
+                options = await source.GetOptionsAsync(model, cancellationToken).ConfigureAwait(false);
+            }
+            catch (MonitoringException)
+            {
+                continue;
+            } // an invalid section is reported by POST /monitor and the run; the timer skips it
+            if (CronSchedule.Parse(options.Schedule).LatestIn(previous, now) is { } tick)
+                started.Add(
+                    (model, await launcher.StartScheduledAsync(model, tick, cancellationToken).ConfigureAwait(false))
+                );
         }
         return started;
-    }
-
-    /// <summary>The latest occurrence of a 6-field NCRONTAB in (<paramref name="after"/>, <paramref name="until"/>], or null.</summary>
-    public static DateTimeOffset? LatestOccurrence(string cron, DateTimeOffset after, DateTimeOffset until)
-    {
-        var schedule = CrontabSchedule.Parse(cron, new CrontabSchedule.ParseOptions { IncludingSeconds = true });
-        DateTime? latest = null;
-        // GetNextOccurrences excludes the end; add a tick so an occurrence exactly at `until` counts.
-        foreach (var t in schedule.GetNextOccurrences(after.UtcDateTime, until.UtcDateTime.AddTicks(1))) latest = t;
-        return latest is { } l ? new DateTimeOffset(DateTime.SpecifyKind(l, DateTimeKind.Utc)) : null;
     }
 }

@@ -12,16 +12,36 @@ namespace Mlops.Pipelines.Sweeps;
 /// </summary>
 public sealed class BlobRungBoard(IBlobStore blobs, string container, string sweepId) : IRungBoard
 {
-    public async Task<IReadOnlyList<double>> ReportAsync(int round, string runId, double value, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<double>> ReportAsync(
+        int round,
+        string runId,
+        double value,
+        CancellationToken cancellationToken = default
+    )
     {
         string prefix = $"{sweepId}/rungs/{round:D6}/";
-        await blobs.WriteAsync(container, prefix + runId, Encoding.UTF8.GetBytes(value.ToString("R", CultureInfo.InvariantCulture)), cancellationToken: cancellationToken).ConfigureAwait(false);
+        await blobs
+            .WriteAsync(
+                container,
+                prefix + runId,
+                Encoding.UTF8.GetBytes(value.ToString("R", CultureInfo.InvariantCulture)),
+                cancellationToken: cancellationToken
+            )
+            .ConfigureAwait(false);
         var others = new List<double>();
         await foreach (var blob in blobs.ListAsync(container, prefix, cancellationToken).ConfigureAwait(false))
         {
-            if (blob.Name == prefix + runId) continue;
-            if (await blobs.ReadAsync(container, blob.Name, cancellationToken).ConfigureAwait(false) is { } content
-                && double.TryParse(Encoding.UTF8.GetString(content.Data), NumberStyles.Float, CultureInfo.InvariantCulture, out double other))
+            if (blob.Name == prefix + runId)
+                continue;
+            if (
+                await blobs.ReadAsync(container, blob.Name, cancellationToken).ConfigureAwait(false) is { } content
+                && double.TryParse(
+                    Encoding.UTF8.GetString(content.Data),
+                    NumberStyles.Float,
+                    CultureInfo.InvariantCulture,
+                    out double other
+                )
+            )
                 others.Add(other);
         }
         return others;

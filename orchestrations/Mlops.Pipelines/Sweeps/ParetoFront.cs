@@ -16,11 +16,13 @@ public static class ParetoFront
         var front = new List<int>();
         for (int i = 0; i < signed.Count; i++)
         {
-            if (signed[i].Any(double.IsNaN)) continue;
+            if (signed[i].Any(double.IsNaN))
+                continue;
             bool dominated = false;
             for (int j = 0; j < signed.Count && !dominated; j++)
                 dominated = j != i && !signed[j].Any(double.IsNaN) && Dominates(signed[j], signed[i]);
-            if (!dominated) front.Add(i);
+            if (!dominated)
+                front.Add(i);
         }
         return front;
     }
@@ -30,8 +32,10 @@ public static class ParetoFront
         bool strictly = false;
         for (int k = 0; k < a.Length; k++)
         {
-            if (a[k] < b[k]) return false;
-            if (a[k] > b[k]) strictly = true;
+            if (a[k] < b[k])
+                return false;
+            if (a[k] > b[k])
+                strictly = true;
         }
         return strictly;
     }

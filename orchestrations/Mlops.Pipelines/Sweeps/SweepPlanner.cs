@@ -9,11 +9,16 @@ namespace Mlops.Pipelines.Sweeps;
 /// </summary>
 public static class SweepPlanner
 {
-    /// <summary>Rungs of successive halving for the adaptive method: each keeps the best third and triples the budget.</summary>
+    /// <summary>Rungs of successive halving for the adaptive method: each keeps the best third and triples the
+    /// budget.</summary>
     public const int AdaptiveEta = 3;
 
     /// <summary>Trials for grid (full cartesian product, capped) or random (independent draws) search.</summary>
-    public static IReadOnlyList<Dictionary<string, JsonElement>> Plan(SweepConfig sweep, Dictionary<string, JsonElement>? baseParams, int seed)
+    public static IReadOnlyList<Dictionary<string, JsonElement>> Plan(
+        SweepConfig sweep,
+        Dictionary<string, JsonElement>? baseParams,
+        int seed
+    )
     {
         var names = sweep.Parameters.Keys.OrderBy(k => k, StringComparer.Ordinal).ToList();
         var trials = new List<Dictionary<string, JsonElement>>();
@@ -22,7 +27,8 @@ public static class SweepPlanner
             var axes = names.Select(n => Values(n, sweep.Parameters[n])).ToList();
             foreach (var combo in Cartesian(axes))
             {
-                if (trials.Count >= sweep.MaxTrials) break;
+                if (trials.Count >= sweep.MaxTrials)
+                    break;
                 trials.Add(Merge(baseParams, names, combo));
             }
             return trials;
@@ -33,7 +39,8 @@ public static class SweepPlanner
         for (int attempt = 0; trials.Count < sweep.MaxTrials && attempt < sweep.MaxTrials * 20; attempt++)
         {
             var trial = space.ToParams(baseParams, space.DrawInternal(random));
-            if (seen.Add(JsonSerializer.Serialize(trial))) trials.Add(trial);
+            if (seen.Add(JsonSerializer.Serialize(trial)))
+                trials.Add(trial);
         }
         return trials;
     }
@@ -42,19 +49,32 @@ public static class SweepPlanner
     public static int RungBudget(int fullRounds, int rung, int rungs) =>
         Math.Max(5, (int)Math.Round(fullRounds / Math.Pow(AdaptiveEta, rungs - 1 - rung)));
 
-    public static int RungCount(int trials) => trials >= 9 ? 3 : trials >= 3 ? 2 : 1;
+    public static int RungCount(int trials) =>
+        trials >= 9 ? 3
+        : trials >= 3 ? 2
+        : 1;
 
-    private static List<JsonElement> Values(string name, JsonElement spec) => spec.ValueKind switch
-    {
-        JsonValueKind.Array => spec.EnumerateArray().ToList(),
-        JsonValueKind.Object => throw new ArgumentException($"sweep parameter '{name}': grid search needs a list of values, e.g. [0.05, 0.1], not a range."),
-        _ => [spec],
-    };
+    private static List<JsonElement> Values(string name, JsonElement spec) =>
+        spec.ValueKind switch
+        {
+            JsonValueKind.Array => spec.EnumerateArray().ToList(),
+            JsonValueKind.Object => throw new ArgumentException(
+                $"sweep parameter '{name}': grid search needs a list of values, e.g. [0.05, 0.1], not a range."
+            ),
+            _ => [spec],
+        };
 
-    private static Dictionary<string, JsonElement> Merge(Dictionary<string, JsonElement>? baseParams, List<string> names, IReadOnlyList<JsonElement> values)
+    private static Dictionary<string, JsonElement> Merge(
+        Dictionary<string, JsonElement>? baseParams,
+        List<string> names,
+        IReadOnlyList<JsonElement> values
+    )
     {
-        var d = baseParams is null ? new Dictionary<string, JsonElement>() : new Dictionary<string, JsonElement>(baseParams);
-        for (int i = 0; i < names.Count; i++) d[names[i]] = values[i];
+        var d = baseParams is null
+            ? new Dictionary<string, JsonElement>()
+            : new Dictionary<string, JsonElement>(baseParams);
+        for (int i = 0; i < names.Count; i++)
+            d[names[i]] = values[i];
         return d;
     }
 

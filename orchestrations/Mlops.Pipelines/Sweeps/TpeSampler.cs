@@ -1,6 +1,7 @@
 namespace Mlops.Pipelines.Sweeps;
 
-/// <summary>A finished trial as the sampler sees it: its point in the search space and its loss (lower is better).</summary>
+/// <summary>A finished trial as the sampler sees it: its point in the search space and its loss (lower is
+/// better).</summary>
 /// <param name="Pruned">Stopped early: ranked after every completed trial, whatever its loss.</param>
 public sealed record Observation(double[] Point, double Loss, bool Pruned = false);
 
@@ -30,8 +31,16 @@ public sealed record TpeSettings(int StartupTrials = 10, double Gamma = 0.25, in
 /// </summary>
 public static class TpeSampler
 {
-    /// <summary>Proposes <paramref name="count"/> points for trials <paramref name="firstTrialIndex"/>, … of the sweep.</summary>
-    public static IReadOnlyList<double[]> Propose(SearchSpace space, IReadOnlyList<Observation> history, int count, int seed, int firstTrialIndex, TpeSettings settings)
+    /// <summary>Proposes <paramref name="count"/> points for trials <paramref name="firstTrialIndex"/>, … of the
+    /// sweep.</summary>
+    public static IReadOnlyList<double[]> Propose(
+        SearchSpace space,
+        IReadOnlyList<Observation> history,
+        int count,
+        int seed,
+        int firstTrialIndex,
+        TpeSettings settings
+    )
     {
         var known = history.ToList();
         var proposals = new List<double[]>();
@@ -39,9 +48,12 @@ public static class TpeSampler
         {
             int trialIndex = firstTrialIndex + b;
             var random = new Random(unchecked(seed * 1_000_003 + trialIndex * 7_919 + 17));
-            bool learn = trialIndex >= settings.StartupTrials && known.Count(o => !double.IsPositiveInfinity(o.Loss)) >= 2;
-            var point = learn ? Sample(space.Dimensions, known, random, settings)
-                : trialIndex < settings.StartupTrials ? LatinHypercube(space.Dimensions, trialIndex, settings.StartupTrials, seed, random)
+            bool learn =
+                trialIndex >= settings.StartupTrials && known.Count(o => !double.IsPositiveInfinity(o.Loss)) >= 2;
+            var point =
+                learn ? Sample(space.Dimensions, known, random, settings)
+                : trialIndex < settings.StartupTrials
+                    ? LatinHypercube(space.Dimensions, trialIndex, settings.StartupTrials, seed, random)
                 : space.DrawInternal(random);
             proposals.Add(point);
             known.Add(new Observation(point, double.PositiveInfinity, Pruned: true));
@@ -50,11 +62,17 @@ public static class TpeSampler
     }
 
     /// <summary>
-    /// Startup trial <paramref name="index"/> of <paramref name="count"/>: each dimension is cut into <paramref name="count"/>
-    /// strata and every stratum is used once (a seeded permutation per dimension), so a few startup trials still cover
-    /// every range end to end, which independent uniform draws often fail to do.
+    /// Startup trial <paramref name="index"/> of <paramref name="count"/>: each dimension is cut into <paramref
+    /// name="count"/> strata and every stratum is used once (a seeded permutation per dimension), so a few startup
+    /// trials still cover every range end to end, which independent uniform draws often fail to do.
     /// </summary>
-    private static double[] LatinHypercube(IReadOnlyList<SearchDimension> dims, int index, int count, int seed, Random random)
+    private static double[] LatinHypercube(
+        IReadOnlyList<SearchDimension> dims,
+        int index,
+        int count,
+        int seed,
+        Random random
+    )
     {
         var point = new double[dims.Count];
         for (int d = 0; d < dims.Count; d++)
@@ -63,15 +81,27 @@ public static class TpeSampler
             new Random(unchecked(seed * 31 + d * 1_009 + 5)).Shuffle(strata);
             double u = (strata[index] + random.NextDouble()) / count;
             var dim = dims[d];
-            point[d] = dim.IsCategorical ? Math.Min((int)(u * dim.Categories!.Count), dim.Categories.Count - 1) : dim.IsRange ? dim.Low + u * (dim.High - dim.Low) : 0;
+            point[d] =
+                dim.IsCategorical ? Math.Min((int)(u * dim.Categories!.Count), dim.Categories.Count - 1)
+                : dim.IsRange ? dim.Low + u * (dim.High - dim.Low)
+                : 0;
         }
         return point;
     }
 
-    private static double[] Sample(IReadOnlyList<SearchDimension> dims, List<Observation> observations, Random random, TpeSettings settings)
+    private static double[] Sample(
+        IReadOnlyList<SearchDimension> dims,
+        List<Observation> observations,
+        Random random,
+        TpeSettings settings
+    )
     {
         var ranked = observations.OrderBy(o => o.Pruned).ThenBy(o => o.Loss).ToList();
-        int good = Math.Clamp((int)Math.Ceiling(settings.Gamma * ranked.Count), 1, Math.Min(TpeSettings.MaxGood, ranked.Count - 1));
+        int good = Math.Clamp(
+            (int)Math.Ceiling(settings.Gamma * ranked.Count),
+            1,
+            Math.Min(TpeSettings.MaxGood, ranked.Count - 1)
+        );
         var below = new ParzenMixture(dims, ranked.Take(good).Select(o => o.Point).ToList());
         var above = new ParzenMixture(dims, ranked.Skip(good).Select(o => o.Point).ToList());
         double[]? best = null;
@@ -80,12 +110,17 @@ public static class TpeSampler
         {
             var candidate = below.Draw(random);
             double score = below.LogDensity(candidate) - above.LogDensity(candidate);
-            if (score > bestScore) { bestScore = score; best = candidate; }
+            if (score > bestScore)
+            {
+                bestScore = score;
+                best = candidate;
+            }
         }
         return best!;
     }
 
-    /// <summary>A mixture with one kernel per observed point and a broad prior kernel, over all dimensions at once.</summary>
+    /// <summary>A mixture with one kernel per observed point and a broad prior kernel, over all dimensions at
+    /// once.</summary>
     private sealed class ParzenMixture
     {
         private readonly IReadOnlyList<SearchDimension> dims;
@@ -107,15 +142,25 @@ public static class TpeSampler
 
         public double[] Draw(Random random)
         {
-            double total = centers.Count + TpeSettings.PriorWeight, u = random.NextDouble() * total;
+            double total = centers.Count + TpeSettings.PriorWeight,
+                u = random.NextDouble() * total;
             int component = 0;
-            while (component < centers.Count && (u -= ComponentWeight(component)) > 0) component++;
+            while (component < centers.Count && (u -= ComponentWeight(component)) > 0)
+                component++;
             var point = new double[dims.Count];
             for (int d = 0; d < dims.Count; d++)
             {
                 var dim = dims[d];
-                if (dim.IsCategorical) point[d] = DrawCategory(dim, component, d, random);
-                else if (dim.IsRange) point[d] = DrawTruncatedNormal(Center(component, d), Width(component, d), dim.Low, dim.High, random);
+                if (dim.IsCategorical)
+                    point[d] = DrawCategory(dim, component, d, random);
+                else if (dim.IsRange)
+                    point[d] = DrawTruncatedNormal(
+                        Center(component, d),
+                        Width(component, d),
+                        dim.Low,
+                        dim.High,
+                        random
+                    );
             }
             return point;
         }
@@ -130,8 +175,10 @@ public static class TpeSampler
                 for (int d = 0; d < dims.Count; d++)
                 {
                     var dim = dims[d];
-                    if (dim.IsCategorical) log += Math.Log(CategoryProbability(dim, component, d, (int)x[d]));
-                    else if (dim.IsRange && dim.High > dim.Low) log += LogTruncatedNormal(x[d], Center(component, d), Width(component, d), dim.Low, dim.High);
+                    if (dim.IsCategorical)
+                        log += Math.Log(CategoryProbability(dim, component, d, (int)x[d]));
+                    else if (dim.IsRange && dim.High > dim.Low)
+                        log += LogTruncatedNormal(x[d], Center(component, d), Width(component, d), dim.Low, dim.High);
                 }
                 terms[component] = log;
             }
@@ -139,14 +186,19 @@ public static class TpeSampler
             return max + Math.Log(terms.Sum(t => Math.Exp(t - max)));
         }
 
-        private double Center(int component, int d) => component == centers.Count ? (dims[d].Low + dims[d].High) / 2 : centers[component][d];
-        private double Width(int component, int d) => component == centers.Count ? Math.Max(dims[d].High - dims[d].Low, 1e-12) : sigma[d];
+        private double Center(int component, int d) =>
+            component == centers.Count ? (dims[d].Low + dims[d].High) / 2 : centers[component][d];
 
-        /// <summary>An observation's kernel puts half its mass (with one prior weight) on its own category; the prior is uniform.</summary>
+        private double Width(int component, int d) =>
+            component == centers.Count ? Math.Max(dims[d].High - dims[d].Low, 1e-12) : sigma[d];
+
+        /// <summary>An observation's kernel puts half its mass (with one prior weight) on its own category; the prior
+        /// is uniform.</summary>
         private double CategoryProbability(SearchDimension dim, int component, int d, int category)
         {
             int k = dim.Categories!.Count;
-            if (component == centers.Count) return 1.0 / k;
+            if (component == centers.Count)
+                return 1.0 / k;
             double own = (int)centers[component][d] == category ? 1 : 0;
             return (own + TpeSettings.PriorWeight / k) / (1 + TpeSettings.PriorWeight);
         }
@@ -156,20 +208,24 @@ public static class TpeSampler
             double u = random.NextDouble();
             int k = dim.Categories!.Count;
             for (int c = 0; c < k - 1; c++)
-                if ((u -= CategoryProbability(dim, component, d, c)) < 0) return c;
+                if ((u -= CategoryProbability(dim, component, d, c)) < 0)
+                    return c;
             return k - 1;
         }
     }
 
     private static double DrawTruncatedNormal(double mean, double sd, double low, double high, Random random)
     {
-        if (high <= low) return low;
+        if (high <= low)
+            return low;
         for (int attempt = 0; attempt < 32; attempt++)
         {
             // Box–Muller from the seeded generator (System.Random has no normal draw of its own).
-            double u1 = 1.0 - random.NextDouble(), u2 = random.NextDouble();
+            double u1 = 1.0 - random.NextDouble(),
+                u2 = random.NextDouble();
             double x = mean + sd * Math.Sqrt(-2 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2);
-            if (x >= low && x <= high) return x;
+            if (x >= low && x <= high)
+                return x;
         }
         return Math.Clamp(mean, low, high);
     }
@@ -181,12 +237,47 @@ public static class TpeSampler
         return -0.5 * z * z - Math.Log(sd * Math.Sqrt(2 * Math.PI)) - Math.Log(mass);
     }
 
-    /// <summary>Standard normal CDF via the complementary error function (Numerical Recipes' erfc, relative error &lt; 1.2e-7).</summary>
+    /// <summary>Standard normal CDF via the complementary error function (Numerical Recipes' erfc, relative error &lt;
+    /// 1.2e-7).</summary>
     public static double NormalCdf(double z)
     {
-        double x = -z / Math.Sqrt(2), t = 1 / (1 + 0.5 * Math.Abs(x));
-        double erfc = t * Math.Exp(-x * x - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 +
-            t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))));
+        double x = -z / Math.Sqrt(2),
+            t = 1 / (1 + 0.5 * Math.Abs(x));
+        double erfc =
+            t
+            * Math.Exp(
+                -x * x
+                    - 1.26551223
+                    + t
+                        * (
+                            1.00002368
+                            + t
+                                * (
+                                    0.37409196
+                                    + t
+                                        * (
+                                            0.09678418
+                                            + t
+                                                * (
+                                                    -0.18628806
+                                                    + t
+                                                        * (
+                                                            0.27886807
+                                                            + t
+                                                                * (
+                                                                    -1.13520398
+                                                                    + t
+                                                                        * (
+                                                                            1.48851587
+                                                                            + t * (-0.82215223 + t * 0.17087277)
+                                                                        )
+                                                                )
+                                                        )
+                                                )
+                                        )
+                                )
+                        )
+            );
         return 0.5 * (x >= 0 ? erfc : 2 - erfc);
     }
 }

@@ -35,7 +35,13 @@ public static class RequestJson
     /// Reads at most <paramref name="maxBytes"/> from <paramref name="body"/> and deserializes it. An empty body gives
     /// null when <paramref name="optional"/>, else a 400; <paramref name="what"/> names the body in error messages.
     /// </summary>
-    public static async Task<T?> ReadAsync<T>(Stream body, string what, bool optional = false, int maxBytes = DefaultMaxBytes, CancellationToken cancellationToken = default)
+    public static async Task<T?> ReadAsync<T>(
+        Stream body,
+        string what,
+        bool optional = false,
+        int maxBytes = DefaultMaxBytes,
+        CancellationToken cancellationToken = default
+    )
         where T : class
     {
         ArgumentNullException.ThrowIfNull(body);
@@ -52,7 +58,8 @@ public static class RequestJson
     }
 
     /// <summary>Deserializes a UTF-8 body; see <see cref="ReadAsync{T}"/>.</summary>
-    public static T? Parse<T>(ReadOnlySpan<byte> utf8, string what, bool optional = false) where T : class
+    public static T? Parse<T>(ReadOnlySpan<byte> utf8, string what, bool optional = false)
+        where T : class
     {
         if (IsBlank(utf8))
             return optional ? null : throw Invalid(what, "the body is empty");
@@ -66,7 +73,8 @@ public static class RequestJson
         {
             throw Invalid(what, e.Message, e);
         }
-        catch (Exception e) when (e is InvalidOperationException or FormatException or DecoderFallbackException or ArgumentException)
+        catch (Exception e)
+            when (e is InvalidOperationException or FormatException or DecoderFallbackException or ArgumentException)
         {
             // Invalid UTF-8 or a lone surrogate inside a string surfaces here rather than as a JsonException.
             throw Invalid(what, "it contains text that is not valid UTF-8 (" + e.Message + ")", e);
@@ -90,7 +98,10 @@ public static class RequestJson
                     case JsonTokenType.PropertyName:
                     case JsonTokenType.String:
                         if (!JsonText.IsValidString(ref reader))
-                            throw Invalid(what, $"a {(reader.TokenType == JsonTokenType.PropertyName ? "property name" : "string")} near byte {reader.TokenStartIndex} is not valid UTF-8 text (e.g. a lone surrogate \\ud800)");
+                            throw Invalid(
+                                what,
+                                $"a {(reader.TokenType == JsonTokenType.PropertyName ? "property name" : "string")} near byte {reader.TokenStartIndex} is not valid UTF-8 text (e.g. a lone surrogate \\ud800)"
+                            );
                         break;
                     case JsonTokenType.Number:
                         if (JsonText.NumberProblem(reader.ValueSpan) is { } problem)
@@ -107,7 +118,9 @@ public static class RequestJson
 
     private static bool IsBlank(ReadOnlySpan<byte> utf8)
     {
-        foreach (byte b in utf8) if (b is not ((byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n')) return false;
+        foreach (byte b in utf8)
+            if (b is not ((byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n'))
+                return false;
         return true;
     }
 
@@ -115,7 +128,8 @@ public static class RequestJson
         new(InvalidBodyCode, $"The {what} body is invalid: {why}.", 400, inner);
 }
 
-/// <summary>Token checks shared by every JSON reader of request input (request bodies and the predict hot path).</summary>
+/// <summary>Token checks shared by every JSON reader of request input (request bodies and the predict hot
+/// path).</summary>
 public static class JsonText
 {
     /// <summary>
@@ -124,9 +138,11 @@ public static class JsonText
     /// </summary>
     public static bool IsValidString(ref Utf8JsonReader reader)
     {
-        if (reader.HasValueSequence) return IsValidEscaped(ref reader);
+        if (reader.HasValueSequence)
+            return IsValidEscaped(ref reader);
         var raw = reader.ValueSpan;
-        if (!reader.ValueIsEscaped) return System.Text.Unicode.Utf8.IsValid(raw);
+        if (!reader.ValueIsEscaped)
+            return System.Text.Unicode.Utf8.IsValid(raw);
         return IsValidEscaped(ref reader);
     }
 
@@ -146,10 +162,17 @@ public static class JsonText
     /// <summary>Null when the raw number token is a finite double of sane length, else why it is not.</summary>
     public static string? NumberProblem(ReadOnlySpan<byte> raw)
     {
-        if (raw.Length > RequestJson.MaxNumberLength) return $"has {raw.Length} characters (at most {RequestJson.MaxNumberLength})";
-        // Without an exponent, at most MaxNumberLength (< 309) digits is always a finite double: skip the parse (hot path).
-        if (raw.IndexOfAny((byte)'e', (byte)'E') < 0) return null;
-        if (!System.Buffers.Text.Utf8Parser.TryParse(raw, out double value, out int consumed) || consumed != raw.Length || !double.IsFinite(value))
+        if (raw.Length > RequestJson.MaxNumberLength)
+            return $"has {raw.Length} characters (at most {RequestJson.MaxNumberLength})";
+        // Without an exponent, at most MaxNumberLength (< 309) digits is always a finite double: skip the parse (hot
+        // path).
+        if (raw.IndexOfAny((byte)'e', (byte)'E') < 0)
+            return null;
+        if (
+            !System.Buffers.Text.Utf8Parser.TryParse(raw, out double value, out int consumed)
+            || consumed != raw.Length
+            || !double.IsFinite(value)
+        )
             return "is outside the range of a double (±1.8e308)";
         return null;
     }

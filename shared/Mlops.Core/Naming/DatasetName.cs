@@ -12,7 +12,8 @@ namespace Mlops.Core.Naming;
 public readonly record struct DatasetName
 {
     /// <summary>The rule in one sentence, for error messages and documentation.</summary>
-    public const string Rule = "3-63 characters: lower-case letters, digits and '-', starting and ending with a letter or digit, no '--'";
+    public const string Rule =
+        "3-63 characters: lower-case letters, digits and '-', starting and ending with a letter or digit, no '--'";
 
     /// <summary>Error code of an invalid name (HTTP 400).</summary>
     public const string InvalidCode = "dataset.invalid_name";
@@ -21,18 +22,31 @@ public readonly record struct DatasetName
 
     private DatasetName(string value) => _value = value;
 
-    /// <summary>The name (never null; an uninitialized <c>default</c> value throws rather than act as an empty name).</summary>
+    /// <summary>The name (never null; an uninitialized <c>default</c> value throws rather than act as an empty
+    /// name).</summary>
     public string Value => _value ?? throw new InvalidOperationException("An uninitialized DatasetName was used.");
 
-    /// <summary>Parses <paramref name="name"/>, or throws a 400 <see cref="MlopsException"/> (<see cref="InvalidCode"/>) that states the rule.</summary>
+    /// <summary>Parses <paramref name="name"/>, or throws a 400 <see cref="MlopsException"/> (<see
+    /// cref="InvalidCode"/>) that states the rule.</summary>
     public static DatasetName Parse(string? name) =>
-        TryParse(name, out var parsed, out string? why) ? parsed : throw new MlopsException(InvalidCode, $"'{Printable(name)}' is not a valid dataset name: {why}. Use {Rule}.");
+        TryParse(name, out var parsed, out string? why)
+            ? parsed
+            : throw new MlopsException(
+                InvalidCode,
+                $"'{Printable(name)}' is not a valid dataset name: {why}. Use {Rule}."
+            );
 
     /// <summary>Parses <paramref name="name"/> without throwing.</summary>
-    public static bool TryParse([NotNullWhen(true)] string? name, out DatasetName result) => TryParse(name, out result, out _);
+    public static bool TryParse([NotNullWhen(true)] string? name, out DatasetName result) =>
+        TryParse(name, out result, out _);
 
-    /// <summary>Parses <paramref name="name"/>; on failure <paramref name="why"/> says which part of the rule it breaks.</summary>
-    public static bool TryParse([NotNullWhen(true)] string? name, out DatasetName result, [NotNullWhen(false)] out string? why)
+    /// <summary>Parses <paramref name="name"/>; on failure <paramref name="why"/> says which part of the rule it
+    /// breaks.</summary>
+    public static bool TryParse(
+        [NotNullWhen(true)] string? name,
+        out DatasetName result,
+        [NotNullWhen(false)] out string? why
+    )
     {
         why = Check(name);
         result = why is null ? new DatasetName(name!) : default;
@@ -44,15 +58,19 @@ public readonly record struct DatasetName
 
     private static string? Check(string? name)
     {
-        if (name is null) return "no name was given";
-        if (name.Length is < 3 or > 63) return $"it has {name.Length} characters";
+        if (name is null)
+            return "no name was given";
+        if (name.Length is < 3 or > 63)
+            return $"it has {name.Length} characters";
         for (int i = 0; i < name.Length; i++)
         {
             char c = name[i];
             if (c == '-')
             {
-                if (i == 0 || i == name.Length - 1) return "it starts or ends with '-'";
-                if (name[i - 1] == '-') return "it contains '--'";
+                if (i == 0 || i == name.Length - 1)
+                    return "it starts or ends with '-'";
+                if (name[i - 1] == '-')
+                    return "it contains '--'";
             }
             else if (!char.IsAsciiLetterLower(c) && !char.IsAsciiDigit(c))
             {
@@ -65,7 +83,8 @@ public readonly record struct DatasetName
     // Names come from URLs and file paths: keep control characters and very long inputs out of the error message.
     private static string Printable(string? name)
     {
-        if (name is null) return "";
+        if (name is null)
+            return "";
         var safe = new string(name.Take(80).Select(c => char.IsControl(c) || char.IsSurrogate(c) ? '?' : c).ToArray());
         return name.Length > 80 ? safe + "…" : safe;
     }

@@ -1,113 +1,140 @@
-using System.Net.Http.Json;
+using System.Text.Json.Serialization;
 using Microsoft.Extensions.Logging;
-using Mlops.Core;
-using Mlops.Data.Validation;
 
 namespace Mlops.Data.Alerts;
 
-/// <summary>What an alert says about a dataset version: enough to act on without opening the report.</summary>
-/// <param name="Dataset">Dataset name.</param>
-/// <param name="Hash">Version hash.</param>
-/// <param name="Outcome">Verdict.</param>
-/// <param name="Summary">Markdown summary (<see cref="ValidationReport.ToSummary"/>).</param>
-/// <param name="Anomalies">Errors and warnings (info omitted).</param>
-/// <param name="SourceName">Name of the ingested file.</param>
-/// <param name="ReportBlob">Where the full report is stored (<c>container/name</c>).</param>
-/// <param name="Time">When the version was validated.</param>
-public sealed record DataAlert(string Dataset, string Hash, ValidationOutcome Outcome, string Summary,
-    IReadOnlyList<Anomaly> Anomalies, string? SourceName, string ReportBlob, DateTimeOffset Time);
-
-/// <summary>Receives alerts about quarantined (and optionally warned) dataset versions. Implementations must not throw
-/// for delivery failures: an alert that cannot be sent is logged, never allowed to fail ingestion.</summary>
-public interface IAlertSink
+/// <summary>How urgent an alert is (serialized lower-case, as webhook receivers read it).</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<AlertSeverity>))]
+public enum AlertSeverity
 {
-    /// <summary>Delivers one alert (best effort).</summary>
-    Task SendAsync(DataAlert alert, CancellationToken cancellationToken = default);
+    /// <summary>For the record (nothing to do).</summary>
+    [JsonStringEnumMemberName("info")]
+    Info,
+
+    /// <summary>Someone should look: a gate rejection, drift, a retraining decision.</summary>
+    [JsonStringEnumMemberName("warning")]
+    Warning,
+
+    /// <summary>Something stopped or was undone: quarantined data, a performance breach, an automatic
+    /// rollback.</summary>
+    [JsonStringEnumMemberName("error")]
+    Error,
 }
 
-/// <summary>Writes alerts to a logger: warning level for quarantines, information for warnings.</summary>
+/// <summary>
+/// The one alert record of the system: what every raiser (ingestion's validation, the training gate, the monitor,
+/// serving's automatic rollback) sends and every sink delivers. Enough to act on, and a key to drop duplicates.
+/// </summary>
+/// <param name="Severity">How urgent.</param>
+/// <param name="Kind">What raised it, e.g. <c>data_quarantined</c>, <c>gate_rejected</c>, <c>monitor_breach</c>,
+/// <c>auto_rollback</c>.</param>
+/// <param name="Signal">The measured signal, e.g. an anomaly code or a metric name.</param>
+/// <param name="Message">One readable sentence.</param>
+/// <param name="Dataset">Dataset concerned.</param>
+/// <param name="Model">Model concerned (models are named after datasets; may be null for pure data alerts).</param>
+/// <param name="Values">Observed values by name.</param>
+/// <param name="Thresholds">Limits the values were compared with.</param>
+/// <param name="ReportLink">Where the full report is (blob path or URL).</param>
+/// <param name="Window">The monitoring window, data version or model version the alert is about (part of the dedup
+/// key).</param>
+/// <param name="Time">When it was raised.</param>
+public sealed record Alert(
+    AlertSeverity Severity,
+    string Kind,
+    string Signal,
+    string Message,
+    string? Dataset = null,
+    string? Model = null,
+    IReadOnlyDictionary<string, double>? Values = null,
+    IReadOnlyDictionary<string, double>? Thresholds = null,
+    string? ReportLink = null,
+    string? Window = null,
+    DateTimeOffset Time = default
+)
+{
+    /// <summary>Same model (or dataset), signal and window → same key: receivers and retries use it to deliver
+    /// once.</summary>
+    public string DedupKey => $"{Model ?? Dataset}|{Signal}|{Window}";
+
+    /// <summary>The model or dataset the alert is about (<c>-</c> when neither is set): the partition of its
+    /// record.</summary>
+    public string Subject => Model ?? Dataset ?? "-";
+}
+
+/// <summary>
+/// Delivers alerts. A sink throws when an alert was not delivered (an <see cref="Core.Errors.MlopsException"/> with
+/// code <c>alert.delivery_failed</c> for webhooks), so its caller — the durable <c>SendAlert</c> activity — can retry
+/// with back-off and, once the retries are spent, record the failure. Sinks never swallow a failure themselves.
+/// </summary>
+public interface IAlertSink
+{
+    /// <summary>Delivers one alert; throws when it was not delivered.</summary>
+    Task SendAsync(Alert alert, CancellationToken cancellationToken = default);
+}
+
+/// <summary>
+/// Writes alerts to a logger: errors at <see cref="LogLevel.Error"/>, warnings at <see cref="LogLevel.Warning"/>,
+/// the rest at <see cref="LogLevel.Information"/>. Never fails.
+/// </summary>
 public sealed class LogAlertSink(ILogger<LogAlertSink> logger) : IAlertSink
 {
     /// <inheritdoc />
-    public Task SendAsync(DataAlert alert, CancellationToken cancellationToken = default)
+    public Task SendAsync(Alert alert, CancellationToken cancellationToken = default)
     {
-        logger.Log(alert.Outcome == ValidationOutcome.Quarantined ? LogLevel.Warning : LogLevel.Information,
-            "Data alert for {Dataset}/{Hash} ({Outcome}) from {Source}: {Summary}", alert.Dataset, alert.Hash, alert.Outcome, alert.SourceName, alert.Summary);
+        ArgumentNullException.ThrowIfNull(alert);
+        var level = alert.Severity switch
+        {
+            AlertSeverity.Error => LogLevel.Error,
+            AlertSeverity.Warning => LogLevel.Warning,
+            _ => LogLevel.Information,
+        };
+        logger.Log(
+            level,
+            "Alert {Severity} {Kind} for {Subject} ({DedupKey}): {Message} Report: {ReportLink}",
+            alert.Severity,
+            alert.Kind,
+            alert.Subject,
+            alert.DedupKey,
+            alert.Message,
+            alert.ReportLink ?? "none"
+        );
         return Task.CompletedTask;
     }
 }
 
 /// <summary>
-/// POSTs the alert as JSON to a webhook (the <c>alertWebhook</c> setting: Teams/Slack relays, Logic Apps, PagerDuty
-/// bridges). Bounded by a timeout; non-2xx answers, timeouts and network errors are logged and swallowed (ingestion must
-/// not fail on an alert). Build it through <see cref="AlertSinks.Create"/> so the client is SSRF-safe; for delivery that
-/// must succeed (retried by an activity), use <see cref="SafeWebhookSender.SendAsync"/>, which throws.
+/// Sends each alert to every sink (e.g. log + webhook), then throws if any of them failed: one sink's failure does not
+/// keep the alert from the others, and is not hidden from the caller that retries. A retry sends to every sink again;
+/// receivers drop the repeat by <see cref="Alert.DedupKey"/>.
 /// </summary>
-public sealed class WebhookAlertSink : IAlertSink
-{
-    private readonly HttpClient _http;
-    private readonly Uri _url;
-    private readonly TimeSpan _timeout;
-    private readonly ILogger _logger;
-
-    /// <param name="http">Client to use (from IHttpClientFactory in the host).</param>
-    /// <param name="url">Absolute http(s) URL.</param>
-    /// <param name="timeout">Per-post limit; default 10 s.</param>
-    /// <param name="logger">Where delivery failures go.</param>
-    /// <exception cref="DataException">The URL is not absolute http(s) or the timeout is not positive (<c>data.options</c>).</exception>
-    public WebhookAlertSink(HttpClient http, Uri url, ILogger<WebhookAlertSink> logger, TimeSpan? timeout = null)
-    {
-        ArgumentNullException.ThrowIfNull(http);
-        ArgumentNullException.ThrowIfNull(url);
-        if (!url.IsAbsoluteUri || (url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeHttps))
-            throw new DataException("data.options", $"alertWebhook must be an absolute http(s) URL (was '{url}').");
-        _timeout = timeout ?? TimeSpan.FromSeconds(10);
-        if (_timeout <= TimeSpan.Zero) throw new DataException("data.options", "The alert webhook timeout must be positive.");
-        _http = http;
-        _url = url;
-        _logger = logger;
-    }
-
-    /// <inheritdoc />
-    public async Task SendAsync(DataAlert alert, CancellationToken cancellationToken = default)
-    {
-        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        cts.CancelAfter(_timeout);
-        try
-        {
-            // "text" makes the payload readable by Slack/Teams-style incoming webhooks as-is; the rest is for machines.
-            var payload = new { text = alert.Summary, alert };
-            using var response = await _http.PostAsJsonAsync(_url, payload, Json.Options, cts.Token).ConfigureAwait(false);
-            if (!response.IsSuccessStatusCode)
-                _logger.LogWarning("Alert webhook {Url} answered {Status} for {Dataset}/{Hash}", _url, (int)response.StatusCode, alert.Dataset, alert.Hash);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            _logger.LogWarning("Alert webhook {Url} timed out after {Timeout} for {Dataset}/{Hash}", _url, _timeout, alert.Dataset, alert.Hash);
-        }
-        catch (HttpRequestException ex)
-        {
-            _logger.LogWarning(ex, "Alert webhook {Url} failed for {Dataset}/{Hash}", _url, alert.Dataset, alert.Hash);
-        }
-    }
-}
-
-/// <summary>Sends each alert to several sinks in turn (e.g. log + webhook); one sink's failure does not stop the others.</summary>
-public sealed class CompositeAlertSink(IEnumerable<IAlertSink> sinks, ILogger<CompositeAlertSink>? logger = null) : IAlertSink
+public sealed class CompositeAlertSink(IEnumerable<IAlertSink> sinks) : IAlertSink
 {
     private readonly IAlertSink[] _sinks = sinks.ToArray();
 
+    /// <summary>The sinks, in sending order.</summary>
+    public IReadOnlyList<IAlertSink> Sinks => _sinks;
+
     /// <inheritdoc />
-    public async Task SendAsync(DataAlert alert, CancellationToken cancellationToken = default)
+    /// <exception cref="AggregateException">One or more sinks failed (their exceptions inside).</exception>
+    public async Task SendAsync(Alert alert, CancellationToken cancellationToken = default)
     {
-        foreach (var s in _sinks)
+        List<Exception>? failures = null;
+        foreach (var sink in _sinks)
         {
-            try { await s.SendAsync(alert, cancellationToken).ConfigureAwait(false); }
-            catch (Exception ex) when (ex is not OperationCanceledException)
+            try
             {
-                logger?.LogWarning(ex, "Alert sink {Sink} failed", s.GetType().Name);
+                await sink.SendAsync(alert, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+                when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                (failures ??= []).Add(ex);
             }
         }
+        if (failures is { Count: 1 })
+            throw failures[0];
+        if (failures is not null)
+            throw new AggregateException($"{failures.Count} alert sinks failed for {alert.DedupKey}.", failures);
     }
 }
 
@@ -118,27 +145,27 @@ public sealed class NullAlertSink : IAlertSink
     public static readonly NullAlertSink Instance = new();
 
     /// <inheritdoc />
-    public Task SendAsync(DataAlert alert, CancellationToken cancellationToken = default) => Task.CompletedTask;
+    public Task SendAsync(Alert alert, CancellationToken cancellationToken = default) => Task.CompletedTask;
 }
 
-/// <summary>Builds the alert sink a host should use from configuration.</summary>
+/// <summary>Builds the alert sinks a host uses.</summary>
 public static class AlertSinks
 {
     /// <summary>
-    /// Log sink, plus a <see cref="WebhookAlertSink"/> when <paramref name="alertWebhook"/> (the <c>alertWebhook</c>
-    /// setting) is set. The webhook's client is the SSRF-safe one of <see cref="SafeWebhookSender.CreateClient"/>.
+    /// The log sink, plus a <see cref="SafeWebhookSender"/> when <paramref name="alertWebhook"/> is set (the host-wide
+    /// <c>MLOPS_ALERT_WEBHOOK</c>, or a dataset's <c>alertWebhook</c>).
     /// </summary>
-    /// <exception cref="Mlops.Core.Errors.MlopsException">The webhook URL is invalid (<see cref="WebhookUrl.InvalidCode"/>).</exception>
+    /// <exception cref="Core.Errors.MlopsException">The webhook URL is invalid (<see
+    /// cref="WebhookUrl.InvalidCode"/>).</exception>
     public static IAlertSink Create(string? alertWebhook, ILoggerFactory loggers, WebhookOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(loggers);
-        var sinks = new List<IAlertSink> { new LogAlertSink(loggers.CreateLogger<LogAlertSink>()) };
-        if (!string.IsNullOrWhiteSpace(alertWebhook))
-        {
-            options ??= WebhookOptions.FromEnvironment();
-            var url = WebhookUrl.Parse(alertWebhook, options.AllowHttp);
-            sinks.Add(new WebhookAlertSink(SafeWebhookSender.CreateClient(options), url, loggers.CreateLogger<WebhookAlertSink>(), options.Timeout));
-        }
-        return sinks.Count == 1 ? sinks[0] : new CompositeAlertSink(sinks, loggers.CreateLogger<CompositeAlertSink>());
+        IAlertSink log = new LogAlertSink(loggers.CreateLogger<LogAlertSink>());
+        if (string.IsNullOrWhiteSpace(alertWebhook))
+            return log;
+        return new CompositeAlertSink([
+            log,
+            new SafeWebhookSender(alertWebhook, options ?? WebhookOptions.FromEnvironment()),
+        ]);
     }
 }

@@ -12,7 +12,12 @@ namespace Mlops.Data.Schema;
 public static class SchemaInference
 {
     /// <summary>Infers a schema from a profile.</summary>
-    public static DatasetSchema Infer(DataProfile profile, ValidationOptions? options = null, string dataset = "", string? inferredFrom = null)
+    public static DatasetSchema Infer(
+        DataProfile profile,
+        ValidationOptions? options = null,
+        string dataset = "",
+        string? inferredFrom = null
+    )
     {
         ArgumentNullException.ThrowIfNull(profile);
         var o = (options ?? ValidationOptions.Default).Validate();
@@ -34,7 +39,8 @@ public static class SchemaInference
 
     private static ColumnSchema InferColumn(ColumnProfile c, ValidationOptions o)
     {
-        double? min = null, max = null;
+        double? min = null,
+            max = null;
         List<string>? categories = null;
         if (c.Kind is ColumnKind.Numeric or ColumnKind.DateTime && c.Min is { } lo && c.Max is { } hi)
         {
@@ -44,7 +50,12 @@ public static class SchemaInference
             min = lo - slack;
             max = hi + slack;
         }
-        else if (c.Kind is ColumnKind.Categorical or ColumnKind.Text && c.TopValues is { } top && c.Distinct <= o.MaxDomainSize && c.Distinct <= top.Count)
+        else if (
+            c.Kind is ColumnKind.Categorical or ColumnKind.Text
+            && c.TopValues is { } top
+            && c.Distinct <= o.MaxDomainSize
+            && c.Distinct <= top.Count
+        )
         {
             categories = top.Select(t => t.Value).OrderBy(v => v, StringComparer.Ordinal).ToList();
         }

@@ -2,12 +2,18 @@ namespace Mlops.Data.Tabular;
 
 /// <summary>
 /// Thrown when CSV input cannot be read. Carries the 1-based physical line and, when known, the 1-based column
-/// (and its header name) so a user can find the problem in an editor; <see cref="Exception.Message"/> is a plain sentence
-/// suitable for showing on a command line or in an HTTP 400 body.
+/// (and its header name) so a user can find the problem in an editor; <see cref="Exception.Message"/> is a plain
+/// sentence suitable for showing on a command line or in an HTTP 400 body.
 /// </summary>
 public sealed class CsvFormatException : Exception
 {
-    public CsvFormatException(string reason, long line, int? column = null, string? columnName = null, Exception? inner = null)
+    public CsvFormatException(
+        string reason,
+        long line,
+        int? column = null,
+        string? columnName = null,
+        Exception? inner = null
+    )
         : base(Format(reason, line, column, columnName), inner)
     {
         Reason = reason;
@@ -31,7 +37,8 @@ public sealed class CsvFormatException : Exception
     private static string Format(string reason, long line, int? column, string? columnName)
     {
         var where = line > 0 ? $"Line {line}" : "Input";
-        if (column is int c) where += columnName is null ? $", column {c}" : $", column {c} ('{columnName}')";
+        if (column is int c)
+            where += columnName is null ? $", column {c}" : $", column {c} ('{columnName}')";
         return $"{where}: {reason}";
     }
 }

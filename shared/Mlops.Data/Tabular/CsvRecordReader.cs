@@ -16,11 +16,12 @@ public sealed class CsvRecordReader : IDisposable
     private readonly CsvReaderOptions _options;
     private readonly SearchValues<char> _fieldEnd;
     private char[] _buffer = new char[1 << 16];
-    private int _start;      // first unread char
-    private int _end;        // one past last valid char
+    private int _start; // first unread char
+    private int _end; // one past last valid char
     private bool _eof;
     private long _consumedBefore;
     private long _nextLine = 1;
+
     // Per record: field boundaries in _buffer; escaped fields are unescaped into _scratch on demand.
     private int[] _fieldStart = new int[64];
     private int[] _fieldLength = new int[64];
@@ -28,7 +29,10 @@ public sealed class CsvRecordReader : IDisposable
     private char[] _scratch = new char[256];
 
     public CsvRecordReader(Stream stream, CsvReaderOptions? options = null, bool leaveOpen = false)
-        : this(new StreamReader(stream, new UTF8Encoding(false, throwOnInvalidBytes: true), true, 1 << 16, leaveOpen), options) { }
+        : this(
+            new StreamReader(stream, new UTF8Encoding(false, throwOnInvalidBytes: true), true, 1 << 16, leaveOpen),
+            options
+        ) { }
 
     public CsvRecordReader(TextReader reader, CsvReaderOptions? options = null)
     {
@@ -45,24 +49,30 @@ public sealed class CsvRecordReader : IDisposable
     /// <summary>1-based physical line on which the current record starts.</summary>
     public long Line { get; private set; }
 
-    /// <summary>Characters consumed so far (≈ bytes for ASCII files; used to estimate the row count of large files).</summary>
+    /// <summary>Characters consumed so far (≈ bytes for ASCII files; used to estimate the row count of large
+    /// files).</summary>
     public long CharsConsumed => _consumedBefore + _start;
 
     /// <summary>Records read so far (including a header).</summary>
     public long RecordsRead { get; private set; }
 
-    /// <summary>The text of field <paramref name="index"/> of the current record (quotes removed, doubled quotes collapsed).</summary>
+    /// <summary>The text of field <paramref name="index"/> of the current record (quotes removed, doubled quotes
+    /// collapsed).</summary>
     public ReadOnlySpan<char> GetField(int index)
     {
-        if ((uint)index >= (uint)FieldCount) throw new ArgumentOutOfRangeException(nameof(index));
+        if ((uint)index >= (uint)FieldCount)
+            throw new ArgumentOutOfRangeException(nameof(index));
         var raw = _buffer.AsSpan(_fieldStart[index], _fieldLength[index]);
-        if (!_fieldEscaped[index]) return raw;
-        if (_scratch.Length < raw.Length) _scratch = new char[Math.Max(raw.Length, _scratch.Length * 2)];
+        if (!_fieldEscaped[index])
+            return raw;
+        if (_scratch.Length < raw.Length)
+            _scratch = new char[Math.Max(raw.Length, _scratch.Length * 2)];
         int n = 0;
         for (int i = 0; i < raw.Length; i++)
         {
             _scratch[n++] = raw[i];
-            if (raw[i] == '"') i++; // a doubled quote stands for one
+            if (raw[i] == '"')
+                i++; // a doubled quote stands for one
         }
         return _scratch.AsSpan(0, n);
     }
@@ -70,7 +80,8 @@ public sealed class CsvRecordReader : IDisposable
     /// <summary>Field <paramref name="index"/> as a new string.</summary>
     public string GetString(int index) => new(GetField(index));
 
-    /// <summary>Advances to the next record. Returns false at end of input. Blank lines at the very end are ignored.</summary>
+    /// <summary>Advances to the next record. Returns false at end of input. Blank lines at the very end are
+    /// ignored.</summary>
     public bool Read()
     {
         while (true)
@@ -81,7 +92,8 @@ public sealed class CsvRecordReader : IDisposable
                 RecordsRead++;
                 return true;
             }
-            if (result == ParseResult.End) return false;
+            if (result == ParseResult.End)
+                return false;
             // NeedMore: make room and read more, then parse the record again from its start.
             if (!Fill())
             {
@@ -91,7 +103,12 @@ public sealed class CsvRecordReader : IDisposable
         }
     }
 
-    private enum ParseResult { Record, NeedMore, End }
+    private enum ParseResult
+    {
+        Record,
+        NeedMore,
+        End,
+    }
 
     private ParseResult TryParseRecord()
     {
@@ -100,7 +117,8 @@ public sealed class CsvRecordReader : IDisposable
         var buf = _buffer;
         if (pos >= end)
         {
-            if (_eof) return ParseResult.End;
+            if (_eof)
+                return ParseResult.End;
             return ParseResult.NeedMore;
         }
         long line = _nextLine;
@@ -108,7 +126,8 @@ public sealed class CsvRecordReader : IDisposable
         int fields = 0;
         while (true)
         {
-            if (fields == _fieldStart.Length) GrowFields();
+            if (fields == _fieldStart.Length)
+                GrowFields();
             if (pos < end && buf[pos] == '"')
             {
                 // Quoted field: find the closing quote not followed by another quote.
@@ -120,14 +139,25 @@ public sealed class CsvRecordReader : IDisposable
                     int rel = buf.AsSpan(i, end - i).IndexOfAny(QuoteOnly);
                     if (rel < 0)
                     {
-                        if (_eof) throw new CsvFormatException("A quoted field is not closed before the end of the file.", line, fields + 1);
+                        if (_eof)
+                            throw new CsvFormatException(
+                                "A quoted field is not closed before the end of the file.",
+                                line,
+                                fields + 1
+                            );
                         return NeedMoreOrTooLong(line, end - _start);
                     }
                     // Count line breaks inside the quoted text so later line numbers stay right.
                     extraLines += buf.AsSpan(i, rel).Count('\n');
                     i += rel;
-                    if (i + 1 >= end && !_eof) return NeedMoreOrTooLong(line, end - _start);
-                    if (i + 1 < end && buf[i + 1] == '"') { escaped = true; i += 2; continue; }
+                    if (i + 1 >= end && !_eof)
+                        return NeedMoreOrTooLong(line, end - _start);
+                    if (i + 1 < end && buf[i + 1] == '"')
+                    {
+                        escaped = true;
+                        i += 2;
+                        continue;
+                    }
                     break;
                 }
                 _fieldStart[fields] = contentStart;
@@ -141,41 +171,69 @@ public sealed class CsvRecordReader : IDisposable
                     return Finish(fields, pos, line, extraLines);
                 }
                 char c = buf[pos];
-                if (c == _options.Delimiter) { pos++; if (pos >= end && _eof) { AddEmpty(ref fields, pos); return Finish(fields, pos, line, extraLines); } continue; }
+                if (c == _options.Delimiter)
+                {
+                    pos++;
+                    if (pos >= end && _eof)
+                    {
+                        AddEmpty(ref fields, pos);
+                        return Finish(fields, pos, line, extraLines);
+                    }
+                    continue;
+                }
                 if (c == '\n' || c == '\r')
                 {
                     int after = SkipNewline(pos, end, out bool needMore);
-                    if (needMore) return NeedMoreOrTooLong(line, end - _start);
+                    if (needMore)
+                        return NeedMoreOrTooLong(line, end - _start);
                     return Finish(fields, after, line, extraLines);
                 }
-                throw new CsvFormatException($"Unexpected character '{c}' after a closing quote (a quote inside a quoted field must be doubled).", line + extraLines, fields);
+                throw new CsvFormatException(
+                    $"Unexpected character '{c}' after a closing quote (a quote inside a quoted field must be doubled).",
+                    line + extraLines,
+                    fields
+                );
             }
             else
             {
                 int rel = buf.AsSpan(pos, end - pos).IndexOfAny(_fieldEnd);
                 if (rel < 0)
                 {
-                    if (!_eof) return NeedMoreOrTooLong(line, end - _start);
-                    _fieldStart[fields] = pos; _fieldLength[fields] = end - pos; _fieldEscaped[fields] = false; fields++;
+                    if (!_eof)
+                        return NeedMoreOrTooLong(line, end - _start);
+                    _fieldStart[fields] = pos;
+                    _fieldLength[fields] = end - pos;
+                    _fieldEscaped[fields] = false;
+                    fields++;
                     return Finish(fields, end, line, extraLines);
                 }
                 int stop = pos + rel;
                 char c = buf[stop];
-                if (c == '"') throw new CsvFormatException("A quote appears inside an unquoted field (quote the whole field and double inner quotes).", line + extraLines, fields + 1);
-                _fieldStart[fields] = pos; _fieldLength[fields] = rel; _fieldEscaped[fields] = false; fields++;
+                if (c == '"')
+                    throw new CsvFormatException(
+                        "A quote appears inside an unquoted field (quote the whole field and double inner quotes).",
+                        line + extraLines,
+                        fields + 1
+                    );
+                _fieldStart[fields] = pos;
+                _fieldLength[fields] = rel;
+                _fieldEscaped[fields] = false;
+                fields++;
                 if (c == _options.Delimiter)
                 {
                     pos = stop + 1;
                     if (pos >= end)
                     {
-                        if (!_eof) return NeedMoreOrTooLong(line, end - _start);
+                        if (!_eof)
+                            return NeedMoreOrTooLong(line, end - _start);
                         AddEmpty(ref fields, pos);
                         return Finish(fields, pos, line, extraLines);
                     }
                     continue;
                 }
                 int next = SkipNewline(stop, end, out bool need);
-                if (need) return NeedMoreOrTooLong(line, end - _start);
+                if (need)
+                    return NeedMoreOrTooLong(line, end - _start);
                 return Finish(fields, next, line, extraLines);
             }
         }
@@ -183,8 +241,12 @@ public sealed class CsvRecordReader : IDisposable
 
     private void AddEmpty(ref int fields, int pos)
     {
-        if (fields == _fieldStart.Length) GrowFields();
-        _fieldStart[fields] = pos; _fieldLength[fields] = 0; _fieldEscaped[fields] = false; fields++;
+        if (fields == _fieldStart.Length)
+            GrowFields();
+        _fieldStart[fields] = pos;
+        _fieldLength[fields] = 0;
+        _fieldEscaped[fields] = false;
+        fields++;
     }
 
     private int SkipNewline(int pos, int end, out bool needMore)
@@ -192,7 +254,15 @@ public sealed class CsvRecordReader : IDisposable
         needMore = false;
         if (_buffer[pos] == '\r')
         {
-            if (pos + 1 >= end) { if (!_eof) { needMore = true; return pos; } return pos + 1; }
+            if (pos + 1 >= end)
+            {
+                if (!_eof)
+                {
+                    needMore = true;
+                    return pos;
+                }
+                return pos + 1;
+            }
             return _buffer[pos + 1] == '\n' ? pos + 2 : pos + 1;
         }
         return pos + 1;
@@ -200,7 +270,8 @@ public sealed class CsvRecordReader : IDisposable
 
     private ParseResult Finish(int fields, int next, long line, int extraLines)
     {
-        if (next - _start > _options.MaxRecordLength) NeedMoreOrTooLong(line, next - _start);
+        if (next - _start > _options.MaxRecordLength)
+            NeedMoreOrTooLong(line, next - _start);
         FieldCount = fields;
         Line = line;
         _nextLine = line + 1 + extraLines;
@@ -211,14 +282,19 @@ public sealed class CsvRecordReader : IDisposable
     private ParseResult NeedMoreOrTooLong(long line, int recordLength)
     {
         if (recordLength >= _options.MaxRecordLength)
-            throw new CsvFormatException($"The record is longer than the limit of {_options.MaxRecordLength:N0} characters (is a closing quote missing?).", line);
+            throw new CsvFormatException(
+                $"The record is longer than the limit of {_options.MaxRecordLength:N0} characters (is a closing quote missing?).",
+                line
+            );
         return ParseResult.NeedMore;
     }
 
-    /// <summary>Moves the unread tail to the buffer start, grows the buffer if full, and reads more. Returns false at EOF.</summary>
+    /// <summary>Moves the unread tail to the buffer start, grows the buffer if full, and reads more. Returns false at
+    /// EOF.</summary>
     private bool Fill()
     {
-        if (_eof) throw new InvalidOperationException("Parser asked for more input after end of file.");
+        if (_eof)
+            throw new InvalidOperationException("Parser asked for more input after end of file.");
         int remaining = _end - _start;
         if (_start > 0)
         {
@@ -230,7 +306,8 @@ public sealed class CsvRecordReader : IDisposable
         if (_end == _buffer.Length)
         {
             int newSize = (int)Math.Min((long)_buffer.Length * 2, Math.Max(_options.MaxRecordLength + 2L, 16));
-            if (newSize <= _buffer.Length) newSize = _buffer.Length * 2;
+            if (newSize <= _buffer.Length)
+                newSize = _buffer.Length * 2;
             Array.Resize(ref _buffer, newSize);
         }
         int read;
@@ -242,7 +319,11 @@ public sealed class CsvRecordReader : IDisposable
         {
             throw new CsvFormatException("The file is not valid UTF-8 text.", _nextLine, inner: ex);
         }
-        if (read == 0) { _eof = true; return false; }
+        if (read == 0)
+        {
+            _eof = true;
+            return false;
+        }
         _end += read;
         return true;
     }

@@ -5,19 +5,27 @@ public enum ColumnKind
 {
     /// <summary>Floating-point or integer values; stored in <see cref="Column.Numbers"/> (NaN = missing).</summary>
     Numeric,
-    /// <summary>A small set of repeated string values; stored in <see cref="Column.Strings"/> (null = missing).</summary>
+
+    /// <summary>A small set of repeated string values; stored in <see cref="Column.Strings"/> (null =
+    /// missing).</summary>
     Categorical,
-    /// <summary>true/false (also 0/1 text when declared); stored in <see cref="Column.Numbers"/> as 0/1 (NaN = missing).</summary>
+
+    /// <summary>true/false (also 0/1 text when declared); stored in <see cref="Column.Numbers"/> as 0/1 (NaN =
+    /// missing).</summary>
     Boolean,
+
     /// <summary>Free text with mostly unique values; stored in <see cref="Column.Strings"/>.</summary>
     Text,
-    /// <summary>ISO-8601 dates/times; stored in <see cref="Column.Numbers"/> as Unix seconds (NaN = missing) and the raw text in <see cref="Column.Strings"/>.</summary>
+
+    /// <summary>ISO-8601 dates/times; stored in <see cref="Column.Numbers"/> as Unix seconds (NaN = missing) and the
+    /// raw text in <see cref="Column.Strings"/>.</summary>
     DateTime,
 }
 
 /// <summary>
 /// One column of a <see cref="DataTable"/>. Columnar storage keeps training and statistics cache-friendly:
-/// numeric-like kinds use a dense <c>double[]</c> with NaN for missing, string-like kinds a <c>string?[]</c> with null for missing.
+/// numeric-like kinds use a dense <c>double[]</c> with NaN for missing, string-like kinds a <c>string?[]</c> with null
+/// for missing.
 /// </summary>
 public sealed class Column
 {
@@ -28,7 +36,8 @@ public sealed class Column
         Kind = kind;
         Numbers = numbers;
         Strings = strings;
-        if (numbers is null && strings is null) throw new ArgumentException("A column needs numbers or strings.", nameof(numbers));
+        if (numbers is null && strings is null)
+            throw new ArgumentException("A column needs numbers or strings.", nameof(numbers));
         if (numbers is not null && strings is not null && numbers.Length != strings.Length)
             throw new ArgumentException("numbers and strings must have the same length.", nameof(strings));
     }
@@ -46,9 +55,11 @@ public sealed class Column
 
     public bool IsNumericLike => Kind is ColumnKind.Numeric or ColumnKind.Boolean or ColumnKind.DateTime;
 
-    public bool IsMissing(int row) => Numbers is not null && IsNumericLike ? double.IsNaN(Numbers[row]) : Strings![row] is null;
+    public bool IsMissing(int row) =>
+        Numbers is not null && IsNumericLike ? double.IsNaN(Numbers[row]) : Strings![row] is null;
 
     public static Column Numeric(string name, double[] values) => new(name, ColumnKind.Numeric, values, null);
+
     public static Column Categorical(string name, string?[] values) => new(name, ColumnKind.Categorical, null, values);
 }
 
@@ -69,7 +80,9 @@ public sealed class DataTable
         for (int i = 0; i < columns.Count; i++)
         {
             if (columns[i].Length != RowCount)
-                throw new ArgumentException($"Column '{columns[i].Name}' has {columns[i].Length} rows, expected {RowCount}.");
+                throw new ArgumentException(
+                    $"Column '{columns[i].Name}' has {columns[i].Length} rows, expected {RowCount}."
+                );
             if (!_index.TryAdd(columns[i].Name, i))
                 throw new ArgumentException($"Duplicate column name '{columns[i].Name}'.");
         }
@@ -81,13 +94,15 @@ public sealed class DataTable
 
     public bool Contains(string name) => _index.ContainsKey(name);
 
-    public Column this[string name] => _index.TryGetValue(name, out var i)
-        ? Columns[i]
-        : throw new KeyNotFoundException($"Column '{name}' not found. Columns: {string.Join(", ", ColumnNames)}.");
+    public Column this[string name] =>
+        _index.TryGetValue(name, out var i)
+            ? Columns[i]
+            : throw new KeyNotFoundException($"Column '{name}' not found. Columns: {string.Join(", ", ColumnNames)}.");
 
     public Column? Find(string name) => _index.TryGetValue(name, out var i) ? Columns[i] : null;
 
-    /// <summary>A new table with the rows at <paramref name="rows"/>, in that order (used for splits and sampling).</summary>
+    /// <summary>A new table with the rows at <paramref name="rows"/>, in that order (used for splits and
+    /// sampling).</summary>
     public DataTable SelectRows(IReadOnlyList<int> rows)
     {
         var cols = new List<Column>(Columns.Count);
@@ -97,8 +112,10 @@ public sealed class DataTable
             string?[]? s = c.Strings is null ? null : new string?[rows.Count];
             for (int i = 0; i < rows.Count; i++)
             {
-                if (n is not null) n[i] = c.Numbers![rows[i]];
-                if (s is not null) s[i] = c.Strings![rows[i]];
+                if (n is not null)
+                    n[i] = c.Numbers![rows[i]];
+                if (s is not null)
+                    s[i] = c.Strings![rows[i]];
             }
             cols.Add(new Column(c.Name, c.Kind, n, s));
         }

@@ -18,19 +18,34 @@ namespace Mlops.Data.Versions;
 /// <param name="Errors">Error-severity anomalies.</param>
 /// <param name="Warnings">Warning-severity anomalies.</param>
 /// <param name="ReferenceHash">Version it was compared with (the previous usable one), if any.</param>
-public sealed record DatasetVersion(string Dataset, string Hash, long Sequence, long Rows, int Columns, long Bytes,
-    DateTimeOffset IngestedAt, ValidationOutcome Outcome, string? SourceName, int Errors, int Warnings, string? ReferenceHash)
+public sealed record DatasetVersion(
+    string Dataset,
+    string Hash,
+    long Sequence,
+    long Rows,
+    int Columns,
+    long Bytes,
+    DateTimeOffset IngestedAt,
+    ValidationOutcome Outcome,
+    string? SourceName,
+    int Errors,
+    int Warnings,
+    string? ReferenceHash
+)
 {
     /// <summary>Blob name of the data in the datasets container: <c>{dataset}/{hash}/data.csv</c>.</summary>
     public string DataBlob => DatasetStore.DataBlobName(Dataset, Hash);
 
     /// <summary>True when the version may be used for training (accepted or accepted with warnings).</summary>
-    [JsonIgnore] public bool IsUsable => Outcome != ValidationOutcome.Quarantined;
+    [JsonIgnore]
+    public bool IsUsable => Outcome != ValidationOutcome.Quarantined;
 }
 
-/// <summary>What <see cref="DatasetStore.IngestAsync(string, ReadOnlyMemory{byte}, string?, IngestOptions?, CancellationToken)"/> did.</summary>
+/// <summary>What <see cref="DatasetStore.IngestAsync(string, ReadOnlyMemory{byte}, string?, IngestOptions?,
+/// CancellationToken)"/> did.</summary>
 /// <param name="Version">The version (new or existing).</param>
-/// <param name="IsNew">False when identical bytes had been ingested before: nothing was written and the earlier verdict stands.</param>
+/// <param name="IsNew">False when identical bytes had been ingested before: nothing was written and the earlier verdict
+/// stands.</param>
 /// <param name="Report">Validation report (the stored one when not new).</param>
 /// <param name="Profile">Profile (null for malformed files).</param>
 public sealed record IngestResult(DatasetVersion Version, bool IsNew, ValidationReport Report, DataProfile? Profile)
@@ -48,8 +63,13 @@ public sealed record IngestResult(DatasetVersion Version, bool IsNew, Validation
 /// <summary>Per-ingest settings (they come from the pipeline's mlops.json).</summary>
 /// <param name="Label">Label column; defaults to the schema's.</param>
 /// <param name="Validation">Validation thresholds; defaults to <see cref="ValidationOptions.Default"/>.</param>
-/// <param name="Training">Task and split of the training that follows: data training would trip on is quarantined (see <see cref="TrainingRequirements"/>).</param>
-public sealed record IngestOptions(string? Label = null, ValidationOptions? Validation = null, TrainingRequirements? Training = null);
+/// <param name="Training">Task and split of the training that follows: data training would trip on is quarantined (see
+/// <see cref="TrainingRequirements"/>).</param>
+public sealed record IngestOptions(
+    string? Label = null,
+    ValidationOptions? Validation = null,
+    TrainingRequirements? Training = null
+);
 
 /// <summary>Everything stored about one version: the index row, its profile and its validation report.</summary>
 public sealed record DatasetVersionDetails(DatasetVersion Version, DataProfile? Profile, ValidationReport? Validation);
@@ -58,16 +78,23 @@ public sealed record DatasetVersionDetails(DatasetVersion Version, DataProfile? 
 public enum TrainingSetMode
 {
     /// <summary>The newest usable version alone (default).</summary>
-    [JsonStringEnumMemberName("replace")] Replace,
+    [JsonStringEnumMemberName("replace")]
+    Replace,
+
     /// <summary>The union of usable versions since a cutoff (time or version), oldest first.</summary>
-    [JsonStringEnumMemberName("append")] Append,
+    [JsonStringEnumMemberName("append")]
+    Append,
 }
 
 /// <summary>Which versions make up a training set.</summary>
 /// <param name="Mode">Replace or append.</param>
 /// <param name="Since">Append: only versions ingested at or after this time.</param>
 /// <param name="SinceHash">Append: only this version and later ones (by sequence).</param>
-public sealed record TrainingSetRequest(TrainingSetMode Mode = TrainingSetMode.Replace, DateTimeOffset? Since = null, string? SinceHash = null);
+public sealed record TrainingSetRequest(
+    TrainingSetMode Mode = TrainingSetMode.Replace,
+    DateTimeOffset? Since = null,
+    string? SinceHash = null
+);
 
 /// <summary>
 /// The persisted description of a training set, stored at <c>datasets/{dataset}/trainingsets/{id}.json</c>: record
@@ -79,7 +106,14 @@ public sealed record TrainingSetRequest(TrainingSetMode Mode = TrainingSetMode.R
 /// <param name="Hashes">Versions, oldest first.</param>
 /// <param name="Rows">Total rows.</param>
 /// <param name="CreatedAt">When it was first assembled.</param>
-public sealed record TrainingSetManifest(string Dataset, string Id, TrainingSetMode Mode, IReadOnlyList<string> Hashes, long Rows, DateTimeOffset CreatedAt);
+public sealed record TrainingSetManifest(
+    string Dataset,
+    string Id,
+    TrainingSetMode Mode,
+    IReadOnlyList<string> Hashes,
+    long Rows,
+    DateTimeOffset CreatedAt
+);
 
 /// <summary>A training set: its manifest and the data.</summary>
 public sealed record TrainingSet(TrainingSetManifest Manifest, DataTable Table)
@@ -88,21 +122,35 @@ public sealed record TrainingSet(TrainingSetManifest Manifest, DataTable Table)
     public string Id => Manifest.Id;
 }
 
-/// <summary>One line of the dataset listing (<c>GET /api/datasets</c>): how many versions, the newest one, how many were quarantined.</summary>
+/// <summary>One line of the dataset listing (<c>GET /api/datasets</c>): how many versions, the newest one, how many
+/// were quarantined.</summary>
 /// <param name="Name">Dataset name.</param>
 /// <param name="Versions">Number of versions, quarantined ones included.</param>
 /// <param name="LatestHash">Hash of the newest version (highest sequence).</param>
 /// <param name="LatestIngestedAt">When the newest version was ingested.</param>
 /// <param name="Quarantined">Versions whose validation quarantined them.</param>
-public sealed record DatasetSummary(string Name, int Versions, string LatestHash, DateTimeOffset LatestIngestedAt, int Quarantined)
+public sealed record DatasetSummary(
+    string Name,
+    int Versions,
+    string LatestHash,
+    DateTimeOffset LatestIngestedAt,
+    int Quarantined
+)
 {
     /// <summary>One summary per dataset among <paramref name="versions"/>, ordered by name.</summary>
     public static IReadOnlyList<DatasetSummary> Summarize(IEnumerable<DatasetVersion> versions) =>
-        versions.GroupBy(v => v.Dataset, StringComparer.Ordinal)
+        versions
+            .GroupBy(v => v.Dataset, StringComparer.Ordinal)
             .Select(g =>
             {
                 var latest = g.MaxBy(v => v.Sequence)!;
-                return new DatasetSummary(g.Key, g.Count(), latest.Hash, latest.IngestedAt, g.Count(v => v.Outcome == ValidationOutcome.Quarantined));
+                return new DatasetSummary(
+                    g.Key,
+                    g.Count(),
+                    latest.Hash,
+                    latest.IngestedAt,
+                    g.Count(v => v.Outcome == ValidationOutcome.Quarantined)
+                );
             })
             .OrderBy(s => s.Name, StringComparer.Ordinal)
             .ToList();

@@ -9,7 +9,8 @@ public sealed class BinMapper
 {
     public BinMapper(float[] upperBounds)
     {
-        if (upperBounds.Length is < 1 or > 255) throw new ArgumentException("A feature needs 1..255 value bins.", nameof(upperBounds));
+        if (upperBounds.Length is < 1 or > 255)
+            throw new ArgumentException("A feature needs 1..255 value bins.", nameof(upperBounds));
         UpperBounds = upperBounds;
     }
 
@@ -21,13 +22,18 @@ public sealed class BinMapper
 
     public byte ValueToBin(float v)
     {
-        if (float.IsNaN(v)) return 0;
+        if (float.IsNaN(v))
+            return 0;
         var b = UpperBounds;
-        int lo = 0, hi = b.Length - 1;
+        int lo = 0,
+            hi = b.Length - 1;
         while (lo < hi)
         {
             int mid = (lo + hi) >> 1;
-            if (v <= b[mid]) hi = mid; else lo = mid + 1;
+            if (v <= b[mid])
+                hi = mid;
+            else
+                lo = mid + 1;
         }
         return (byte)(lo + 1);
     }
@@ -38,18 +44,25 @@ public sealed class BinMapper
     /// </summary>
     public static BinMapper FromSortedSample(ReadOnlySpan<float> sorted, int maxBins)
     {
-        if (sorted.Length == 0) return new BinMapper([float.PositiveInfinity]);
+        if (sorted.Length == 0)
+            return new BinMapper([float.PositiveInfinity]);
         var distinct = new List<float>();
         var counts = new List<int>();
         for (int i = 0; i < sorted.Length; i++)
         {
-            if (distinct.Count > 0 && sorted[i] == distinct[^1]) counts[^1]++;
-            else { distinct.Add(sorted[i]); counts.Add(1); }
+            if (distinct.Count > 0 && sorted[i] == distinct[^1])
+                counts[^1]++;
+            else
+            {
+                distinct.Add(sorted[i]);
+                counts.Add(1);
+            }
         }
         var bounds = new List<float>();
         if (distinct.Count <= maxBins)
         {
-            for (int i = 0; i < distinct.Count - 1; i++) bounds.Add(Between(distinct[i], distinct[i + 1]));
+            for (int i = 0; i < distinct.Count - 1; i++)
+                bounds.Add(Between(distinct[i], distinct[i + 1]));
         }
         else
         {

@@ -3,8 +3,9 @@ using Mlops.ML.Featurization;
 namespace Mlops.ML.Gbdt;
 
 /// <summary>
-/// Training data as one byte per cell, row-major (<c>Bins[row * FeatureCount + feature]</c>): 1M rows × 28 features take
-/// 28 MB, and a histogram pass reads each row's bins contiguously while adding that row's gradient to every feature.
+/// Training data as one byte per cell, row-major (<c>Bins[row * FeatureCount + feature]</c>): 1M rows × 28 features
+/// take 28 MB, and a histogram pass reads each row's bins contiguously while adding that row's gradient to every
+/// feature.
 /// </summary>
 public sealed class BinnedDataset
 {
@@ -25,7 +26,13 @@ public sealed class BinnedDataset
     public byte this[int row, int feature] => Bins[(long)row * Mappers.Length + feature];
 
     /// <summary>Learns bin boundaries from a seeded sample of the rows and bins every feature.</summary>
-    public static BinnedDataset Build(Featurizer featurizer, BoundTable table, GbdtOptions options, int seed, ParallelOptions parallel)
+    public static BinnedDataset Build(
+        Featurizer featurizer,
+        BoundTable table,
+        GbdtOptions options,
+        int seed,
+        ParallelOptions parallel
+    )
     {
         int n = table.RowCount;
         int f = featurizer.FeatureCount;
@@ -35,7 +42,11 @@ public sealed class BinnedDataset
             var rng = new Random(seed);
             var all = Enumerable.Range(0, n).ToArray();
             // Partial Fisher-Yates: the first BinSampleSize entries are a uniform sample; sorted for sequential reads.
-            for (int i = 0; i < options.BinSampleSize; i++) { int j = rng.Next(i, n); (all[i], all[j]) = (all[j], all[i]); }
+            for (int i = 0; i < options.BinSampleSize; i++)
+            {
+                int j = rng.Next(i, n);
+                (all[i], all[j]) = (all[j], all[i]);
+            }
             sample = all.AsSpan(0, options.BinSampleSize).ToArray();
             Array.Sort(sample);
         }
@@ -53,7 +64,8 @@ public sealed class BinnedDataset
 
     /// <summary>
     /// Bin boundaries of every feature learned from all rows of <paramref name="sample"/> (the out-of-core trainer's
-    /// reservoir sample). On the same rows this gives the boundaries <see cref="Build"/> learns when it does not sample.
+    /// reservoir sample). On the same rows this gives the boundaries <see cref="Build"/> learns when it does not
+    /// sample.
     /// </summary>
     public static BinMapper[] FitMappers(Featurizer featurizer, BoundTable sample, int maxBins)
     {
@@ -74,10 +86,15 @@ public sealed class BinnedDataset
         return BinMapper.FromSortedSample(s, maxBins);
     }
 
-    /// <summary>Wraps bins already laid out row-major (<c>bins[row * mappers.Length + feature]</c>), e.g. written while streaming.</summary>
+    /// <summary>Wraps bins already laid out row-major (<c>bins[row * mappers.Length + feature]</c>), e.g. written while
+    /// streaming.</summary>
     public static BinnedDataset FromBins(byte[] bins, BinMapper[] mappers, int rows)
     {
-        if (bins.LongLength != BytesFor(rows, mappers.Length)) throw new ArgumentException($"Expected {BytesFor(rows, mappers.Length)} bin bytes for {rows} rows × {mappers.Length} features, got {bins.LongLength}.", nameof(bins));
+        if (bins.LongLength != BytesFor(rows, mappers.Length))
+            throw new ArgumentException(
+                $"Expected {BytesFor(rows, mappers.Length)} bin bytes for {rows} rows × {mappers.Length} features, got {bins.LongLength}.",
+                nameof(bins)
+            );
         return new BinnedDataset(bins, mappers, rows);
     }
 
@@ -85,9 +102,15 @@ public sealed class BinnedDataset
     public static long BytesFor(long rows, int features) => rows * features;
 
     /// <summary>Bins another table (e.g. a validation split) with boundaries learned on the training data.</summary>
-    public static BinnedDataset BuildWith(Featurizer featurizer, BoundTable table, BinMapper[] mappers, ParallelOptions parallel)
+    public static BinnedDataset BuildWith(
+        Featurizer featurizer,
+        BoundTable table,
+        BinMapper[] mappers,
+        ParallelOptions parallel
+    )
     {
-        int n = table.RowCount, f = mappers.Length;
+        int n = table.RowCount,
+            f = mappers.Length;
         var bins = new byte[(long)n * f];
         var values = new float[n];
         for (int j = 0; j < f; j++)
@@ -98,13 +121,21 @@ public sealed class BinnedDataset
         return new BinnedDataset(bins, mappers, n);
     }
 
-    private static void Scatter(float[] values, BinMapper mapper, byte[] bins, int feature, int featureCount, ParallelOptions parallel)
+    private static void Scatter(
+        float[] values,
+        BinMapper mapper,
+        byte[] bins,
+        int feature,
+        int featureCount,
+        ParallelOptions parallel
+    )
     {
         int n = values.Length;
         Parallel.For(0, (n + Block - 1) / Block, parallel, b =>
         {
             int end = Math.Min(n, (b + 1) * Block);
-            for (int i = b * Block; i < end; i++) bins[(long)i * featureCount + feature] = mapper.ValueToBin(values[i]);
+            for (int i = b * Block; i < end; i++)
+                bins[(long)i * featureCount + feature] = mapper.ValueToBin(values[i]);
         });
     }
 }

@@ -9,7 +9,15 @@ namespace Mlops.ML.Linear;
 /// <param name="Impute">Value used when the input is missing (training median).</param>
 /// <param name="Mean">Standardization mean.</param>
 /// <param name="Scale">Standardization scale (training standard deviation, 1 when constant).</param>
-public sealed record LinearTerm(int Feature, int Offset, int Slots, bool Categorical, double Impute, double Mean, double Scale);
+public sealed record LinearTerm(
+    int Feature,
+    int Offset,
+    int Slots,
+    bool Categorical,
+    double Impute,
+    double Mean,
+    double Scale
+);
 
 /// <summary>
 /// A fitted linear model on standardized numerics and one-hot categoricals: raw score of output c =
@@ -17,7 +25,14 @@ public sealed record LinearTerm(int Feature, int Offset, int Slots, bool Categor
 /// </summary>
 public sealed class LinearModel : IPredictor
 {
-    public LinearModel(int outputCount, int featureCount, IReadOnlyList<LinearTerm> terms, double[] weights, double[] intercepts)
+    public LinearModel(
+        int outputCount,
+        int featureCount,
+        IReadOnlyList<LinearTerm> terms,
+        double[] weights,
+        double[] intercepts,
+        double[]? slotMeans = null
+    )
     {
         OutputCount = outputCount;
         FeatureCount = featureCount;
@@ -25,21 +40,39 @@ public sealed class LinearModel : IPredictor
         Weights = weights;
         Intercepts = intercepts;
         Width = terms.Count == 0 ? 0 : terms[^1].Offset + terms[^1].Slots;
-        if (weights.Length != Width * outputCount) throw new ArgumentException("weights must have OutputCount × Width entries.", nameof(weights));
+        if (weights.Length != Width * outputCount)
+            throw new ArgumentException("weights must have OutputCount × Width entries.", nameof(weights));
+        if (slotMeans is not null && slotMeans.Length != Width)
+            throw new ArgumentException("slotMeans must have Width entries.", nameof(slotMeans));
+        SlotMeans = slotMeans;
     }
+
+    /// <summary>
+    /// Mean of each expanded column over the training rows (standardized numerics ≈ 0, one-hot slots = category
+    /// shares), or null for models trained before explanations: the reference point linear attributions are measured
+    /// from.
+    /// </summary>
+    public double[]? SlotMeans { get; }
+
+    /// <summary>The same model with <see cref="SlotMeans"/> set.</summary>
+    public LinearModel WithSlotMeans(double[] slotMeans) =>
+        new(OutputCount, FeatureCount, Terms, Weights, Intercepts, slotMeans);
 
     public int OutputCount { get; }
     public int FeatureCount { get; }
     public IReadOnlyList<LinearTerm> Terms { get; }
+
     /// <summary>Output-major weights: <c>Weights[c * Width + column]</c>.</summary>
     public double[] Weights { get; }
     public double[] Intercepts { get; }
+
     /// <summary>Expanded columns (numerics + one-hot slots).</summary>
     public int Width { get; }
 
     public void Predict(ReadOnlySpan<float> features, int rows, Span<double> raw)
     {
-        int k = OutputCount, f = FeatureCount;
+        int k = OutputCount,
+            f = FeatureCount;
         for (int r = 0; r < rows; r++)
         {
             var x = features.Slice(r * f, f);
@@ -52,7 +85,8 @@ public sealed class LinearModel : IPredictor
                     float v = x[t.Feature];
                     if (t.Categorical)
                     {
-                        if (float.IsNaN(v)) continue;
+                        if (float.IsNaN(v))
+                            continue;
                         int code = Math.Clamp((int)v, 0, t.Slots - 1);
                         s += Weights[wo + t.Offset + code];
                     }
@@ -68,13 +102,15 @@ public sealed class LinearModel : IPredictor
 
     internal static double Standardize(LinearTerm t, float v) => ((float.IsNaN(v) ? t.Impute : v) - t.Mean) / t.Scale;
 
-    /// <summary>Absolute weight per featurizer feature (summed over outputs and slots), a rough importance for standardized inputs.</summary>
+    /// <summary>Absolute weight per featurizer feature (summed over outputs and slots), a rough importance for
+    /// standardized inputs.</summary>
     public double[] WeightMagnitudeByFeature()
     {
         var m = new double[FeatureCount];
         foreach (var t in Terms)
             for (int c = 0; c < OutputCount; c++)
-                for (int j = 0; j < t.Slots; j++) m[t.Feature] += Math.Abs(Weights[c * Width + t.Offset + j]);
+            for (int j = 0; j < t.Slots; j++)
+                m[t.Feature] += Math.Abs(Weights[c * Width + t.Offset + j]);
         return m;
     }
 }

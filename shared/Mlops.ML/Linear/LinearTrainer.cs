@@ -16,12 +16,26 @@ public static class LinearTrainer
 {
     private const int Block = 8192;
 
-    public static LinearTrainingOutput Train(Featurizer featurizer, BoundTable table, double[] labels, MlTask task, int classCount,
-        LinearOptions options, IProgress<TrainingProgress>? progress = null, string stage = "linear", CancellationToken cancellationToken = default)
+    public static LinearTrainingOutput Train(
+        Featurizer featurizer,
+        BoundTable table,
+        double[] labels,
+        MlTask task,
+        int classCount,
+        LinearOptions options,
+        IProgress<TrainingProgress>? progress = null,
+        string stage = "linear",
+        CancellationToken cancellationToken = default
+    )
     {
         options.Validate();
-        var parallel = new ParallelOptions { MaxDegreeOfParallelism = options.Threads > 0 ? options.Threads : Environment.ProcessorCount, CancellationToken = cancellationToken };
-        int n = table.RowCount, f = featurizer.FeatureCount;
+        var parallel = new ParallelOptions
+        {
+            MaxDegreeOfParallelism = options.Threads > 0 ? options.Threads : Environment.ProcessorCount,
+            CancellationToken = cancellationToken,
+        };
+        int n = table.RowCount,
+            f = featurizer.FeatureCount;
         var terms = new LinearTerm[f];
         var columns = new float[f][];
         int width = 0;
@@ -43,11 +57,20 @@ public static class LinearTrainer
             var col = columns[j];
             var present = col.Where(v => !float.IsNaN(v)).ToArray();
             Array.Sort(present);
-            double median = present.Length == 0 ? 0 : present.Length % 2 == 1 ? present[present.Length / 2] : ((double)present[present.Length / 2 - 1] + present[present.Length / 2]) / 2;
-            double mean = 0, sq = 0;
-            for (int i = 0; i < n; i++) mean += float.IsNaN(col[i]) ? median : col[i];
+            double median =
+                present.Length == 0 ? 0
+                : present.Length % 2 == 1 ? present[present.Length / 2]
+                : ((double)present[present.Length / 2 - 1] + present[present.Length / 2]) / 2;
+            double mean = 0,
+                sq = 0;
+            for (int i = 0; i < n; i++)
+                mean += float.IsNaN(col[i]) ? median : col[i];
             mean /= n;
-            for (int i = 0; i < n; i++) { double d = (float.IsNaN(col[i]) ? median : col[i]) - mean; sq += d * d; }
+            for (int i = 0; i < n; i++)
+            {
+                double d = (float.IsNaN(col[i]) ? median : col[i]) - mean;
+                sq += d * d;
+            }
             double sd = Math.Sqrt(sq / n);
             terms[j] = new LinearTerm(j, width, 1, false, median, mean, sd > 1e-12 ? sd : 1.0);
             width++;
@@ -62,25 +85,77 @@ public static class LinearTrainer
             {
                 if (t.Categorical)
                 {
-                    if (!float.IsNaN(col[i])) x[(long)i * width + t.Offset + Math.Clamp((int)col[i], 0, t.Slots - 1)] = 1;
+                    if (!float.IsNaN(col[i]))
+                        x[(long)i * width + t.Offset + Math.Clamp((int)col[i], 0, t.Slots - 1)] = 1;
                 }
-                else x[(long)i * width + t.Offset] = LinearModel.Standardize(t, col[i]);
+                else
+                    x[(long)i * width + t.Offset] = LinearModel.Standardize(t, col[i]);
             }
         });
         columns = null!;
-        return task == MlTask.Regression
-            ? Ridge(x, labels, n, width, f, terms, options, parallel, progress, stage)
-            : Logistic(x, labels, n, width, f, terms, task == MlTask.Binary ? 1 : classCount, options, parallel, progress, stage, cancellationToken);
+        var output =
+            task == MlTask.Regression
+                ? Ridge(x, labels, n, width, f, terms, options, parallel, progress, stage)
+                : Logistic(
+                    x,
+                    labels,
+                    n,
+                    width,
+                    f,
+                    terms,
+                    task == MlTask.Binary ? 1 : classCount,
+                    options,
+                    parallel,
+                    progress,
+                    stage,
+                    cancellationToken
+                );
+        // The design's column means are the reference point of the model's exact attributions
+        // (Explain/LinearAttribution).
+        return output with { Model = output.Model.WithSlotMeans(ColumnMeans(x, n, width)) };
     }
 
-    private static LinearTrainingOutput Ridge(double[] x, double[] y, int n, int d, int f, LinearTerm[] terms, LinearOptions o, ParallelOptions parallel, IProgress<TrainingProgress>? progress, string stage)
+    private static double[] ColumnMeans(double[] x, int n, int width)
+    {
+        var means = new double[width];
+        if (n == 0)
+            return means;
+        for (long i = 0; i < n; i++)
+        {
+            long row = i * width;
+            for (int j = 0; j < width; j++)
+                means[j] += x[row + j];
+        }
+        for (int j = 0; j < width; j++)
+            means[j] /= n;
+        return means;
+    }
+
+    private static LinearTrainingOutput Ridge(
+        double[] x,
+        double[] y,
+        int n,
+        int d,
+        int f,
+        LinearTerm[] terms,
+        LinearOptions o,
+        ParallelOptions parallel,
+        IProgress<TrainingProgress>? progress,
+        string stage
+    )
     {
         // Center X and y so the unpenalized intercept drops out: (XcᵀXc + αI) w = Xcᵀyc, b = ȳ − x̄ᵀw.
         var xm = new double[d];
         double ym = 0;
-        for (int i = 0; i < n; i++) { ym += y[i]; for (int j = 0; j < d; j++) xm[j] += x[(long)i * d + j]; }
+        for (int i = 0; i < n; i++)
+        {
+            ym += y[i];
+            for (int j = 0; j < d; j++)
+                xm[j] += x[(long)i * d + j];
+        }
         ym /= n;
-        for (int j = 0; j < d; j++) xm[j] /= n;
+        for (int j = 0; j < d; j++)
+            xm[j] /= n;
         int blocks = (n + Block - 1) / Block;
         var partA = new double[blocks][];
         var partB = new double[blocks][];
@@ -91,44 +166,72 @@ public static class LinearTrainer
             var row = new double[d];
             for (int i = b * Block; i < Math.Min(n, (b + 1) * Block); i++)
             {
-                for (int j = 0; j < d; j++) row[j] = x[(long)i * d + j] - xm[j];
+                for (int j = 0; j < d; j++)
+                    row[j] = x[(long)i * d + j] - xm[j];
                 double yc = y[i] - ym;
                 for (int j = 0; j < d; j++)
                 {
                     v[j] += row[j] * yc;
                     double rj = row[j];
-                    if (rj == 0) continue;
-                    for (int l = j; l < d; l++) a[j * d + l] += rj * row[l];
+                    if (rj == 0)
+                        continue;
+                    for (int l = j; l < d; l++)
+                        a[j * d + l] += rj * row[l];
                 }
             }
-            partA[b] = a; partB[b] = v;
+            partA[b] = a;
+            partB[b] = v;
         });
         var A = Matrix<double>.Build.Dense(d, d);
         var B = Vector<double>.Build.Dense(d);
         for (int b = 0; b < blocks; b++)
-            for (int j = 0; j < d; j++)
-            {
-                B[j] += partB[b][j];
-                for (int l = j; l < d; l++) A[j, l] += partA[b][j * d + l];
-            }
-        for (int j = 0; j < d; j++) { for (int l = 0; l < j; l++) A[j, l] = A[l, j]; A[j, j] += Math.Max(o.L2, 1e-10); }
+        for (int j = 0; j < d; j++)
+        {
+            B[j] += partB[b][j];
+            for (int l = j; l < d; l++)
+                A[j, l] += partA[b][j * d + l];
+        }
+        for (int j = 0; j < d; j++)
+        {
+            for (int l = 0; l < j; l++)
+                A[j, l] = A[l, j];
+            A[j, j] += Math.Max(o.L2, 1e-10);
+        }
         var w = A.Cholesky().Solve(B).ToArray();
         double intercept = ym;
-        for (int j = 0; j < d; j++) intercept -= xm[j] * w[j];
+        for (int j = 0; j < d; j++)
+            intercept -= xm[j] * w[j];
         double sse = 0;
         for (int i = 0; i < n; i++)
         {
             double p = intercept;
-            for (int j = 0; j < d; j++) p += w[j] * x[(long)i * d + j];
+            for (int j = 0; j < d; j++)
+                p += w[j] * x[(long)i * d + j];
             sse += (p - y[i]) * (p - y[i]);
         }
         double rmse = Math.Sqrt(sse / n);
         progress?.Report(new TrainingProgress(stage, 1, 1, rmse, null));
-        return new LinearTrainingOutput(new LinearModel(1, f, terms, w, [intercept]), [new RoundMetrics(1, rmse, null)], 1);
+        return new LinearTrainingOutput(
+            new LinearModel(1, f, terms, w, [intercept]),
+            [new RoundMetrics(1, rmse, null)],
+            1
+        );
     }
 
-    private static LinearTrainingOutput Logistic(double[] x, double[] y, int n, int d, int f, LinearTerm[] terms, int k, LinearOptions o,
-        ParallelOptions parallel, IProgress<TrainingProgress>? progress, string stage, CancellationToken ct)
+    private static LinearTrainingOutput Logistic(
+        double[] x,
+        double[] y,
+        int n,
+        int d,
+        int f,
+        LinearTerm[] terms,
+        int k,
+        LinearOptions o,
+        ParallelOptions parallel,
+        IProgress<TrainingProgress>? progress,
+        string stage,
+        CancellationToken ct
+    )
     {
         int p = k * (d + 1); // weights (k × d) then intercepts (k)
         int blocks = (n + Block - 1) / Block;
@@ -151,7 +254,8 @@ public static class LinearTrainer
                     {
                         double s = theta[k * d + c];
                         int wo = c * d;
-                        for (int j = 0; j < d; j++) s += theta[wo + j] * x[ro + j];
+                        for (int j = 0; j < d; j++)
+                            s += theta[wo + j] * x[ro + j];
                         z[c] = s;
                     }
                     if (k == 1)
@@ -160,22 +264,26 @@ public static class LinearTrainer
                         double m = yi > 0.5 ? z[0] : -z[0];
                         loss += m > 0 ? Math.Log(1 + Math.Exp(-m)) : -m + Math.Log(1 + Math.Exp(m));
                         double err = 1.0 / (1.0 + Math.Exp(-z[0])) - yi;
-                        for (int j = 0; j < d; j++) g[j] += err * x[ro + j];
+                        for (int j = 0; j < d; j++)
+                            g[j] += err * x[ro + j];
                         g[d] += err;
                     }
                     else
                     {
                         double max = z[0];
-                        for (int c = 1; c < k; c++) max = Math.Max(max, z[c]);
+                        for (int c = 1; c < k; c++)
+                            max = Math.Max(max, z[c]);
                         double sum = 0;
-                        for (int c = 0; c < k; c++) sum += Math.Exp(z[c] - max);
+                        for (int c = 0; c < k; c++)
+                            sum += Math.Exp(z[c] - max);
                         int yc = (int)y[i];
                         loss += Math.Log(sum) + max - z[yc];
                         for (int c = 0; c < k; c++)
                         {
                             double err = Math.Exp(z[c] - max) / sum - (c == yc ? 1 : 0);
                             int wo = c * d;
-                            for (int j = 0; j < d; j++) g[wo + j] += err * x[ro + j];
+                            for (int j = 0; j < d; j++)
+                                g[wo + j] += err * x[ro + j];
                             g[k * d + c] += err;
                         }
                     }
@@ -188,21 +296,35 @@ public static class LinearTrainer
             {
                 total += partialLoss[b];
                 var g = partialGrad[b];
-                for (int j = 0; j < p; j++) grad[j] += g[j];
+                for (int j = 0; j < p; j++)
+                    grad[j] += g[j];
             }
             double reg = 0;
-            for (int j = 0; j < k * d; j++) { reg += theta[j] * theta[j]; grad[j] += penalty * theta[j]; }
+            for (int j = 0; j < k * d; j++)
+            {
+                reg += theta[j] * theta[j];
+                grad[j] += penalty * theta[j];
+            }
             total += 0.5 * penalty * reg;
-            for (int j = 0; j < p; j++) grad[j] /= n;
+            for (int j = 0; j < p; j++)
+                grad[j] /= n;
             return total / n;
         }
         var curve = new List<RoundMetrics>();
         var theta0 = new double[p];
-        var (value, iterations) = Lbfgs.Minimize(Objective, theta0, o.LbfgsMemory, o.MaxIterations, o.Tolerance, (it, fv) =>
-        {
-            curve.Add(new RoundMetrics(it, fv, null));
-            progress?.Report(new TrainingProgress(stage, it, o.MaxIterations, fv, null));
-        }, ct);
+        var (value, iterations) = Lbfgs.Minimize(
+            Objective,
+            theta0,
+            o.LbfgsMemory,
+            o.MaxIterations,
+            o.Tolerance,
+            (it, fv) =>
+            {
+                curve.Add(new RoundMetrics(it, fv, null));
+                progress?.Report(new TrainingProgress(stage, it, o.MaxIterations, fv, null));
+            },
+            ct
+        );
         var weights = theta0.AsSpan(0, k * d).ToArray();
         var intercepts = theta0.AsSpan(k * d, k).ToArray();
         return new LinearTrainingOutput(new LinearModel(k, f, terms, weights, intercepts), curve, iterations);

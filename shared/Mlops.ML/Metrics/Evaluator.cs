@@ -4,7 +4,8 @@ using Mlops.ML.Models;
 
 namespace Mlops.ML.Metrics;
 
-/// <summary>Scores a model on labelled data: task metrics, confusion matrix, and optionally the same metrics per slice of a column.</summary>
+/// <summary>Scores a model on labelled data: task metrics, confusion matrix, and optionally the same metrics per slice
+/// of a column.</summary>
 public static class Evaluator
 {
     /// <summary>
@@ -16,16 +17,20 @@ public static class Evaluator
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(test);
-        var targetCol = test.Find(model.Target) ?? throw new MlException("bad_target", $"The evaluation data has no target column '{model.Target}'.");
+        var targetCol = test.Find(model.Target)
+            ?? throw new MlException("bad_target", $"The evaluation data has no target column '{model.Target}'.");
         Column? slice = null;
         if (sliceColumn is not null)
-            slice = test.Find(sliceColumn) ?? throw new MlException("bad_data", $"Slice column '{sliceColumn}' is not in the evaluation data.");
+            slice = test.Find(sliceColumn)
+                ?? throw new MlException("bad_data", $"Slice column '{sliceColumn}' is not in the evaluation data.");
         var rows = new List<int>();
         var labelStrings = model.Task == MlTask.Regression ? null : Labels.AsStrings(targetCol);
         var yNum = model.Task == MlTask.Regression ? Labels.AsNumbers(targetCol) : null;
         for (int i = 0; i < test.RowCount; i++)
-            if (labelStrings is not null ? labelStrings[i] is not null : !double.IsNaN(yNum![i])) rows.Add(i);
-        if (rows.Count == 0) throw new MlException("bad_data", "The evaluation data has no rows with a target value.");
+            if (labelStrings is not null ? labelStrings[i] is not null : !double.IsNaN(yNum![i]))
+                rows.Add(i);
+        if (rows.Count == 0)
+            throw new MlException("bad_data", "The evaluation data has no rows with a target value.");
         var data = rows.Count == test.RowCount ? test : test.SelectRows(rows);
         var preds = model.PredictBatch(data);
         var all = Enumerable.Range(0, data.RowCount).ToArray();
@@ -34,22 +39,53 @@ public static class Evaluator
         if (slice is not null)
         {
             var sliceCol = data[slice.Name];
-            var keys = sliceCol.Strings is not null && !sliceCol.IsNumericLike
-                ? sliceCol.Strings
-                : sliceCol.Numbers!.Select(v => double.IsNaN(v) ? null : v.ToString("R", CultureInfo.InvariantCulture)).ToArray();
-            foreach (var g in all.GroupBy(i => keys[i] ?? "\0missing").OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal).Take(50))
+            var keys =
+                sliceCol.Strings is not null && !sliceCol.IsNumericLike
+                    ? sliceCol.Strings
+                    : sliceCol
+                        .Numbers!.Select(v => double.IsNaN(v) ? null : v.ToString("R", CultureInfo.InvariantCulture))
+                        .ToArray();
+            foreach (
+                var g in all.GroupBy(i => keys[i] ?? "\0missing")
+                    .OrderByDescending(g => g.Count())
+                    .ThenBy(g => g.Key, StringComparer.Ordinal)
+                    .Take(50)
+            )
             {
                 var idx = g.ToArray();
-                slices.Add(new SliceReport(slice.Name, g.Key == "\0missing" ? null : g.Key, idx.Length, Compute(model, data, preds, idx, out _)));
+                slices.Add(
+                    new SliceReport(
+                        slice.Name,
+                        g.Key == "\0missing" ? null : g.Key,
+                        idx.Length,
+                        Compute(model, data, preds, idx, out _)
+                    )
+                );
             }
         }
         var (primary, higher) = EvaluationReport.PrimaryFor(model.Task);
-        return new EvaluationReport(model.Task, data.RowCount, metrics, primary, higher, confusion,
-            model.Task == MlTask.Binary ? model.Threshold : null, slices, preds.Issues);
+        return new EvaluationReport(
+            model.Task,
+            data.RowCount,
+            metrics,
+            primary,
+            higher,
+            confusion,
+            model.Task == MlTask.Binary ? model.Threshold : null,
+            slices,
+            preds.Issues
+        );
     }
 
-    /// <summary>Metrics of predictions <paramref name="preds"/> for the rows <paramref name="idx"/> of <paramref name="data"/>.</summary>
-    internal static Dictionary<string, double> Compute(Model model, DataTable data, PredictionBatch preds, int[] idx, out ConfusionMatrix? confusion)
+    /// <summary>Metrics of predictions <paramref name="preds"/> for the rows <paramref name="idx"/> of <paramref
+    /// name="data"/>.</summary>
+    internal static Dictionary<string, double> Compute(
+        Model model,
+        DataTable data,
+        PredictionBatch preds,
+        int[] idx,
+        out ConfusionMatrix? confusion
+    )
     {
         var target = data[model.Target];
         var m = new Dictionary<string, double>();
@@ -72,21 +108,28 @@ public static class Evaluator
         var actual = idx.Select(i => classIndex.TryGetValue(labels[i]!, out var k) ? k : -1).ToArray();
         var predicted = idx.Select(i => classIndex[preds.Labels![i]!]).ToArray();
         var probs = new double[idx.Length * c];
-        for (int r = 0; r < idx.Length; r++) for (int k = 0; k < c; k++) probs[r * c + k] = preds.Probability(idx[r], k);
+        for (int r = 0; r < idx.Length; r++)
+        for (int k = 0; k < c; k++)
+            probs[r * c + k] = preds.Probability(idx[r], k);
         var counts = new int[c][];
-        for (int k = 0; k < c; k++) counts[k] = new int[c];
+        for (int k = 0; k < c; k++)
+            counts[k] = new int[c];
         int correct = 0;
         for (int r = 0; r < idx.Length; r++)
         {
-            if (actual[r] == predicted[r]) correct++;
-            if (actual[r] >= 0) counts[actual[r]][predicted[r]]++;
+            if (actual[r] == predicted[r])
+                correct++;
+            if (actual[r] >= 0)
+                counts[actual[r]][predicted[r]]++;
         }
         confusion = new ConfusionMatrix(classes, counts);
         m["accuracy"] = (double)correct / idx.Length;
         m["logloss"] = MetricFunctions.LogLoss(probs, c, actual);
         if (model.Task == MlTask.Binary)
         {
-            double tp = counts[1][1], fp = counts[0][1], fn = counts[1][0];
+            double tp = counts[1][1],
+                fp = counts[0][1],
+                fn = counts[1][0];
             double precision = tp + fp == 0 ? 0 : tp / (tp + fp);
             double recall = tp + fn == 0 ? 0 : tp / (tp + fn);
             m["precision"] = precision;
@@ -102,15 +145,24 @@ public static class Evaluator
             double f1Sum = 0;
             for (int k = 0; k < c; k++)
             {
-                double tp = counts[k][k], fp = 0, fn = 0;
-                for (int j = 0; j < c; j++) if (j != k) { fp += counts[j][k]; fn += counts[k][j]; }
-                double p = tp + fp == 0 ? 0 : tp / (tp + fp), r = tp + fn == 0 ? 0 : tp / (tp + fn);
+                double tp = counts[k][k],
+                    fp = 0,
+                    fn = 0;
+                for (int j = 0; j < c; j++)
+                    if (j != k)
+                    {
+                        fp += counts[j][k];
+                        fn += counts[k][j];
+                    }
+                double p = tp + fp == 0 ? 0 : tp / (tp + fp),
+                    r = tp + fn == 0 ? 0 : tp / (tp + fn);
                 f1Sum += p + r == 0 ? 0 : 2 * p * r / (p + r);
             }
             m["macro_f1"] = f1Sum / c;
             // Single-label multiclass: micro precision = micro recall = accuracy over rows with a known class.
             int known = actual.Count(a => a >= 0);
-            m["micro_f1"] = known == 0 ? 0 : (double)actual.Where((a, r) => a >= 0 && a == predicted[r]).Count() / known;
+            m["micro_f1"] =
+                known == 0 ? 0 : (double)actual.Where((a, r) => a >= 0 && a == predicted[r]).Count() / known;
         }
         return m;
     }

@@ -17,11 +17,14 @@ internal static partial class OpenMpWaitPolicy
 
     public static void EnsurePassive()
     {
-        if (Interlocked.Exchange(ref _applied, 1) == 1) return;
-        if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable(Variable))) return;
+        if (Interlocked.Exchange(ref _applied, 1) == 1)
+            return;
+        if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable(Variable)))
+            return;
         // On Unix .NET keeps its own copy of the environment; native code reads the C library's, so set both.
         Environment.SetEnvironmentVariable(Variable, "PASSIVE");
-        if (!OperatingSystem.IsWindows()) SetEnv(Variable, "PASSIVE", 0);
+        if (!OperatingSystem.IsWindows())
+            SetEnv(Variable, "PASSIVE", 0);
     }
 
     [LibraryImport("libc", EntryPoint = "setenv", StringMarshalling = StringMarshalling.Utf8)]

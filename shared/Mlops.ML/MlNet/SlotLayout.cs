@@ -2,8 +2,8 @@ namespace Mlops.ML.MlNet;
 
 /// <summary>
 /// Where each of our features sits in the vector ML.NET sees: a numeric feature is one slot; a categorical feature
-/// (<see cref="CategorySlots"/> &gt; 0: known categories + "other") is a one-hot block of that many slots, all zero when
-/// the category is missing.
+/// (<see cref="CategorySlots"/> &gt; 0: known categories + "other") is a one-hot block of that many slots, all zero
+/// when the category is missing.
 /// </summary>
 internal sealed class SlotLayout
 {
@@ -14,7 +14,11 @@ internal sealed class SlotLayout
         CategorySlots = categorySlots;
         _start = new int[categorySlots.Length];
         int at = 0;
-        for (int f = 0; f < categorySlots.Length; f++) { _start[f] = at; at += Math.Max(1, categorySlots[f]); }
+        for (int f = 0; f < categorySlots.Length; f++)
+        {
+            _start[f] = at;
+            at += Math.Max(1, categorySlots[f]);
+        }
         Width = at;
     }
 
@@ -45,19 +49,29 @@ internal sealed class SlotLayout
         for (int f = 0; f < row.Length; f++)
         {
             int slots = CategorySlots[f];
-            if (slots == 0) { result[_start[f]] = row[f]; continue; }
+            if (slots == 0)
+            {
+                result[_start[f]] = row[f];
+                continue;
+            }
             float code = row[f];
-            if (!float.IsNaN(code)) result[_start[f] + Math.Clamp((int)code, 0, slots - 1)] = 1;
+            if (!float.IsNaN(code))
+                result[_start[f] + Math.Clamp((int)code, 0, slots - 1)] = 1;
         }
         return result;
     }
 
-    /// <summary>The <c>CategoricalSlotRanges</c> annotation: inclusive [first, last] slot pairs of the categorical blocks.</summary>
+    /// <summary>The <c>CategoricalSlotRanges</c> annotation: inclusive [first, last] slot pairs of the categorical
+    /// blocks.</summary>
     public int[] CategoricalRanges()
     {
         var ranges = new List<int>();
         for (int f = 0; f < CategorySlots.Length; f++)
-            if (CategorySlots[f] > 0) { ranges.Add(_start[f]); ranges.Add(_start[f] + CategorySlots[f] - 1); }
+            if (CategorySlots[f] > 0)
+            {
+                ranges.Add(_start[f]);
+                ranges.Add(_start[f] + CategorySlots[f] - 1);
+            }
         return ranges.ToArray();
     }
 }

@@ -8,6 +8,9 @@ namespace Mlops.ML.Models;
 //   v1 (2026-11): first format — featurizer, gbdt trees or linear weights, metadata.
 //   v2 (2026-12): optional "threshold" (binary decision threshold; absent = 0.5). Written only when it is not 0.5,
 //                 so a v1 reader never silently predicts at 0.5 for a model tuned to another threshold.
+//   (no bump)     optional "cover"/"leafCover" per tree and "slotMeans" for linear models: what explanations need
+//                 (TreeSHAP's node weights, the linear reference point). Older readers ignore them and predict the
+// same.
 
 internal sealed class ModelDocument
 {
@@ -71,6 +74,8 @@ internal sealed class TreeDto
     public int[] Right { get; set; } = [];
     public double[] Gain { get; set; } = [];
     public double[] LeafValue { get; set; } = [];
+    public double[]? Cover { get; set; }
+    public double[]? LeafCover { get; set; }
 }
 
 internal sealed class LinearDto
@@ -79,6 +84,7 @@ internal sealed class LinearDto
     public List<LinearTermDto> Terms { get; set; } = [];
     public double[] Weights { get; set; } = [];
     public double[] Intercepts { get; set; } = [];
+    public double[]? SlotMeans { get; set; }
 }
 
 internal sealed class LinearTermDto

@@ -6,7 +6,9 @@ namespace Mlops.ML.Onnx;
 /// </summary>
 internal sealed class OnnxGraph
 {
-    public const int FloatType = 1, Int64Type = 7, StringType = 8;
+    public const int FloatType = 1,
+        Int64Type = 7,
+        StringType = 8;
     public const string MlDomain = "ai.onnx.ml";
 
     private readonly List<ProtoWriter> _nodes = [];
@@ -36,19 +38,30 @@ internal sealed class OnnxGraph
     public string Constant(string prefix, params float[] values)
     {
         string name = Name(prefix);
-        _initializers.Add(new ProtoWriter().Int(1, values.Length).Int(2, FloatType).PackedFloats(4, values).String(8, name));
+        _initializers.Add(
+            new ProtoWriter().Int(1, values.Length).Int(2, FloatType).PackedFloats(4, values).String(8, name)
+        );
         return name;
     }
 
     /// <summary>Adds a node; returns its (single) output name.</summary>
-    public string Node(string opType, string[] inputs, string? output = null, string domain = "", params Attribute[] attributes)
+    public string Node(
+        string opType,
+        string[] inputs,
+        string? output = null,
+        string domain = "",
+        params Attribute[] attributes
+    )
     {
         output ??= Name(opType.ToLowerInvariant());
         var node = new ProtoWriter();
-        foreach (var i in inputs) node.String(1, i);
+        foreach (var i in inputs)
+            node.String(1, i);
         node.String(2, output).String(3, Name("node")).String(4, opType);
-        foreach (var a in attributes) node.Message(5, a.ToProto());
-        if (domain.Length > 0) node.String(7, domain);
+        foreach (var a in attributes)
+            node.Message(5, a.ToProto());
+        if (domain.Length > 0)
+            node.String(7, domain);
         _nodes.Add(node);
         return output;
     }
@@ -56,11 +69,15 @@ internal sealed class OnnxGraph
     public byte[] Serialize(string graphName)
     {
         var graph = new ProtoWriter();
-        foreach (var n in _nodes) graph.Message(1, n);
+        foreach (var n in _nodes)
+            graph.Message(1, n);
         graph.String(2, graphName);
-        foreach (var t in _initializers) graph.Message(5, t);
-        foreach (var i in _inputs) graph.Message(11, i);
-        foreach (var o in _outputs) graph.Message(12, o);
+        foreach (var t in _initializers)
+            graph.Message(5, t);
+        foreach (var i in _inputs)
+            graph.Message(11, i);
+        foreach (var o in _outputs)
+            graph.Message(12, o);
         return new ProtoWriter()
             .Int(1, 8)
             .String(2, "Mlops.ML")
@@ -106,7 +123,8 @@ internal sealed class OnnxGraph
         public override ProtoWriter ToProto()
         {
             var p = new ProtoWriter().String(1, Name);
-            foreach (var v in Values) p.String(9, v);
+            foreach (var v in Values)
+                p.String(9, v);
             return p.Int(20, 8);
         }
     }

@@ -14,13 +14,22 @@ internal sealed class ProtoWriter
 
     private void Varint(ulong value)
     {
-        while (value >= 0x80) { _buffer.WriteByte((byte)(value | 0x80)); value >>= 7; }
+        while (value >= 0x80)
+        {
+            _buffer.WriteByte((byte)(value | 0x80));
+            value >>= 7;
+        }
         _buffer.WriteByte((byte)value);
     }
 
     private void Tag(int field, int wireType) => Varint((ulong)((field << 3) | wireType));
 
-    public ProtoWriter Int(int field, long value) { Tag(field, 0); Varint((ulong)value); return this; }
+    public ProtoWriter Int(int field, long value)
+    {
+        Tag(field, 0);
+        Varint((ulong)value);
+        return this;
+    }
 
     public ProtoWriter Float(int field, float value)
     {
@@ -31,7 +40,13 @@ internal sealed class ProtoWriter
         return this;
     }
 
-    public ProtoWriter Bytes(int field, ReadOnlySpan<byte> value) { Tag(field, 2); Varint((ulong)value.Length); _buffer.Write(value); return this; }
+    public ProtoWriter Bytes(int field, ReadOnlySpan<byte> value)
+    {
+        Tag(field, 2);
+        Varint((ulong)value.Length);
+        _buffer.Write(value);
+        return this;
+    }
 
     public ProtoWriter String(int field, string value) => Bytes(field, Encoding.UTF8.GetBytes(value));
 
@@ -42,7 +57,11 @@ internal sealed class ProtoWriter
     {
         var inner = new MemoryStream();
         Span<byte> b = stackalloc byte[4];
-        foreach (var v in values) { BitConverter.TryWriteBytes(b, v); inner.Write(b); }
+        foreach (var v in values)
+        {
+            BitConverter.TryWriteBytes(b, v);
+            inner.Write(b);
+        }
         return Bytes(field, inner.ToArray());
     }
 
@@ -50,7 +69,8 @@ internal sealed class ProtoWriter
     public ProtoWriter PackedInts(int field, IEnumerable<long> values)
     {
         var inner = new ProtoWriter();
-        foreach (var v in values) inner.Varint((ulong)v);
+        foreach (var v in values)
+            inner.Varint((ulong)v);
         return Bytes(field, inner.ToArray());
     }
 }

@@ -37,8 +37,18 @@ public sealed record OutOfCoreOptions
 /// <param name="ScanSeconds">First pass: hash, count, sample.</param>
 /// <param name="BinSeconds">Second pass: featurize and bin.</param>
 /// <param name="TrainSeconds">Boosting.</param>
-public sealed record OutOfCoreStats(long Rows, long TrainRows, long ValidationRows, long UnlabelledRows, int SampleRows, int Features, long BinnedBytes,
-    double ScanSeconds, double BinSeconds, double TrainSeconds);
+public sealed record OutOfCoreStats(
+    long Rows,
+    long TrainRows,
+    long ValidationRows,
+    long UnlabelledRows,
+    int SampleRows,
+    int Features,
+    long BinnedBytes,
+    double ScanSeconds,
+    double BinSeconds,
+    double TrainSeconds
+);
 
 /// <summary>The trained model and what the run kept in memory.</summary>
 public sealed record OutOfCoreResult(TrainingResult Result, OutOfCoreStats Stats);
@@ -47,8 +57,8 @@ public sealed record OutOfCoreResult(TrainingResult Result, OutOfCoreStats Stats
 /// Trains our histogram GBDT on a CSV that does not fit in memory as a table, in two streaming passes over chunks:
 /// <list type="number">
 /// <item>Scan: count rows and classes, hash the file (lineage), and keep a seeded reservoir sample of
-/// <c>bin_sample_size</c> training rows — what LightGBM's <c>bin_construct_sample_cnt</c> does — on which the featurizer
-/// (category codes) and the bin boundaries are fitted.</item>
+/// <c>bin_sample_size</c> training rows — what LightGBM's <c>bin_construct_sample_cnt</c> does — on which the
+/// featurizer (category codes) and the bin boundaries are fitted.</item>
 /// <item>Bin: featurize each chunk and write one byte per row and feature into arrays sized exactly from the scan,
 /// plus the encoded label. The parsed chunk is dropped right after.</item>
 /// </list>
@@ -60,77 +70,178 @@ public sealed record OutOfCoreResult(TrainingResult Result, OutOfCoreStats Stats
 public static class OutOfCoreTrainer
 {
     /// <summary>Trains from a CSV file (read twice).</summary>
-    public static OutOfCoreResult TrainFile(string path, TrainingSpec spec, OutOfCoreOptions? options = null, IProgress<TrainingProgress>? progress = null,
-        CancellationToken cancellationToken = default)
-        => Train(() => new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.SequentialScan), spec, options, progress, cancellationToken);
+    public static OutOfCoreResult TrainFile(
+        string path,
+        TrainingSpec spec,
+        OutOfCoreOptions? options = null,
+        IProgress<TrainingProgress>? progress = null,
+        CancellationToken cancellationToken = default
+    ) =>
+        Train(
+            () =>
+                new FileStream(
+                    path,
+                    FileMode.Open,
+                    FileAccess.Read,
+                    FileShare.Read,
+                    1 << 20,
+                    FileOptions.SequentialScan
+                ),
+            spec,
+            options,
+            progress,
+            cancellationToken
+        );
 
-    /// <summary>Trains from a CSV that <paramref name="open"/> opens from the start (called twice; both must give the same bytes).</summary>
+    /// <summary>Trains from a CSV that <paramref name="open"/> opens from the start (called twice; both must give the
+    /// same bytes).</summary>
     /// <exception cref="CsvFormatException">A malformed row (the message gives its line).</exception>
-    /// <exception cref="MlException">Bad target, no usable features, or the file changed between the passes.</exception>
-    /// <exception cref="ArgumentException">An option out-of-core training does not support, or an invalid hyperparameter.</exception>
-    public static OutOfCoreResult Train(Func<Stream> open, TrainingSpec spec, OutOfCoreOptions? options = null, IProgress<TrainingProgress>? progress = null,
-        CancellationToken cancellationToken = default)
+    /// <exception cref="MlException">Bad target, no usable features, or the file changed between the
+    /// passes.</exception>
+    /// <exception cref="ArgumentException">An option out-of-core training does not support, or an invalid
+    /// hyperparameter.</exception>
+    public static OutOfCoreResult Train(
+        Func<Stream> open,
+        TrainingSpec spec,
+        OutOfCoreOptions? options = null,
+        IProgress<TrainingProgress>? progress = null,
+        CancellationToken cancellationToken = default
+    )
     {
         ArgumentNullException.ThrowIfNull(open);
         ArgumentNullException.ThrowIfNull(spec);
         options ??= new OutOfCoreOptions();
         options.Csv.Validate();
-        if (options.ChunkRows < 1) throw new ArgumentException("ChunkRows must be positive.", nameof(options));
+        if (options.ChunkRows < 1)
+            throw new ArgumentException("ChunkRows must be positive.", nameof(options));
         var values = GbdtValues(spec);
         var requested = GbdtOptions.FromDictionary(values);
         requested.Validate();
         var watch = Stopwatch.StartNew();
         // The in-memory trainer holds rows out only when early stopping needs them, or uses the given validation set.
-        double holdout = spec.Validation is null && requested.EarlyStoppingRounds > 0 ? requested.ValidationFraction : 0;
+        double holdout =
+            spec.Validation is null && requested.EarlyStoppingRounds > 0 ? requested.ValidationFraction : 0;
 
         var scan = Scan(open, spec, holdout, requested.BinSampleSize, options, cancellationToken);
         double scanSeconds = watch.Elapsed.TotalSeconds;
-        var classes = spec.Task == MlTask.Regression ? [] : ModelTrainer.CheckClasses(spec, Labels.SortClasses(scan.ClassCounts!.Keys));
-        var classIndex = classes.Select((c, i) => (c, i)).ToDictionary(t => t.c, t => (double)t.i, StringComparer.Ordinal);
-        var sample = scan.Sample ?? throw new MlException("bad_target", $"The file has no training rows with a value in '{spec.Target}'.");
+        var classes =
+            spec.Task == MlTask.Regression
+                ? []
+                : ModelTrainer.CheckClasses(spec, Labels.SortClasses(scan.ClassCounts!.Keys));
+        var classIndex = classes
+            .Select((c, i) => (c, i))
+            .ToDictionary(t => t.c, t => (double)t.i, StringComparer.Ordinal);
+        var sample = scan.Sample
+            ?? throw new MlException("bad_target", $"The file has no training rows with a value in '{spec.Target}'.");
         var sampleY = Encode(sample[spec.Target], spec, classIndex);
-        var fz = Featurizer.Fit(sample, spec.Target, spec.Task == MlTask.Multiclass ? null : sampleY, spec.Featurization, spec.IgnoreColumns ?? []);
+        var fz = Featurizer.Fit(
+            sample,
+            spec.Target,
+            spec.Task == MlTask.Multiclass ? null : sampleY,
+            spec.Featurization,
+            spec.IgnoreColumns ?? []
+        );
         // Large-data defaults as for the in-memory trainer; the trees are always grown by our engine.
-        var o = GbdtOptions.ForTraining(values, spec.Task, (int)Math.Min(int.MaxValue, scan.TrainRows)) with { Engine = "mlops" };
+        var o = GbdtOptions.ForTraining(values, spec.Task, (int)Math.Min(int.MaxValue, scan.TrainRows)) with
+        {
+            Engine = "mlops",
+        };
         var mappers = BinnedDataset.FitMappers(fz, fz.Bind(sample), o.MaxBins);
         sample = null;
 
         watch.Restart();
-        var parallel = new ParallelOptions { MaxDegreeOfParallelism = o.Threads > 0 ? o.Threads : Environment.ProcessorCount, CancellationToken = cancellationToken };
+        var parallel = new ParallelOptions
+        {
+            MaxDegreeOfParallelism = o.Threads > 0 ? o.Threads : Environment.ProcessorCount,
+            CancellationToken = cancellationToken,
+        };
         var binned = Bin(open, spec, fz, mappers, scan, classIndex, holdout, options, parallel, cancellationToken);
         var (valid, yValid) = (binned.Valid, binned.YValid);
         if (spec.Validation is not null)
         {
-            yValid = TreeModelTraining.EncodeValidation(spec, new ModelTrainer.EncodedTarget([], classes), spec.Validation, out var kept);
+            yValid = TreeModelTraining.EncodeValidation(
+                spec,
+                new ModelTrainer.EncodedTarget([], classes),
+                spec.Validation,
+                out var kept
+            );
             valid = BinnedDataset.BuildWith(fz, fz.Bind(kept), mappers, parallel);
         }
         double binSeconds = watch.Elapsed.TotalSeconds;
 
         watch.Restart();
-        var objective = Objective.For(spec.Task, spec.Task == MlTask.Regression ? 1 : classes.Length, o.Objective, o.HuberDelta);
-        var output = GbdtTrainer.Train(binned.Train, binned.YTrain, valid, valid is null ? null : yValid, objective, o, spec.Seed, progress, "gbdt", cancellationToken);
+        var objective = Objective.For(
+            spec.Task,
+            spec.Task == MlTask.Regression ? 1 : classes.Length,
+            o.Objective,
+            o.HuberDelta
+        );
+        var output = GbdtTrainer.Train(
+            binned.Train,
+            binned.YTrain,
+            valid,
+            valid is null ? null : yValid,
+            objective,
+            o,
+            spec.Seed,
+            progress,
+            "gbdt",
+            cancellationToken
+        );
         double trainSeconds = watch.Elapsed.TotalSeconds;
 
         var hyper = o.ToDictionary();
         long labelled = scan.TrainRows + scan.ValidationRows;
-        var meta = ModelTrainer.Metadata(scan.Hash, (int)Math.Min(int.MaxValue, labelled), objective.Name, output.BestRound, hyper, spec.Seed);
-        var model = new Model(spec.Task, spec.Target, classes, TrainerKind.Gbdt, fz, output.Ensemble, meta).WithTags(new Dictionary<string, string>
-        {
-            ["training.out_of_core"] = "true",
-            ["out_of_core.sample_rows"] = scan.SampleRows.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        });
-        if (spec.Threshold != ThresholdRule.Default) model = model.WithThreshold(spec.Threshold.Value);
-        var stats = new OutOfCoreStats(scan.Rows, scan.TrainRows, scan.ValidationRows, scan.UnlabelledRows, scan.SampleRows, fz.FeatureCount,
-            binned.Train.Bins.LongLength + (binned.Valid?.Bins.LongLength ?? 0), scanSeconds, binSeconds, trainSeconds);
-        var result = new TrainingResult(model, TrainerKind.Gbdt, output.Curve, output.CurveMetric, output.BestRound, new Dictionary<string, double>(), null,
-            TimeSpan.FromSeconds(scanSeconds + binSeconds + trainSeconds));
+        var meta = ModelTrainer.Metadata(
+            scan.Hash,
+            (int)Math.Min(int.MaxValue, labelled),
+            objective.Name,
+            output.BestRound,
+            hyper,
+            spec.Seed
+        );
+        var model = new Model(spec.Task, spec.Target, classes, TrainerKind.Gbdt, fz, output.Ensemble, meta).WithTags(
+            new Dictionary<string, string>
+            {
+                ["training.out_of_core"] = "true",
+                ["out_of_core.sample_rows"] = scan.SampleRows.ToString(
+                    System.Globalization.CultureInfo.InvariantCulture
+                ),
+            }
+        );
+        if (spec.Threshold != ThresholdRule.Default)
+            model = model.WithThreshold(spec.Threshold.Value);
+        var stats = new OutOfCoreStats(
+            scan.Rows,
+            scan.TrainRows,
+            scan.ValidationRows,
+            scan.UnlabelledRows,
+            scan.SampleRows,
+            fz.FeatureCount,
+            binned.Train.Bins.LongLength + (binned.Valid?.Bins.LongLength ?? 0),
+            scanSeconds,
+            binSeconds,
+            trainSeconds
+        );
+        var result = new TrainingResult(
+            model,
+            TrainerKind.Gbdt,
+            output.Curve,
+            output.CurveMetric,
+            output.BestRound,
+            new Dictionary<string, double>(),
+            null,
+            TimeSpan.FromSeconds(scanSeconds + binSeconds + trainSeconds)
+        );
         return new OutOfCoreResult(result, stats);
     }
 
-    /// <summary>True when data row <paramref name="row"/> (0-based) is held out for validation: a seeded hash (SplitMix64) of the index.</summary>
+    /// <summary>True when data row <paramref name="row"/> (0-based) is held out for validation: a seeded hash
+    /// (SplitMix64) of the index.</summary>
     internal static bool IsValidationRow(long row, int seed, double fraction)
     {
-        if (fraction <= 0) return false;
+        if (fraction <= 0)
+            return false;
         ulong z = (ulong)row + 0x9E3779B97F4A7C15UL * (1 + (ulong)(uint)seed);
         z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
         z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
@@ -138,25 +249,53 @@ public static class OutOfCoreTrainer
         return (z >> 11) * (1.0 / (1UL << 53)) < fraction;
     }
 
-    private sealed record ScanResult(long Rows, long TrainRows, long ValidationRows, long UnlabelledRows, Dictionary<string, long>? ClassCounts,
-        DataTable? Sample, int SampleRows, string Hash);
+    private sealed record ScanResult(
+        long Rows,
+        long TrainRows,
+        long ValidationRows,
+        long UnlabelledRows,
+        Dictionary<string, long>? ClassCounts,
+        DataTable? Sample,
+        int SampleRows,
+        string Hash
+    );
 
-    private static ScanResult Scan(Func<Stream> open, TrainingSpec spec, double holdout, int sampleSize, OutOfCoreOptions options, CancellationToken ct)
+    private static ScanResult Scan(
+        Func<Stream> open,
+        TrainingSpec spec,
+        double holdout,
+        int sampleSize,
+        OutOfCoreOptions options,
+        CancellationToken ct
+    )
     {
         var reservoir = new RowReservoir(sampleSize, spec.Seed);
         var classes = spec.Task == MlTask.Regression ? null : new Dictionary<string, long>(StringComparer.Ordinal);
-        long row = 0, train = 0, valid = 0, unlabelled = 0;
+        long row = 0,
+            train = 0,
+            valid = 0,
+            unlabelled = 0;
         using var hashing = new HashingStream(open());
         foreach (var chunk in ChunkSource.Read(hashing, options.Csv, options.ChunkRows, ct))
         {
             var target = TargetColumn(chunk, spec);
             var labels = classes is null ? null : Labels.AsStrings(target);
-            if (classes is null) Labels.AsNumbers(target); // a text regression target fails here, with the column named
+            if (classes is null)
+                Labels.AsNumbers(target); // a text regression target fails here, with the column named
             for (int r = 0; r < chunk.RowCount; r++, row++)
             {
-                if (target.IsMissing(r)) { unlabelled++; continue; }
-                if (labels is not null) CollectionsMarshal.GetValueRefOrAddDefault(classes!, labels[r]!, out _)++;
-                if (IsValidationRow(row, spec.Seed, holdout)) { valid++; continue; }
+                if (target.IsMissing(r))
+                {
+                    unlabelled++;
+                    continue;
+                }
+                if (labels is not null)
+                    CollectionsMarshal.GetValueRefOrAddDefault(classes!, labels[r]!, out _)++;
+                if (IsValidationRow(row, spec.Seed, holdout))
+                {
+                    valid++;
+                    continue;
+                }
                 train++;
                 reservoir.Offer(chunk, r);
             }
@@ -168,8 +307,18 @@ public static class OutOfCoreTrainer
 
     private sealed record BinnedParts(BinnedDataset Train, double[] YTrain, BinnedDataset? Valid, double[] YValid);
 
-    private static BinnedParts Bin(Func<Stream> open, TrainingSpec spec, Featurizer fz, BinMapper[] mappers, ScanResult scan, Dictionary<string, double> classIndex,
-        double holdout, OutOfCoreOptions options, ParallelOptions parallel, CancellationToken ct)
+    private static BinnedParts Bin(
+        Func<Stream> open,
+        TrainingSpec spec,
+        Featurizer fz,
+        BinMapper[] mappers,
+        ScanResult scan,
+        Dictionary<string, double> classIndex,
+        double holdout,
+        OutOfCoreOptions options,
+        ParallelOptions parallel,
+        CancellationToken ct
+    )
     {
         int f = mappers.Length;
         // The scan's garbage (the sample, chunk buffers) goes first, compacting the large-object heap once, so the
@@ -181,28 +330,37 @@ public static class OutOfCoreTrainer
         var yTrain = new double[scan.TrainRows];
         var yValid = new double[scan.ValidationRows];
         long row = 0;
-        int t = 0, v = 0;
-        // Where each row of the chunk goes: a training index (≥ 0), a validation index (~index), or nowhere (no target).
+        int t = 0,
+            v = 0;
+        // Where each row of the chunk goes: a training index (≥ 0), a validation index (~index), or nowhere (no
+        // target).
         var destination = Array.Empty<int>();
         const int Skip = int.MinValue;
         using var stream = open();
         foreach (var chunk in ChunkSource.Read(stream, options.Csv, options.ChunkRows, ct))
         {
             int n = chunk.RowCount;
-            if (destination.Length < n) destination = new int[n];
+            if (destination.Length < n)
+                destination = new int[n];
             var y = Encode(TargetColumn(chunk, spec), spec, classIndex);
             for (int r = 0; r < n; r++, row++)
             {
-                if (double.IsNaN(y[r])) { destination[r] = Skip; continue; }
+                if (double.IsNaN(y[r]))
+                {
+                    destination[r] = Skip;
+                    continue;
+                }
                 if (IsValidationRow(row, spec.Seed, holdout))
                 {
-                    if (v == yValid.Length) throw Changed();
+                    if (v == yValid.Length)
+                        throw Changed();
                     yValid[v] = y[r];
                     destination[r] = ~v++;
                 }
                 else
                 {
-                    if (t == yTrain.Length) throw Changed();
+                    if (t == yTrain.Length)
+                        throw Changed();
                     yTrain[t] = y[r];
                     destination[r] = t++;
                 }
@@ -210,22 +368,33 @@ public static class OutOfCoreTrainer
             var bound = fz.Bind(chunk);
             var dest = destination;
             // One feature per task: each writes its own byte of every row, so tasks never write the same cell.
-            Parallel.For(0, f, parallel, () => new float[n], (j, _, values) =>
-            {
-                fz.FillFeature(bound, j, values);
-                var mapper = mappers[j];
-                for (int r = 0; r < n; r++)
+            Parallel.For(
+                0,
+                f,
+                parallel,
+                () => new float[n],
+                (j, _, values) =>
                 {
-                    int d = dest[r];
-                    if (d == Skip) continue;
-                    byte b = mapper.ValueToBin(values[r]);
-                    if (d >= 0) trainBins[(long)d * f + j] = b;
-                    else validBins[(long)~d * f + j] = b;
-                }
-                return values;
-            }, _ => { });
+                    fz.FillFeature(bound, j, values);
+                    var mapper = mappers[j];
+                    for (int r = 0; r < n; r++)
+                    {
+                        int d = dest[r];
+                        if (d == Skip)
+                            continue;
+                        byte b = mapper.ValueToBin(values[r]);
+                        if (d >= 0)
+                            trainBins[(long)d * f + j] = b;
+                        else
+                            validBins[(long)~d * f + j] = b;
+                    }
+                    return values;
+                },
+                _ => { }
+            );
         }
-        if (t != yTrain.Length || v != yValid.Length) throw Changed();
+        if (t != yTrain.Length || v != yValid.Length)
+            throw Changed();
         var train = BinnedDataset.FromBins(trainBins, mappers, t);
         var valid = v == 0 ? null : BinnedDataset.FromBins(validBins, mappers, v);
         return new BinnedParts(train, yTrain, valid, yValid);
@@ -234,39 +403,64 @@ public static class OutOfCoreTrainer
     /// <summary>Encoded targets of a chunk: class index or value, NaN where the target is missing.</summary>
     private static double[] Encode(Column target, TrainingSpec spec, Dictionary<string, double> classIndex)
     {
-        if (spec.Task == MlTask.Regression) return Labels.AsNumbers(target);
+        if (spec.Task == MlTask.Regression)
+            return Labels.AsNumbers(target);
         var labels = Labels.AsStrings(target);
         var y = new double[labels.Length];
         for (int i = 0; i < y.Length; i++)
-            y[i] = labels[i] is not { } s ? double.NaN : classIndex.TryGetValue(s, out var c) ? c : throw Changed();
+            y[i] =
+                labels[i] is not { } s ? double.NaN
+                : classIndex.TryGetValue(s, out var c) ? c
+                : throw Changed();
         return y;
     }
 
     private static Column TargetColumn(DataTable chunk, TrainingSpec spec) =>
-        chunk.Find(spec.Target) ?? throw new MlException("bad_target", $"Target column '{spec.Target}' is not in the data. Columns: {string.Join(", ", chunk.ColumnNames)}.");
+        chunk.Find(spec.Target)
+        ?? throw new MlException(
+            "bad_target",
+            $"Target column '{spec.Target}' is not in the data. Columns: {string.Join(", ", chunk.ColumnNames)}."
+        );
 
     private static long CheckedBytes(long rows, int features)
     {
         long bytes = BinnedDataset.BytesFor(rows, features);
         if (bytes > Array.MaxLength || rows > int.MaxValue)
-            throw new MlException("too_large", $"{rows:N0} rows × {features} features is {bytes:N0} bins; one training run holds at most {Array.MaxLength:N0} (one byte each). Sample the rows or drop columns.");
+            throw new MlException(
+                "too_large",
+                $"{rows:N0} rows × {features} features is {bytes:N0} bins; one training run holds at most {Array.MaxLength:N0} (one byte each). Sample the rows or drop columns."
+            );
         return bytes;
     }
 
-    private static MlException Changed() => new("data_changed", "The file changed between the two passes of out-of-core training (row or class counts differ); train again on a stable copy.");
+    private static MlException Changed() =>
+        new(
+            "data_changed",
+            "The file changed between the two passes of out-of-core training (row or class counts differ); train again on a stable copy."
+        );
 
-    /// <summary>The spec's options for the GBDT (a <c>gbdt.</c> prefix is accepted); what streaming cannot do is refused up front.</summary>
+    /// <summary>The spec's options for the GBDT (a <c>gbdt.</c> prefix is accepted); what streaming cannot do is
+    /// refused up front.</summary>
     private static Dictionary<string, object> GbdtValues(TrainingSpec spec)
     {
         if (spec.Trainer != TrainerKind.Gbdt)
-            throw new ArgumentException($"Out-of-core training grows gradient-boosted trees only (trainer gbdt), not {spec.Trainer.ToName()}.", "trainer");
+            throw new ArgumentException(
+                $"Out-of-core training grows gradient-boosted trees only (trainer gbdt), not {spec.Trainer.ToName()}.",
+                "trainer"
+            );
         if (spec.Threshold.Auto)
-            throw new ArgumentException("Out-of-core training takes a fixed threshold only (auto needs out-of-fold predictions of the whole data).", "threshold");
+            throw new ArgumentException(
+                "Out-of-core training takes a fixed threshold only (auto needs out-of-fold predictions of the whole data).",
+                "threshold"
+            );
         var values = new Dictionary<string, object>(StringComparer.Ordinal);
         foreach (var (key, value) in spec.Options ?? new Dictionary<string, object>())
             values[key.StartsWith("gbdt.", StringComparison.Ordinal) ? key["gbdt.".Length..] : key] = value;
         if (values.TryGetValue("engine", out var engine) && engine is string e && e == "lightgbm")
-            throw new ArgumentException("Out-of-core training uses our own GBDT engine: Microsoft.ML's LightGBM copies the whole data into memory. Drop engine=lightgbm.", "engine");
+            throw new ArgumentException(
+                "Out-of-core training uses our own GBDT engine: Microsoft.ML's LightGBM copies the whole data into memory. Drop engine=lightgbm.",
+                "engine"
+            );
         return values;
     }
 }

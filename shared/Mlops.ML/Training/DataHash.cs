@@ -15,12 +15,18 @@ public static class DataHash
         foreach (var c in table.Columns)
         {
             hash.AppendData(Encoding.UTF8.GetBytes($"{c.Name}\u001f{c.Kind}\u001e"));
-            if (c.Numbers is not null && c.IsNumericLike) hash.AppendData(MemoryMarshal.AsBytes(c.Numbers.AsSpan()));
+            if (c.Numbers is not null && c.IsNumericLike)
+                hash.AppendData(MemoryMarshal.AsBytes(c.Numbers.AsSpan()));
             else
             {
                 foreach (var s in c.Strings!)
                 {
-                    if (s is null) { BitConverter.TryWriteBytes(len, -1); hash.AppendData(len); continue; }
+                    if (s is null)
+                    {
+                        BitConverter.TryWriteBytes(len, -1);
+                        hash.AppendData(len);
+                        continue;
+                    }
                     BitConverter.TryWriteBytes(len, s.Length);
                     hash.AppendData(len);
                     hash.AppendData(MemoryMarshal.AsBytes(s.AsSpan()));

@@ -7,9 +7,15 @@ namespace Mlops.Monitoring.Analysis;
 /// <summary>Performance estimated without labels.</summary>
 /// <param name="Method"><c>cbpe</c>.</param>
 /// <param name="Rows">Predictions the estimate is based on.</param>
-/// <param name="Calibrated">True when the reference's calibration map was applied (false: raw scores taken as probabilities).</param>
+/// <param name="Calibrated">True when the reference's calibration map was applied (false: raw scores taken as
+/// probabilities).</param>
 /// <param name="Metrics">Expected accuracy (and, binary, auc, precision, recall, f1).</param>
-public sealed record EstimatedPerformance(string Method, long Rows, bool Calibrated, IReadOnlyDictionary<string, double> Metrics);
+public sealed record EstimatedPerformance(
+    string Method,
+    long Rows,
+    bool Calibrated,
+    IReadOnlyDictionary<string, double> Metrics
+);
 
 /// <summary>
 /// Confidence-based performance estimation (the idea of NannyML's CBPE): if a calibrated score says a row is positive
@@ -29,10 +35,12 @@ public static class Cbpe
     public static EstimatedPerformance? Estimate(ReadOnlySpan<double> scores, ReferenceProfile reference)
     {
         var task = reference.ParsedTask;
-        if (task == MlTask.Regression || scores.IsEmpty) return null;
+        if (task == MlTask.Regression || scores.IsEmpty)
+            return null;
         var calibration = reference.Calibration;
         var p = new double[scores.Length];
-        for (int i = 0; i < p.Length; i++) p[i] = Math.Clamp(calibration?.Apply(scores[i]) ?? scores[i], 0, 1);
+        for (int i = 0; i < p.Length; i++)
+            p[i] = Math.Clamp(calibration?.Apply(scores[i]) ?? scores[i], 0, 1);
         var metrics = new Dictionary<string, double>();
         if (task == MlTask.Multiclass)
         {
@@ -40,11 +48,14 @@ public static class Cbpe
             metrics["accuracy"] = p.Average();
             return new EstimatedPerformance("cbpe", p.Length, calibration is not null, metrics);
         }
-        double threshold = reference.Threshold, correct = 0;
-        for (int i = 0; i < p.Length; i++) correct += scores[i] >= threshold ? p[i] : 1 - p[i];
+        double threshold = reference.Threshold,
+            correct = 0;
+        for (int i = 0; i < p.Length; i++)
+            correct += scores[i] >= threshold ? p[i] : 1 - p[i];
         metrics["accuracy"] = correct / p.Length;
         var predictedPositive = new bool[p.Length];
-        for (int i = 0; i < p.Length; i++) predictedPositive[i] = scores[i] >= threshold;
+        for (int i = 0; i < p.Length; i++)
+            predictedPositive[i] = scores[i] >= threshold;
         var (precision, recall, f1) = PerformanceAnalysis.PrecisionRecall(p.Zip(predictedPositive));
         metrics["precision"] = precision;
         metrics["recall"] = recall;
@@ -62,19 +73,33 @@ public static class Cbpe
         int n = scores.Length;
         var order = new int[n];
         var keys = new double[n];
-        for (int i = 0; i < n; i++) { order[i] = i; keys[i] = -scores[i]; }
+        for (int i = 0; i < n; i++)
+        {
+            order[i] = i;
+            keys[i] = -scores[i];
+        }
         Array.Sort(keys, order);
         double positives = 0;
-        foreach (var v in probabilities) positives += v;
+        foreach (var v in probabilities)
+            positives += v;
         double negatives = n - positives;
-        if (positives <= 0 || negatives <= 0) return double.NaN;
-        double tp = 0, fp = 0, area = 0;
+        if (positives <= 0 || negatives <= 0)
+            return double.NaN;
+        double tp = 0,
+            fp = 0,
+            area = 0;
         int k = 0;
         while (k < n)
         {
             int j = k;
-            double groupTp = 0, groupFp = 0;
-            while (j < n && keys[j] == keys[k]) { groupTp += probabilities[order[j]]; groupFp += 1 - probabilities[order[j]]; j++; }
+            double groupTp = 0,
+                groupFp = 0;
+            while (j < n && keys[j] == keys[k])
+            {
+                groupTp += probabilities[order[j]];
+                groupFp += 1 - probabilities[order[j]];
+                j++;
+            }
             area += groupFp / negatives * (tp + groupTp / 2) / positives;
             tp += groupTp;
             fp += groupFp;

@@ -1,5 +1,5 @@
+using Mlops.Core.Statistics;
 using Mlops.Monitoring.Policy;
-using Mlops.Monitoring.Reference;
 using Mlops.Monitoring.Window;
 
 namespace Mlops.Monitoring.Analysis;
@@ -10,11 +10,20 @@ namespace Mlops.Monitoring.Analysis;
 /// <param name="ReferenceMissingRate">The same share at training time.</param>
 /// <param name="TypeErrorRate">Values of the wrong type.</param>
 /// <param name="OutOfRangeRate">Numbers outside the training range [min, max].</param>
-/// <param name="UnseenCategoryRate">Categories the training data did not have (null when the reference's list was truncated).</param>
+/// <param name="UnseenCategoryRate">Categories the training data did not have (null when the reference's list was
+/// truncated).</param>
 /// <param name="UnseenExamples">Up to five unseen categories, most frequent first.</param>
 /// <param name="Problems">The limits crossed, in words (empty when none).</param>
-public sealed record FeatureQuality(string Column, double MissingRate, double ReferenceMissingRate, double TypeErrorRate,
-    double OutOfRangeRate, double? UnseenCategoryRate, IReadOnlyList<string> UnseenExamples, IReadOnlyList<string> Problems)
+public sealed record FeatureQuality(
+    string Column,
+    double MissingRate,
+    double ReferenceMissingRate,
+    double TypeErrorRate,
+    double OutOfRangeRate,
+    double? UnseenCategoryRate,
+    IReadOnlyList<string> UnseenExamples,
+    IReadOnlyList<string> Problems
+)
 {
     /// <summary>True when a limit was crossed.</summary>
     public bool Breached => Problems.Count > 0;
@@ -25,10 +34,15 @@ public sealed record FeatureQuality(string Column, double MissingRate, double Re
 /// <param name="UnknownColumns">Columns the model does not know, with their row counts.</param>
 /// <param name="Thresholds">Limits applied.</param>
 /// <param name="Breached">Any feature crossed a limit.</param>
-public sealed record DataQualityResult(IReadOnlyList<FeatureQuality> Features, IReadOnlyDictionary<string, long> UnknownColumns,
-    QualityThresholds Thresholds, bool Breached);
+public sealed record DataQualityResult(
+    IReadOnlyList<FeatureQuality> Features,
+    IReadOnlyDictionary<string, long> UnknownColumns,
+    QualityThresholds Thresholds,
+    bool Breached
+);
 
-/// <summary>Missing rates, type errors, out-of-range values and unseen categories of served inputs (Evidently's data-quality tests, with limits from the reference).</summary>
+/// <summary>Missing rates, type errors, out-of-range values and unseen categories of served inputs (Evidently's
+/// data-quality tests, with limits from the reference).</summary>
 public static class QualityAnalysis
 {
     /// <summary>Quality of every input column of <paramref name="window"/>.</summary>
@@ -42,42 +56,47 @@ public static class QualityAnalysis
     {
         var reference = c.Reference;
         double rows = Math.Max(c.Rows, 1);
-        double missing = c.Missing / rows, typeErrors = c.TypeErrors / rows;
+        double missing = c.Missing / rows,
+            typeErrors = c.TypeErrors / rows;
         double outOfRange = 0;
         if (c.Sorted is { Length: > 0 } sorted && reference.Min is { } min && reference.Max is { } max)
-            outOfRange = (LowerBound(sorted, min) + (sorted.Length - UpperBound(sorted, max))) / rows;
+            outOfRange =
+                (SortedValues.LowerBound(sorted, min) + (sorted.Length - SortedValues.UpperBound(sorted, max))) / rows;
         double? unseen = null;
         var examples = new List<string>();
         if (c.Counts is not null && reference.Counts is not null && !reference.CountsTruncated)
         {
-            var novel = c.Counts.Where(kv => !reference.Counts.ContainsKey(kv.Key)).OrderByDescending(kv => kv.Value).ToList();
+            var novel = c
+                .Counts.Where(kv => !reference.Counts.ContainsKey(kv.Key))
+                .OrderByDescending(kv => kv.Value)
+                .ToList();
             unseen = novel.Sum(kv => kv.Value) / rows;
             examples.AddRange(novel.Take(5).Select(kv => kv.Key));
         }
         var problems = new List<string>();
         if (missing > reference.MissingRate + limits.MissingRateIncrease)
-            problems.Add($"missing in {missing:P1} of rows (training: {reference.MissingRate:P1}, allowed increase {limits.MissingRateIncrease:P1})");
-        if (typeErrors > limits.TypeErrorRate) problems.Add($"wrong type in {typeErrors:P1} of rows (allowed {limits.TypeErrorRate:P1})");
+            problems.Add(
+                $"missing in {missing:P1} of rows (training: {reference.MissingRate:P1}, allowed increase {limits.MissingRateIncrease:P1})"
+            );
+        if (typeErrors > limits.TypeErrorRate)
+            problems.Add($"wrong type in {typeErrors:P1} of rows (allowed {limits.TypeErrorRate:P1})");
         if (outOfRange > limits.OutOfRangeRate)
-            problems.Add($"{outOfRange:P1} of values outside the training range [{reference.Min:G6}, {reference.Max:G6}] (allowed {limits.OutOfRangeRate:P1})");
+            problems.Add(
+                $"{outOfRange:P1} of values outside the training range [{reference.Min:G6}, {reference.Max:G6}] (allowed {limits.OutOfRangeRate:P1})"
+            );
         if (unseen > limits.UnseenCategoryRate)
-            problems.Add($"{unseen:P1} of values are categories unseen in training, e.g. {string.Join(", ", examples)} (allowed {limits.UnseenCategoryRate:P1})");
-        return new FeatureQuality(reference.Name, missing, reference.MissingRate, typeErrors, outOfRange, unseen, examples, problems);
-    }
-
-    // Values strictly below x.
-    private static int LowerBound(double[] sorted, double x)
-    {
-        int lo = 0, hi = sorted.Length;
-        while (lo < hi) { int mid = (lo + hi) >>> 1; if (sorted[mid] < x) lo = mid + 1; else hi = mid; }
-        return lo;
-    }
-
-    // Values at most x.
-    private static int UpperBound(double[] sorted, double x)
-    {
-        int lo = 0, hi = sorted.Length;
-        while (lo < hi) { int mid = (lo + hi) >>> 1; if (sorted[mid] <= x) lo = mid + 1; else hi = mid; }
-        return lo;
+            problems.Add(
+                $"{unseen:P1} of values are categories unseen in training, e.g. {string.Join(", ", examples)} (allowed {limits.UnseenCategoryRate:P1})"
+            );
+        return new FeatureQuality(
+            reference.Name,
+            missing,
+            reference.MissingRate,
+            typeErrors,
+            outOfRange,
+            unseen,
+            examples,
+            problems
+        );
     }
 }

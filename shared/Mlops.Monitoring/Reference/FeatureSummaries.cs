@@ -1,4 +1,4 @@
-using System.Globalization;
+using Mlops.Core.Statistics;
 
 namespace Mlops.Monitoring.Reference;
 
@@ -22,53 +22,69 @@ public static class FeatureSummaries
     public static FeatureReference Numeric(string name, ReadOnlySpan<double> sorted, long rows, int exactUpTo)
     {
         int n = sorted.Length;
-        if (n == 0) return new FeatureReference { Name = name, Kind = ReferenceKind.Numeric, Rows = rows, Count = 0, Exact = true, Sample = [] };
+        if (n == 0)
+            return new FeatureReference
+            {
+                Name = name,
+                Kind = ReferenceKind.Numeric,
+                Rows = rows,
+                Count = 0,
+                Exact = true,
+                Sample = [],
+            };
         double sum = 0;
-        foreach (var v in sorted) sum += v;
-        double mean = sum / n, ss = 0;
-        foreach (var v in sorted) ss += (v - mean) * (v - mean);
-        long distinct = 1;
-        for (int i = 1; i < n; i++) if (sorted[i] != sorted[i - 1]) distinct++;
+        foreach (var v in sorted)
+            sum += v;
+        long distinct = SortedValues.DistinctCount(sorted);
         bool exact = n <= exactUpTo;
         return new FeatureReference
         {
-            Name = name, Kind = ReferenceKind.Numeric, Rows = rows, Count = n, Distinct = distinct,
-            Min = sorted[0], Max = sorted[^1], Mean = mean, Std = Math.Sqrt(ss / n),
+            Name = name,
+            Kind = ReferenceKind.Numeric,
+            Rows = rows,
+            Count = n,
+            Distinct = distinct,
+            Min = sorted[0],
+            Max = sorted[^1],
+            Mean = sum / n,
+            Std = SortedValues.PopulationStd(sorted),
             Exact = exact,
-            Sample = exact ? sorted.ToArray() : Quantiles(sorted, ReferenceProfile.MaxSampleSize),
-            Counts = distinct <= NumericCountsMaxDistinct ? NumericCounts(sorted) : null,
+            Sample = exact ? sorted.ToArray() : SortedValues.Quantiles(sorted, ReferenceProfile.MaxSampleSize),
+            Counts = distinct <= NumericCountsMaxDistinct ? SortedValues.Counts(sorted) : null,
             Histogram = Histogram(sorted, sorted[0], sorted[^1]),
         };
     }
 
-    /// <summary>Summary of a categorical (or text) column from its value counts and row count including missing values.</summary>
-    public static FeatureReference Categorical(string name, ReferenceKind kind, IReadOnlyDictionary<string, long> counts, long rows)
+    /// <summary>Summary of a categorical (or text) column from its value counts and row count including missing
+    /// values.</summary>
+    public static FeatureReference Categorical(
+        string name,
+        ReferenceKind kind,
+        IReadOnlyDictionary<string, long> counts,
+        long rows
+    )
     {
         long count = counts.Values.Sum();
         bool truncated = counts.Count > ReferenceProfile.MaxCategories;
-        var kept = counts.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal)
-            .Take(ReferenceProfile.MaxCategories).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
+        var kept = counts
+            .OrderByDescending(kv => kv.Value)
+            .ThenBy(kv => kv.Key, StringComparer.Ordinal)
+            .Take(ReferenceProfile.MaxCategories)
+            .ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
         return new FeatureReference
         {
-            Name = name, Kind = kind, Rows = rows, Count = count, Distinct = counts.Count,
-            Counts = kind == ReferenceKind.Text ? null : kept, CountsTruncated = truncated,
+            Name = name,
+            Kind = kind,
+            Rows = rows,
+            Count = count,
+            Distinct = counts.Count,
+            Counts = kind == ReferenceKind.Text ? null : kept,
+            CountsTruncated = truncated,
         };
     }
 
-    /// <summary><paramref name="points"/> quantiles at levels 0, 1/(points−1), …, 1 (linear interpolation, numpy's default).</summary>
-    public static double[] Quantiles(ReadOnlySpan<double> sorted, int points)
-    {
-        var q = new double[points];
-        for (int k = 0; k < points; k++)
-        {
-            double pos = (double)k / (points - 1) * (sorted.Length - 1);
-            int lo = (int)pos, hi = Math.Min(lo + 1, sorted.Length - 1);
-            q[k] = sorted[lo] + (pos - lo) * (sorted[hi] - sorted[lo]);
-        }
-        return q;
-    }
-
-    /// <summary>Counts of sorted values in <see cref="HistogramBins"/> equal-width bins over [lo, hi] (values outside go to the end bins).</summary>
+    /// <summary>Counts of sorted values in <see cref="HistogramBins"/> equal-width bins over [lo, hi] (values outside
+    /// go to the end bins).</summary>
     public static long[] Histogram(ReadOnlySpan<double> sorted, double lo, double hi)
     {
         var bins = new long[HistogramBins];
@@ -80,22 +96,4 @@ public static class FeatureSummaries
         }
         return bins;
     }
-
-    /// <summary>Value counts of sorted numbers keyed by their round-trip text (the key numeric categories use everywhere).</summary>
-    public static Dictionary<string, long> NumericCounts(ReadOnlySpan<double> sorted)
-    {
-        var counts = new Dictionary<string, long>(StringComparer.Ordinal);
-        int i = 0;
-        while (i < sorted.Length)
-        {
-            int j = i;
-            while (j < sorted.Length && sorted[j] == sorted[i]) j++;
-            counts[NumberKey(sorted[i])] = j - i;
-            i = j;
-        }
-        return counts;
-    }
-
-    /// <summary>Text key of a number used as a category.</summary>
-    public static string NumberKey(double v) => v.ToString("R", CultureInfo.InvariantCulture);
 }

@@ -2,15 +2,16 @@ using System.Globalization;
 using Mlops.Core;
 using Mlops.Data.Tabular;
 using Mlops.ML;
+using Mlops.ML.Explain;
 using Mlops.ML.Models;
 
 namespace Mlops.Monitoring.Reference;
 
 /// <summary>
 /// Everything a monitor run needs from training time, computed once when a model version is registered and stored next
-/// to it (<c>models/{model}/v{N}/reference.json</c>, about 25 KB per numeric feature): per-feature summaries, the distribution of the
-/// model's outputs, a score calibration for confidence-based performance estimation (CBPE) and the reference metrics.
-/// A monitor run reads this and the window's prediction log, never the training data.
+/// to it (<c>models/{model}/v{N}/reference.json</c>, about 25 KB per numeric feature): per-feature summaries, the
+/// distribution of the model's outputs, a score calibration for confidence-based performance estimation (CBPE) and the
+/// reference metrics. A monitor run reads this and the window's prediction log, never the training data.
 /// </summary>
 public sealed record ReferenceProfile
 {
@@ -23,7 +24,8 @@ public sealed record ReferenceProfile
     /// <summary>Categories kept per categorical column.</summary>
     public const int MaxCategories = 1000;
 
-    /// <summary>References of at most this many rows keep every value (Evidently's small-sample size: exact p-value tests).</summary>
+    /// <summary>References of at most this many rows keep every value (Evidently's small-sample size: exact p-value
+    /// tests).</summary>
     public const int ExactUpTo = 1000;
 
     /// <summary>Blob name of a version's reference profile inside the models container.</summary>
@@ -59,10 +61,19 @@ public sealed record ReferenceProfile
     /// <summary>Counts of predicted classes (classification).</summary>
     public FeatureReference? PredictedLabels { get; init; }
 
-    /// <summary>Binary: score → P(positive); multiclass: winning probability → P(correct). Null for regression.</summary>
+    /// <summary>Binary: score → P(positive); multiclass: winning probability → P(correct). Null for
+    /// regression.</summary>
     public ScoreCalibration? Calibration { get; init; }
 
-    /// <summary>Metrics recorded with the model (evaluation on held-out data): the baseline of a performance drop.</summary>
+    /// <summary>
+    /// Global importance at registration: mean |SHAP| per input column over the held-out rows (exact explanations, see
+    /// <see cref="ModelExplainer"/>). Null for models that cannot be explained and profiles written before it existed;
+    /// attribution drift compares a window's sample with it.
+    /// </summary>
+    public AttributionSummary? Attribution { get; init; }
+
+    /// <summary>Metrics recorded with the model (evaluation on held-out data): the baseline of a performance
+    /// drop.</summary>
     public IReadOnlyDictionary<string, double> Metrics { get; init; } = new Dictionary<string, double>();
 
     /// <summary>
@@ -70,17 +81,34 @@ public sealed record ReferenceProfile
     /// calibration is fitted on <paramref name="calibration"/> when given (held-out rows: better calibrated), else on
     /// <paramref name="train"/>. Cost: one prediction pass and one sort per numeric column.
     /// </summary>
-    /// <exception cref="MonitoringException"><c>monitoring.reference</c> when the table lacks model input columns or rows.</exception>
-    public static ReferenceProfile Build(DataTable train, Model model, DataTable? calibration = null, DateTimeOffset? now = null)
+    /// <exception cref="MonitoringException"><c>monitoring.reference</c> when the table lacks model input columns or
+    /// rows.</exception>
+    /// <param name="train">Training rows (the distributions).</param>
+    /// <param name="model">The registered model.</param>
+    /// <param name="calibration">Held-out rows: calibration and global importance (else the training rows).</param>
+    /// <param name="now">Creation time.</param>
+    /// <param name="attributionRows">Rows explained for <see cref="Attribution"/> (0: none, e.g. a dataset baseline
+    /// that only lends distributions).</param>
+    public static ReferenceProfile Build(
+        DataTable train,
+        Model model,
+        DataTable? calibration = null,
+        DateTimeOffset? now = null,
+        int attributionRows = 1000
+    )
     {
         ArgumentNullException.ThrowIfNull(train);
         ArgumentNullException.ThrowIfNull(model);
-        if (train.RowCount == 0) throw new MonitoringException("monitoring.reference", "The reference table has no rows.");
+        if (train.RowCount == 0)
+            throw new MonitoringException("monitoring.reference", "The reference table has no rows.");
         var features = new List<FeatureReference>();
         foreach (var input in model.InputSchema)
         {
             var column = train.Find(input.Name)
-                ?? throw new MonitoringException("monitoring.reference", $"The reference table has no column '{input.Name}' that the model uses.");
+                ?? throw new MonitoringException(
+                    "monitoring.reference",
+                    $"The reference table has no column '{input.Name}' that the model uses."
+                );
             features.Add(Summarize(column));
         }
         var predictions = model.PredictBatch(train);
@@ -89,18 +117,36 @@ public sealed record ReferenceProfile
         FeatureReference? labels = null;
         if (model.Task != MlTask.Regression)
         {
-            var counts = predictions.Labels!.Where(l => l is not null).GroupBy(l => l!, StringComparer.Ordinal)
+            var counts = predictions
+                .Labels!.Where(l => l is not null)
+                .GroupBy(l => l!, StringComparer.Ordinal)
                 .ToDictionary(g => g.Key, g => (long)g.Count(), StringComparer.Ordinal);
-            labels = FeatureSummaries.Categorical("predictedLabel", ReferenceKind.Categorical, counts, predictions.RowCount);
+            labels = FeatureSummaries.Categorical(
+                "predictedLabel",
+                ReferenceKind.Categorical,
+                counts,
+                predictions.RowCount
+            );
         }
         return new ReferenceProfile
         {
-            Task = model.Task.ToName(), Target = model.Target, Classes = model.Classes, Threshold = model.Threshold,
-            Rows = train.RowCount, CreatedUtc = now ?? DateTimeOffset.UtcNow, Features = features,
+            Task = model.Task.ToName(),
+            Target = model.Target,
+            Classes = model.Classes,
+            Threshold = model.Threshold,
+            Rows = train.RowCount,
+            CreatedUtc = now ?? DateTimeOffset.UtcNow,
+            Features = features,
             Score = FeatureSummaries.Numeric("score", sortedScores, predictions.RowCount, ExactUpTo),
             PredictedLabels = labels,
             Calibration = model.Task == MlTask.Regression ? null : FitCalibration(model, calibration ?? train),
             Metrics = new Dictionary<string, double>(model.Metadata.Metrics),
+            Attribution =
+                attributionRows > 0
+                && ModelExplainer.CanExplain(model)
+                && (calibration ?? train) is { RowCount: > 0 } rows
+                    ? AttributionSummary.Compute(model, rows, attributionRows)
+                    : null,
         };
     }
 
@@ -108,14 +154,27 @@ public sealed record ReferenceProfile
     public byte[] ToJson() => Json.SerializeToUtf8(this, indented: true);
 
     /// <summary>Reads a stored profile.</summary>
-    /// <exception cref="MonitoringException"><c>monitoring.reference</c> when the document is not a profile of a known format.</exception>
+    /// <exception cref="MonitoringException"><c>monitoring.reference</c> when the document is not a profile of a known
+    /// format.</exception>
     public static ReferenceProfile FromJson(ReadOnlySpan<byte> json)
     {
         ReferenceProfile? p;
-        try { p = Json.Deserialize<ReferenceProfile>(json); }
-        catch (System.Text.Json.JsonException e) { throw new MonitoringException("monitoring.reference", $"The reference profile is not valid JSON: {e.Message}"); }
+        try
+        {
+            p = Json.Deserialize<ReferenceProfile>(json);
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            throw new MonitoringException(
+                "monitoring.reference",
+                $"The reference profile is not valid JSON: {e.Message}"
+            );
+        }
         if (p is null || p.FormatVersion is < 1 or > CurrentFormatVersion)
-            throw new MonitoringException("monitoring.reference", $"Unsupported reference profile format {p?.FormatVersion}.");
+            throw new MonitoringException(
+                "monitoring.reference",
+                $"Unsupported reference profile format {p?.FormatVersion}."
+            );
         return p;
     }
 
@@ -129,7 +188,9 @@ public sealed record ReferenceProfile
             return FeatureSummaries.Numeric(column.Name, values, column.Length, ExactUpTo);
         }
         var counts = new Dictionary<string, long>(StringComparer.Ordinal);
-        foreach (var s in column.Strings!) if (s is not null) counts[s] = counts.GetValueOrDefault(s) + 1;
+        foreach (var s in column.Strings!)
+            if (s is not null)
+                counts[s] = counts.GetValueOrDefault(s) + 1;
         var kind = column.Kind == ColumnKind.Text ? ReferenceKind.Text : ReferenceKind.Categorical;
         return FeatureSummaries.Categorical(column.Name, kind, counts, column.Length);
     }
@@ -137,7 +198,8 @@ public sealed record ReferenceProfile
     private static ScoreCalibration? FitCalibration(Model model, DataTable data)
     {
         var target = data.Find(model.Target);
-        if (target is null) return null;
+        if (target is null)
+            return null;
         var truth = Labels.AsStrings(target);
         var preds = model.PredictBatch(data);
         var scores = new List<double>(data.RowCount);
@@ -145,7 +207,8 @@ public sealed record ReferenceProfile
         string positive = model.Classes[^1];
         for (int i = 0; i < data.RowCount; i++)
         {
-            if (truth[i] is null) continue;
+            if (truth[i] is null)
+                continue;
             scores.Add(preds.Values[i]);
             // Binary: the score is P(positive); multiclass: the winning probability, calibrated against being right.
             outcomes.Add(model.Task == MlTask.Binary ? truth[i] == positive : truth[i] == preds.Labels![i]);

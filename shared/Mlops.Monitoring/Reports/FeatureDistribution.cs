@@ -12,7 +12,12 @@ namespace Mlops.Monitoring.Reports;
 /// <param name="Bins">Bin labels.</param>
 /// <param name="Reference">Reference share per bin.</param>
 /// <param name="Current">Window share per bin.</param>
-public sealed record FeatureDistribution(string Column, IReadOnlyList<string> Bins, IReadOnlyList<double> Reference, IReadOnlyList<double> Current)
+public sealed record FeatureDistribution(
+    string Column,
+    IReadOnlyList<string> Bins,
+    IReadOnlyList<double> Reference,
+    IReadOnlyList<double> Current
+)
 {
     private const int TopCategories = 10;
 
@@ -20,19 +25,38 @@ public sealed record FeatureDistribution(string Column, IReadOnlyList<string> Bi
     public static FeatureDistribution? Of(ColumnWindow c)
     {
         var r = c.Reference;
-        if (r.Kind == ReferenceKind.Numeric && r.Histogram is { } refBins && r.Min is { } lo && r.Max is { } hi && c.Sorted is { } sorted)
+        if (
+            r.Kind == ReferenceKind.Numeric
+            && r.Histogram is { } refBins
+            && r.Min is { } lo
+            && r.Max is { } hi
+            && c.Sorted is { } sorted
+        )
         {
             var cur = FeatureSummaries.Histogram(sorted, lo, hi);
             double width = (hi - lo) / refBins.Length;
-            var labels = Enumerable.Range(0, refBins.Length).Select(i => (lo + i * width).ToString("G4", System.Globalization.CultureInfo.InvariantCulture)).ToList();
+            var labels = Enumerable
+                .Range(0, refBins.Length)
+                .Select(i => (lo + i * width).ToString("G4", System.Globalization.CultureInfo.InvariantCulture))
+                .ToList();
             return new FeatureDistribution(r.Name, labels, Shares(refBins), Shares(cur));
         }
         if (r.Counts is { } refCounts && c.Counts is { } curCounts)
         {
-            var keys = refCounts.OrderByDescending(kv => kv.Value).Take(TopCategories).Select(kv => kv.Key)
-                .Union(curCounts.OrderByDescending(kv => kv.Value).Take(TopCategories).Select(kv => kv.Key)).ToList();
-            double rs = Math.Max(1, refCounts.Values.Sum()), cs = Math.Max(1, curCounts.Values.Sum());
-            return new FeatureDistribution(r.Name, keys, keys.Select(k => refCounts.GetValueOrDefault(k) / rs).ToList(), keys.Select(k => curCounts.GetValueOrDefault(k) / cs).ToList());
+            var keys = refCounts
+                .OrderByDescending(kv => kv.Value)
+                .Take(TopCategories)
+                .Select(kv => kv.Key)
+                .Union(curCounts.OrderByDescending(kv => kv.Value).Take(TopCategories).Select(kv => kv.Key))
+                .ToList();
+            double rs = Math.Max(1, refCounts.Values.Sum()),
+                cs = Math.Max(1, curCounts.Values.Sum());
+            return new FeatureDistribution(
+                r.Name,
+                keys,
+                keys.Select(k => refCounts.GetValueOrDefault(k) / rs).ToList(),
+                keys.Select(k => curCounts.GetValueOrDefault(k) / cs).ToList()
+            );
         }
         return null;
     }

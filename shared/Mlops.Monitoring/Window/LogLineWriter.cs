@@ -3,9 +3,9 @@ using System.Text.Json;
 namespace Mlops.Monitoring.Window;
 
 /// <summary>
-/// Writes prediction-log lines of a binary classifier in the format <c>Mlops.Serving.PredictionLogger</c> produces
-/// (<c>at, model, version, shadow, latencyMs, ids, inputs, outputs</c>): the one place tests and the benchmark build
-/// log lines, so they exercise the reader with exactly the serving format.
+/// Writes prediction-log lines of a binary classifier in the format <c>Mlops.Serving.PredictionLogAndShadowRunner</c>
+/// produces (<c>at, model, version, shadow, latencyMs, ids, inputs, outputs</c>): the one place tests and the benchmark
+/// build log lines, so they exercise the reader with exactly the serving format.
 /// </summary>
 internal static class LogLineWriter
 {
@@ -18,8 +18,16 @@ internal static class LogLineWriter
     /// <param name="ids">Prediction ids (null: a line from a server without ids).</param>
     /// <param name="writeInputs">Writes the <c>inputs</c> array value.</param>
     /// <param name="scores">Positive-class probability per row.</param>
-    public static void WriteBinary(Utf8JsonWriter w, DateTimeOffset at, string model, int version, bool shadow, IReadOnlyList<string>? ids,
-        Action<Utf8JsonWriter> writeInputs, IReadOnlyList<double> scores)
+    public static void WriteBinary(
+        Utf8JsonWriter w,
+        DateTimeOffset at,
+        string model,
+        int version,
+        bool shadow,
+        IReadOnlyList<string>? ids,
+        Action<Utf8JsonWriter> writeInputs,
+        IReadOnlyList<double> scores
+    )
     {
         w.WriteStartObject();
         w.WriteString("at", at);
@@ -30,7 +38,8 @@ internal static class LogLineWriter
         if (ids is not null)
         {
             w.WriteStartArray("ids");
-            foreach (var id in ids) w.WriteStringValue(id);
+            foreach (var id in ids)
+                w.WriteStringValue(id);
             w.WriteEndArray();
         }
         w.WritePropertyName("inputs");

@@ -7,8 +7,8 @@ namespace Mlops.Monitoring.Window;
 /// <summary>
 /// Reads one model's production window from the prediction log: the hourly blobs
 /// <c>{container}/{model}/{yyyy}/{MM}/{dd}/{HH}/{host}-{part}.jsonl</c> whose hour overlaps [from, to), and within them
-/// the lines whose <c>at</c> falls in the window. The cost is O(rows in those hours): nothing outside the window's hours
-/// is listed or read, and the training data is never touched. Blobs are streamed in chunks and parsed on up to
+/// the lines whose <c>at</c> falls in the window. The cost is O(rows in those hours): nothing outside the window's
+/// hours is listed or read, and the training data is never touched. Blobs are streamed in chunks and parsed on up to
 /// <c>maxParallelism</c> threads (default: every core; a host that serves predictions in the same process passes
 /// fewer, so a monitor run leaves a core to the predict path).
 /// </summary>
@@ -20,7 +20,8 @@ public sealed class PredictionLogReader(IBlobStore blobs, string container = "pr
     public static IEnumerable<string> HourPrefixes(string model, DateTimeOffset from, DateTimeOffset to)
     {
         var hour = new DateTimeOffset(from.UtcDateTime.Date.AddHours(from.UtcDateTime.Hour), TimeSpan.Zero);
-        for (; hour < to; hour = hour.AddHours(1)) yield return $"{model}/{hour.UtcDateTime:yyyy/MM/dd/HH}/";
+        for (; hour < to; hour = hour.AddHours(1))
+            yield return $"{model}/{hour.UtcDateTime:yyyy/MM/dd/HH}/";
     }
 
     /// <summary>
@@ -34,14 +35,27 @@ public sealed class PredictionLogReader(IBlobStore blobs, string container = "pr
     /// <param name="version">Only lines of this version (null: every version served in the window).</param>
     /// <param name="labeledIds">Prediction ids that have labels; their outputs are kept.</param>
     /// <param name="cancellationToken">Cancels the read.</param>
-    public async Task<WindowData> ReadAsync(string model, ReferenceProfile reference, DateTimeOffset from, DateTimeOffset to,
-        int? version = null, IReadOnlySet<string>? labeledIds = null, CancellationToken cancellationToken = default)
+    public async Task<WindowData> ReadAsync(
+        string model,
+        ReferenceProfile reference,
+        DateTimeOffset from,
+        DateTimeOffset to,
+        int? version = null,
+        IReadOnlySet<string>? labeledIds = null,
+        CancellationToken cancellationToken = default
+    )
     {
         ArgumentNullException.ThrowIfNull(reference);
-        if (to <= from) throw new MonitoringException("monitoring.window", $"The window end {to:O} must be after its start {from:O}.");
+        if (to <= from)
+            throw new MonitoringException(
+                "monitoring.window",
+                $"The window end {to:O} must be after its start {from:O}."
+            );
         var parser = new LogLineParser(reference, from, to, version, labeledIds);
         var total = new WindowAccumulator(reference);
-        long malformed = 0, blobCount = 0, bytes = 0;
+        long malformed = 0,
+            blobCount = 0,
+            bytes = 0;
         var pending = new List<Task<(WindowAccumulator Acc, long Malformed)>>();
         // At most `parallelism` chunks parse at once; the next one is read from storage meanwhile.
         int parallelism = Math.Max(1, maxParallelism ?? Environment.ProcessorCount);
@@ -50,19 +64,35 @@ public sealed class PredictionLogReader(IBlobStore blobs, string container = "pr
         {
             await foreach (var blob in blobs.ListAsync(container, prefix, cancellationToken).ConfigureAwait(false))
             {
-                if (!blob.Name.EndsWith(".jsonl", StringComparison.Ordinal)) continue;
+                if (!blob.Name.EndsWith(".jsonl", StringComparison.Ordinal))
+                    continue;
                 blobCount++;
-                using var stream = await blobs.OpenReadAsync(container, blob.Name, cancellationToken).ConfigureAwait(false);
-                if (stream is null) continue; // deleted between listing and reading
+                using var stream = await blobs
+                    .OpenLogReadAsync(container, blob.Name, cancellationToken)
+                    .ConfigureAwait(false);
+                if (stream is null)
+                    continue; // deleted between listing and reading
                 await foreach (var chunk in ReadLineChunksAsync(stream, cancellationToken).ConfigureAwait(false))
                 {
                     bytes += chunk.Length;
                     await throttle.WaitAsync(cancellationToken).ConfigureAwait(false);
-                    pending.Add(Task.Run(() =>
-                    {
-                        try { return ParseChunk(parser, reference, chunk); }
-                        finally { ArrayPool<byte>.Shared.Return(chunk.Buffer); throttle.Release(); }
-                    }, cancellationToken));
+                    pending.Add(
+                        Task.Run(
+                            () =>
+                            {
+                                try
+                                {
+                                    return ParseChunk(parser, reference, chunk);
+                                }
+                                finally
+                                {
+                                    ArrayPool<byte>.Shared.Return(chunk.Buffer);
+                                    throttle.Release();
+                                }
+                            },
+                            cancellationToken
+                        )
+                    );
                 }
             }
         }
@@ -74,7 +104,11 @@ public sealed class PredictionLogReader(IBlobStore blobs, string container = "pr
         return WindowData.Create(total, from, to, malformed, blobCount, bytes, parallelism);
     }
 
-    private static (WindowAccumulator, long) ParseChunk(LogLineParser prototype, ReferenceProfile reference, LineChunk chunk)
+    private static (WindowAccumulator, long) ParseChunk(
+        LogLineParser prototype,
+        ReferenceProfile reference,
+        LineChunk chunk
+    )
     {
         // The parser keeps per-line scratch state, so each chunk gets its own copy of it.
         var parser = prototype.Clone();
@@ -91,12 +125,15 @@ public sealed class PredictionLogReader(IBlobStore blobs, string container = "pr
         return (acc, malformed);
     }
 
-    /// <summary>A pooled buffer holding whole lines.</summary>
-    private readonly record struct LineChunk(byte[] Buffer, int Length);
+    /// <summary>A pooled buffer holding whole lines (return <see cref="Buffer"/> to the shared pool when
+    /// done).</summary>
+    internal readonly record struct LineChunk(byte[] Buffer, int Length);
 
     // Cuts the stream into pooled chunks of about ChunkBytes that end at a newline (a longer line grows its chunk).
-    private static async IAsyncEnumerable<LineChunk> ReadLineChunksAsync(Stream stream,
-        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    internal static async IAsyncEnumerable<LineChunk> ReadLineChunksAsync(
+        Stream stream,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct
+    )
     {
         byte[] buffer = ArrayPool<byte>.Shared.Rent(ChunkBytes);
         int filled = 0;
@@ -112,14 +149,18 @@ public sealed class PredictionLogReader(IBlobStore blobs, string container = "pr
             int read = await stream.ReadAsync(buffer.AsMemory(filled), ct).ConfigureAwait(false);
             if (read == 0)
             {
-                if (filled > 0) yield return new LineChunk(buffer, filled);
-                else ArrayPool<byte>.Shared.Return(buffer);
+                if (filled > 0)
+                    yield return new LineChunk(buffer, filled);
+                else
+                    ArrayPool<byte>.Shared.Return(buffer);
                 yield break;
             }
             filled += read;
-            if (filled < buffer.Length) continue;
+            if (filled < buffer.Length)
+                continue;
             int cut = buffer.AsSpan(0, filled).LastIndexOf((byte)'\n') + 1;
-            if (cut == 0) continue; // one line longer than the buffer: grow and keep reading
+            if (cut == 0)
+                continue; // one line longer than the buffer: grow and keep reading
             var next = ArrayPool<byte>.Shared.Rent(ChunkBytes);
             buffer.AsSpan(cut, filled - cut).CopyTo(next);
             yield return new LineChunk(buffer, cut);

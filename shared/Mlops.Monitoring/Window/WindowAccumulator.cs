@@ -8,11 +8,14 @@ internal sealed class DoubleBuffer
 {
     private double[] _items = new double[1024];
     public int Count { get; private set; }
+
     public void Add(double v)
     {
-        if (Count == _items.Length) Array.Resize(ref _items, _items.Length * 2);
+        if (Count == _items.Length)
+            Array.Resize(ref _items, _items.Length * 2);
         _items[Count++] = v;
     }
+
     public ReadOnlySpan<double> Span => _items.AsSpan(0, Count);
 }
 
@@ -24,7 +27,9 @@ internal sealed class DoubleBuffer
 internal sealed class NumberSegments
 {
     private readonly List<DoubleBuffer> _segments = [new DoubleBuffer()];
+
     public void Add(double v) => _segments[^1].Add(v);
+
     public void Merge(NumberSegments other) => _segments.AddRange(other._segments);
 
     /// <summary>All values in one array sorted ascending; the segments are released.</summary>
@@ -32,7 +37,11 @@ internal sealed class NumberSegments
     {
         var all = new double[_segments.Sum(s => s.Count)];
         int at = 0;
-        foreach (var s in _segments) { s.Span.CopyTo(all.AsSpan(at)); at += s.Count; }
+        foreach (var s in _segments)
+        {
+            s.Span.CopyTo(all.AsSpan(at));
+            at += s.Count;
+        }
         _segments.Clear();
         Data.Profiling.ColumnData.SortDoubles(all); // radix sort: ~3× faster than Array.Sort on a 1M-value column
         return all;
@@ -44,7 +53,9 @@ internal sealed class ColumnAccumulator(FeatureReference reference)
 {
     public FeatureReference Reference { get; } = reference;
     public NumberSegments? Numbers { get; } = reference.Kind == ReferenceKind.Numeric ? new NumberSegments() : null;
-    public Dictionary<string, long>? Counts { get; } = reference.Kind == ReferenceKind.Numeric ? null : new(StringComparer.Ordinal);
+    public Dictionary<string, long>? Counts { get; } =
+        reference.Kind == ReferenceKind.Numeric ? null : new(StringComparer.Ordinal);
+
     /// <summary>Rows in which the column was present (missing = rows − present + nulls).</summary>
     public long Present;
     public long Nulls;
@@ -58,21 +69,32 @@ internal sealed class ColumnAccumulator(FeatureReference reference)
 
     public void Merge(ColumnAccumulator other)
     {
-        if (Numbers is not null) Numbers.Merge(other.Numbers!);
-        if (Counts is not null) foreach (var (k, v) in other.Counts!) Counts[k] = Counts.GetValueOrDefault(k) + v;
+        if (Numbers is not null)
+            Numbers.Merge(other.Numbers!);
+        if (Counts is not null)
+            foreach (var (k, v) in other.Counts!)
+                Counts[k] = Counts.GetValueOrDefault(k) + v;
         Present += other.Present;
         Nulls += other.Nulls;
         TypeErrors += other.TypeErrors;
     }
 }
 
-/// <summary>A served prediction whose id has a feedback label: what performance on joined labels is computed from.</summary>
+/// <summary>A served prediction whose id has a feedback label: what performance on joined labels is computed
+/// from.</summary>
 /// <param name="Id">Prediction id.</param>
 /// <param name="Score">Binary: P(positive); multiclass: winning probability; regression: the value.</param>
 /// <param name="PredictedLabel">Predicted class (classification).</param>
 /// <param name="Probabilities">Class probabilities in the reference's class order (classification).</param>
-/// <param name="InputsJson">The logged input row as JSON (what the model saw), for turning feedback into training rows.</param>
-public sealed record LabeledPrediction(string Id, double Score, string? PredictedLabel, double[]? Probabilities, string? InputsJson = null);
+/// <param name="InputsJson">The logged input row as JSON (what the model saw), for turning feedback into training
+/// rows.</param>
+public sealed record LabeledPrediction(
+    string Id,
+    double Score,
+    string? PredictedLabel,
+    double[]? Probabilities,
+    string? InputsJson = null
+);
 
 /// <summary>The state one reader thread builds from its share of the log lines; merged at the end.</summary>
 internal sealed class WindowAccumulator
@@ -81,9 +103,20 @@ internal sealed class WindowAccumulator
     {
         Columns = reference.Features.Select(f => new ColumnAccumulator(f)).ToArray();
         Score = new ColumnAccumulator(reference.Score);
-        PredictedLabels = new ColumnAccumulator(reference.PredictedLabels
-            ?? new FeatureReference { Name = "predictedLabel", Kind = ReferenceKind.Categorical });
+        PredictedLabels = new ColumnAccumulator(
+            reference.PredictedLabels
+                ?? new FeatureReference { Name = "predictedLabel", Kind = ReferenceKind.Categorical }
+        );
+        // Attribution drift explains a sample of the window's rows; only versions with a registration-time importance
+        // have one to compare.
+        Sample = reference.Attribution is null ? null : new RowSample(AttributionRows);
     }
+
+    /// <summary>Rows of the window sampled for attribution drift.</summary>
+    public const int AttributionRows = 1000;
+
+    /// <summary>Sampled input rows (raw JSON), or null when the reference has no attribution to compare with.</summary>
+    public RowSample? Sample { get; }
 
     public ColumnAccumulator[] Columns { get; }
     public ColumnAccumulator Score { get; }
@@ -99,16 +132,23 @@ internal sealed class WindowAccumulator
 
     public void Merge(WindowAccumulator other)
     {
-        for (int i = 0; i < Columns.Length; i++) Columns[i].Merge(other.Columns[i]);
+        for (int i = 0; i < Columns.Length; i++)
+            Columns[i].Merge(other.Columns[i]);
         Score.Merge(other.Score);
         PredictedLabels.Merge(other.PredictedLabels);
         Rows += other.Rows;
         Lines += other.Lines;
         RowsWithoutId += other.RowsWithoutId;
-        foreach (var (k, v) in other.UnknownColumns) UnknownColumns[k] = UnknownColumns.GetValueOrDefault(k) + v;
-        foreach (var (k, v) in other.Versions) Versions[k] = Versions.GetValueOrDefault(k) + v;
+        foreach (var (k, v) in other.UnknownColumns)
+            UnknownColumns[k] = UnknownColumns.GetValueOrDefault(k) + v;
+        foreach (var (k, v) in other.Versions)
+            Versions[k] = Versions.GetValueOrDefault(k) + v;
         Labeled.AddRange(other.Labeled);
-        if (other.First is { } f && (First is null || f < First)) First = f;
-        if (other.Last is { } l && (Last is null || l > Last)) Last = l;
+        if (other.Sample is not null)
+            Sample?.Merge(other.Sample);
+        if (other.First is { } f && (First is null || f < First))
+            First = f;
+        if (other.Last is { } l && (Last is null || l > Last))
+            Last = l;
     }
 }

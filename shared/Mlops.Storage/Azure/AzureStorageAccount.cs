@@ -12,13 +12,13 @@ namespace Mlops.Storage.Azure;
 /// One storage account: the three Azure SDK service clients (blob, queue, table) on one shared HTTP pipeline and retry
 /// policy, and the storage ports built on them. Connects by connection string (<c>AzureWebJobsStorage</c>, including
 /// <c>UseDevelopmentStorage=true</c>) or identity-based by the Azure Functions convention
-/// (<c>AzureWebJobsStorage__blobServiceUri</c>, <c>__queueServiceUri</c>, <c>__tableServiceUri</c> or <c>__accountName</c>,
-/// optional <c>__credential</c>/<c>__clientId</c>).
+/// (<c>AzureWebJobsStorage__blobServiceUri</c>, <c>__queueServiceUri</c>, <c>__tableServiceUri</c> or
+/// <c>__accountName</c>, optional <c>__credential</c>/<c>__clientId</c>).
 /// </summary>
 /// <remarks>
 /// The service clients are public so the orchestration engine (DTFx's Azure Storage backend) can run on the same
-/// account, credential and pipeline: build its <c>StorageAccountClientProvider</c> from <see cref="ConnectionString"/> or
-/// from the service URIs plus <see cref="Credential"/>, with the options from <see cref="CreateBlobClientOptions"/>,
+/// account, credential and pipeline: build its <c>StorageAccountClientProvider</c> from <see cref="ConnectionString"/>
+/// or from the service URIs plus <see cref="Credential"/>, with the options from <see cref="CreateBlobClientOptions"/>,
 /// <see cref="CreateQueueClientOptions"/> and <see cref="CreateTableClientOptions"/>.
 /// </remarks>
 public sealed class AzureStorageAccount
@@ -29,14 +29,24 @@ public sealed class AzureStorageAccount
     /// <summary>The Functions host's setting for its own storage account.</summary>
     public const string DefaultSettingName = "AzureWebJobsStorage";
 
-    private AzureStorageAccount(BlobServiceClient blobs, QueueServiceClient queues, TableServiceClient tables, string? connectionString, TokenCredential? credential)
+    private AzureStorageAccount(
+        BlobServiceClient blobs,
+        QueueServiceClient queues,
+        TableServiceClient tables,
+        string? connectionString,
+        TokenCredential? credential
+    )
     {
         BlobService = blobs;
         QueueService = queues;
         TableService = tables;
         ConnectionString = connectionString;
         Credential = credential;
-        Services = new StorageServices(new AzureBlobStore(blobs), new AzureQueueStore(queues), new AzureTableStore(tables));
+        Services = new StorageServices(
+            new AzureBlobStore(blobs),
+            new AzureQueueStore(queues),
+            new AzureTableStore(tables)
+        );
     }
 
     /// <summary>Blob service client (artifacts, leases, the drop zone).</summary>
@@ -70,16 +80,23 @@ public sealed class AzureStorageAccount
     /// The storage ports for a connection string (null or blank means the local emulator). Kept for callers that need
     /// only the ports; use <see cref="FromConnectionString"/> to reach the service clients too.
     /// </summary>
-    /// <exception cref="MlopsException">The connection string is malformed (code <c>config.storage_connection</c>).</exception>
+    /// <exception cref="MlopsException">The connection string is malformed (code
+    /// <c>config.storage_connection</c>).</exception>
     public static StorageServices Connect(string? connectionString) => FromConnectionString(connectionString).Services;
 
     /// <summary>Connects with a connection string; null or blank means the local emulator.</summary>
     /// <param name="connectionString">An Azure Storage connection string.</param>
     /// <param name="settingName">Named in the error message when the string is malformed.</param>
-    /// <exception cref="MlopsException">The connection string is malformed (code <c>config.storage_connection</c>).</exception>
-    public static AzureStorageAccount FromConnectionString(string? connectionString, string settingName = DefaultSettingName)
+    /// <exception cref="MlopsException">The connection string is malformed (code
+    /// <c>config.storage_connection</c>).</exception>
+    public static AzureStorageAccount FromConnectionString(
+        string? connectionString,
+        string settingName = DefaultSettingName
+    )
     {
-        string value = string.IsNullOrWhiteSpace(connectionString) ? DevelopmentConnectionString : connectionString.Trim();
+        string value = string.IsNullOrWhiteSpace(connectionString)
+            ? DevelopmentConnectionString
+            : connectionString.Trim();
         try
         {
             // Each constructor parses the string, so a malformed one fails here, at startup, not at the first request.
@@ -87,14 +104,19 @@ public sealed class AzureStorageAccount
                 new BlobServiceClient(value, StoragePipeline.BlobOptions()),
                 new QueueServiceClient(value, StoragePipeline.QueueOptions()),
                 new TableServiceClient(value, StoragePipeline.TableOptions()),
-                value, credential: null);
+                value,
+                credential: null
+            );
         }
         catch (Exception e) when (e is FormatException or ArgumentException or InvalidOperationException)
         {
             // Never echo the string itself: it holds the account key.
-            throw new MlopsException("config.storage_connection",
-                $"Setting '{settingName}' is not a valid Azure Storage connection string ({FirstLine(e.Message)}). " +
-                "Expected e.g. 'DefaultEndpointsProtocol=https;AccountName=…;AccountKey=…' or 'UseDevelopmentStorage=true'.", inner: e);
+            throw new MlopsException(
+                "config.storage_connection",
+                $"Setting '{settingName}' is not a valid Azure Storage connection string ({FirstLine(e.Message)}). "
+                    + "Expected e.g. 'DefaultEndpointsProtocol=https;AccountName=…;AccountKey=…' or 'UseDevelopmentStorage=true'.",
+                inner: e
+            );
         }
     }
 
@@ -106,23 +128,36 @@ public sealed class AzureStorageAccount
     /// <param name="configuration">App settings / environment.</param>
     /// <param name="settingName">Usually <c>AzureWebJobsStorage</c>.</param>
     /// <param name="credential">Overrides the credential chosen from the settings (tests, custom auth).</param>
-    /// <exception cref="MlopsException">A setting is malformed or incomplete (code <c>config.storage_connection</c>).</exception>
-    public static AzureStorageAccount FromConfiguration(IConfiguration configuration, string settingName = DefaultSettingName, TokenCredential? credential = null)
+    /// <exception cref="MlopsException">A setting is malformed or incomplete (code
+    /// <c>config.storage_connection</c>).</exception>
+    public static AzureStorageAccount FromConfiguration(
+        IConfiguration configuration,
+        string settingName = DefaultSettingName,
+        TokenCredential? credential = null
+    )
     {
         ArgumentNullException.ThrowIfNull(configuration);
         string? connectionString = configuration[settingName];
-        if (!string.IsNullOrWhiteSpace(connectionString)) return FromConnectionString(connectionString, settingName);
+        if (!string.IsNullOrWhiteSpace(connectionString))
+            return FromConnectionString(connectionString, settingName);
         var section = configuration.GetSection(settingName);
-        if (!section.GetChildren().Any()) return FromConnectionString(null, settingName);
+        if (!section.GetChildren().Any())
+            return FromConnectionString(null, settingName);
         var identity = StorageIdentitySettings.Read(section, settingName);
-        return FromServiceUris(identity.BlobServiceUri, identity.QueueServiceUri, identity.TableServiceUri, credential ?? identity.CreateCredential());
+        return FromServiceUris(
+            identity.BlobServiceUri,
+            identity.QueueServiceUri,
+            identity.TableServiceUri,
+            credential ?? identity.CreateCredential()
+        );
     }
 
     /// <summary>
     /// Connects from environment variables (<c>AzureWebJobsStorage</c> or <c>AzureWebJobsStorage__*</c>), for tools
     /// such as the CLI that have no host configuration.
     /// </summary>
-    /// <exception cref="MlopsException">A setting is malformed or incomplete (code <c>config.storage_connection</c>).</exception>
+    /// <exception cref="MlopsException">A setting is malformed or incomplete (code
+    /// <c>config.storage_connection</c>).</exception>
     public static AzureStorageAccount FromEnvironment(string settingName = DefaultSettingName)
     {
         // Environment variables use "__" where configuration keys use ":" (AzureWebJobsStorage__accountName).
@@ -130,18 +165,29 @@ public sealed class AzureStorageAccount
         foreach (System.Collections.DictionaryEntry entry in Environment.GetEnvironmentVariables())
         {
             string key = ((string)entry.Key).Replace("__", ":", StringComparison.Ordinal);
-            if (key.Equals(settingName, StringComparison.OrdinalIgnoreCase) || key.StartsWith(settingName + ":", StringComparison.OrdinalIgnoreCase))
+            if (
+                key.Equals(settingName, StringComparison.OrdinalIgnoreCase)
+                || key.StartsWith(settingName + ":", StringComparison.OrdinalIgnoreCase)
+            )
                 values.Add(new(key, entry.Value as string));
         }
         return FromConfiguration(new ConfigurationBuilder().AddInMemoryCollection(values).Build(), settingName);
     }
 
     /// <summary>Connects identity-based (Entra ID) to the given endpoints.</summary>
-    public static AzureStorageAccount FromServiceUris(Uri blobServiceUri, Uri queueServiceUri, Uri tableServiceUri, TokenCredential credential) =>
-        new(new BlobServiceClient(blobServiceUri, credential, StoragePipeline.BlobOptions()),
+    public static AzureStorageAccount FromServiceUris(
+        Uri blobServiceUri,
+        Uri queueServiceUri,
+        Uri tableServiceUri,
+        TokenCredential credential
+    ) =>
+        new(
+            new BlobServiceClient(blobServiceUri, credential, StoragePipeline.BlobOptions()),
             new QueueServiceClient(queueServiceUri, credential, StoragePipeline.QueueOptions()),
             new TableServiceClient(tableServiceUri, credential, StoragePipeline.TableOptions()),
-            connectionString: null, credential);
+            connectionString: null,
+            credential
+        );
 
     /// <summary>Blob client options with this project's shared transport and retry policy.</summary>
     public static BlobClientOptions CreateBlobClientOptions() => StoragePipeline.BlobOptions();

@@ -9,7 +9,8 @@ namespace Mlops.Storage.Azure;
 /// The identity-based connection settings of the Azure Functions convention, read from the section
 /// <c>{name}__*</c>: service URIs (or an account name) and how to get a token.
 /// </summary>
-/// <param name="BlobServiceUri">From <c>__blobServiceUri</c> (or <c>__serviceUri</c>), else derived from <c>__accountName</c>.</param>
+/// <param name="BlobServiceUri">From <c>__blobServiceUri</c> (or <c>__serviceUri</c>), else derived from
+/// <c>__accountName</c>.</param>
 /// <param name="QueueServiceUri">From <c>__queueServiceUri</c>, else derived from <c>__accountName</c>.</param>
 /// <param name="TableServiceUri">From <c>__tableServiceUri</c>, else derived from <c>__accountName</c>.</param>
 /// <param name="CredentialKind"><c>__credential</c>: <c>managedidentity</c>, or null for the default chain.</param>
@@ -17,8 +18,14 @@ namespace Mlops.Storage.Azure;
 /// <param name="TenantId"><c>__tenantId</c>.</param>
 /// <param name="ClientSecret"><c>__clientSecret</c>: with a client and tenant id, a service principal.</param>
 internal sealed record StorageIdentitySettings(
-    Uri BlobServiceUri, Uri QueueServiceUri, Uri TableServiceUri,
-    string? CredentialKind, string? ClientId, string? TenantId, string? ClientSecret)
+    Uri BlobServiceUri,
+    Uri QueueServiceUri,
+    Uri TableServiceUri,
+    string? CredentialKind,
+    string? ClientId,
+    string? TenantId,
+    string? ClientSecret
+)
 {
     /// <summary>Reads and validates the section; every error names the setting to fix.</summary>
     public static StorageIdentitySettings Read(IConfigurationSection section, string settingName)
@@ -30,7 +37,9 @@ internal sealed record StorageIdentitySettings(
             if (raw is null)
             {
                 if (accountName is null)
-                    throw Invalid($"'{settingName}__{key}' is missing: set it (or '{settingName}__accountName') for an identity-based connection");
+                    throw Invalid(
+                        $"'{settingName}__{key}' is missing: set it (or '{settingName}__accountName') for an identity-based connection"
+                    );
                 raw = $"https://{accountName}.{service}.core.windows.net";
             }
             if (!Uri.TryCreate(raw, UriKind.Absolute, out var uri) || uri.Scheme is not ("https" or "http"))
@@ -42,8 +51,14 @@ internal sealed record StorageIdentitySettings(
         if (kind is not null && !kind.Equals("managedidentity", StringComparison.OrdinalIgnoreCase))
             throw Invalid($"'{settingName}__credential' must be 'managedidentity' or absent, got '{kind}'");
         return new StorageIdentitySettings(
-            Endpoint("blobServiceUri", "blob", alias: "serviceUri"), Endpoint("queueServiceUri", "queue"), Endpoint("tableServiceUri", "table"),
-            kind, Value(section, "clientId"), Value(section, "tenantId"), Value(section, "clientSecret"));
+            Endpoint("blobServiceUri", "blob", alias: "serviceUri"),
+            Endpoint("queueServiceUri", "queue"),
+            Endpoint("tableServiceUri", "table"),
+            kind,
+            Value(section, "clientId"),
+            Value(section, "tenantId"),
+            Value(section, "clientSecret")
+        );
     }
 
     /// <summary>
@@ -54,12 +69,16 @@ internal sealed record StorageIdentitySettings(
     public TokenCredential CreateCredential()
     {
         if (CredentialKind is not null)
-            return ClientId is null ? new ManagedIdentityCredential(ManagedIdentityId.SystemAssigned) : new ManagedIdentityCredential(ManagedIdentityId.FromUserAssignedClientId(ClientId));
+            return ClientId is null
+                ? new ManagedIdentityCredential(ManagedIdentityId.SystemAssigned)
+                : new ManagedIdentityCredential(ManagedIdentityId.FromUserAssignedClientId(ClientId));
         if (ClientId is not null && TenantId is not null && ClientSecret is not null)
             return new ClientSecretCredential(TenantId, ClientId, ClientSecret);
         var options = new DefaultAzureCredentialOptions();
-        if (ClientId is not null) options.ManagedIdentityClientId = ClientId;
-        if (TenantId is not null) options.TenantId = TenantId;
+        if (ClientId is not null)
+            options.ManagedIdentityClientId = ClientId;
+        if (TenantId is not null)
+            options.TenantId = TenantId;
         return new DefaultAzureCredential(options);
     }
 

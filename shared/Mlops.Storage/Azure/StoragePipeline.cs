@@ -12,16 +12,18 @@ namespace Mlops.Storage.Azure;
 /// </summary>
 internal static class StoragePipeline
 {
-    // One handler for the whole process: a new HttpClient per client would open new sockets for each and, at hundreds of
-    // operations a second (the orchestration engine), exhaust ephemeral ports. The pooled connection lifetime makes DNS
-    // changes (failover) visible within minutes.
-    private static readonly HttpClient SharedHttpClient = new(new SocketsHttpHandler
-    {
-        PooledConnectionLifetime = TimeSpan.FromMinutes(5),
-        PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1),
-        UseCookies = false,
-        AllowAutoRedirect = false,
-    })
+    // One handler for the whole process: a new HttpClient per client would open new sockets for each and, at hundreds
+    // of operations a second (the orchestration engine), exhaust ephemeral ports. The pooled connection lifetime makes
+    // DNS changes (failover) visible within minutes.
+    private static readonly HttpClient SharedHttpClient = new(
+        new SocketsHttpHandler
+        {
+            PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+            PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1),
+            UseCookies = false,
+            AllowAutoRedirect = false,
+        }
+    )
     {
         // The pipeline's NetworkTimeout bounds each try; the client-wide timeout must not cut a long upload short.
         Timeout = Timeout.InfiniteTimeSpan,
@@ -36,11 +38,12 @@ internal static class StoragePipeline
     public static TableClientOptions TableOptions() => Configure(new TableClientOptions());
 
     /// <summary>
-    /// Short, bounded retries (2 retries, 200 ms exponential, at most 2 s apart; 30 s per try): callers (the orchestration
-    /// engine, trigger loops) have their own retry with back-off, and a long SDK retry would stall a whole dispatcher
-    /// during a storage outage.
+    /// Short, bounded retries (2 retries, 200 ms exponential, at most 2 s apart; 30 s per try): callers (the
+    /// orchestration engine, trigger loops) have their own retry with back-off, and a long SDK retry would stall a
+    /// whole dispatcher during a storage outage.
     /// </summary>
-    private static T Configure<T>(T options) where T : ClientOptions
+    private static T Configure<T>(T options)
+        where T : ClientOptions
     {
         options.Transport = SharedTransport;
         options.Retry.Mode = RetryMode.Exponential;

@@ -14,17 +14,22 @@ internal static class TableEntityMapping
         foreach (var (name, value) in row.Properties)
         {
             // Tables store instants in UTC; a local DateTime would otherwise be shifted by the machine's offset.
-            if (value is not null) entity[name] = value is DateTime dt ? new DateTimeOffset(dt.ToUniversalTime()) : value;
+            if (value is not null)
+                entity[name] = value is DateTime dt ? new DateTimeOffset(dt.ToUniversalTime()) : value;
         }
         return entity;
     }
 
     public static TableRow ToRow(TableEntity entity)
     {
-        var row = new TableRow(entity.PartitionKey, entity.RowKey, etag: entity.ETag.ToString()) { Timestamp = entity.Timestamp };
+        var row = new TableRow(entity.PartitionKey, entity.RowKey, etag: entity.ETag.ToString())
+        {
+            Timestamp = entity.Timestamp,
+        };
         foreach (var (name, value) in entity)
         {
-            if (IsSystemProperty(name)) continue;
+            if (IsSystemProperty(name))
+                continue;
             row.Properties[name] = value switch
             {
                 DateTime dt => new DateTimeOffset(DateTime.SpecifyKind(dt, DateTimeKind.Utc)),
@@ -42,14 +47,30 @@ internal static class TableEntityMapping
         return op.Kind switch
         {
             TableOperationKind.Insert => new TableTransactionAction(TableTransactionActionType.Add, ToEntity(row)),
-            TableOperationKind.Upsert => new TableTransactionAction(TableTransactionActionType.UpsertReplace, ToEntity(row)),
-            TableOperationKind.Replace => new TableTransactionAction(TableTransactionActionType.UpdateReplace, ToEntity(row), ifMatch),
-            TableOperationKind.Merge => new TableTransactionAction(TableTransactionActionType.UpdateMerge, ToEntity(row), ifMatch),
-            TableOperationKind.Delete => new TableTransactionAction(TableTransactionActionType.Delete, new TableEntity(row.PartitionKey, row.RowKey), ifMatch),
+            TableOperationKind.Upsert => new TableTransactionAction(
+                TableTransactionActionType.UpsertReplace,
+                ToEntity(row)
+            ),
+            TableOperationKind.Replace => new TableTransactionAction(
+                TableTransactionActionType.UpdateReplace,
+                ToEntity(row),
+                ifMatch
+            ),
+            TableOperationKind.Merge => new TableTransactionAction(
+                TableTransactionActionType.UpdateMerge,
+                ToEntity(row),
+                ifMatch
+            ),
+            TableOperationKind.Delete => new TableTransactionAction(
+                TableTransactionActionType.Delete,
+                new TableEntity(row.PartitionKey, row.RowKey),
+                ifMatch
+            ),
             _ => throw new ArgumentOutOfRangeException(nameof(op), op.Kind, "Unknown table operation."),
         };
     }
 
     private static bool IsSystemProperty(string name) =>
-        name is "PartitionKey" or "RowKey" or "Timestamp" or "odata.etag" || name.EndsWith("@odata.type", StringComparison.Ordinal);
+        name is "PartitionKey" or "RowKey" or "Timestamp" or "odata.etag"
+        || name.EndsWith("@odata.type", StringComparison.Ordinal);
 }

@@ -2,7 +2,8 @@ using Mlops.Core.Storage;
 
 namespace Mlops.Storage.InMemory;
 
-/// <summary>In-process double of <see cref="IQueueStore"/>: visibility timeouts, dequeue counts and pop receipts like Azure queues.</summary>
+/// <summary>In-process double of <see cref="IQueueStore"/>: visibility timeouts, dequeue counts and pop receipts like
+/// Azure queues.</summary>
 public sealed class InMemoryQueueStore : IQueueStore
 {
     private sealed class Message
@@ -20,18 +21,39 @@ public sealed class InMemoryQueueStore : IQueueStore
 
     private List<Message> Queue(string name)
     {
-        if (!_queues.TryGetValue(name, out var q)) _queues[name] = q = new List<Message>();
+        if (!_queues.TryGetValue(name, out var q))
+            _queues[name] = q = new List<Message>();
         return q;
     }
 
-    public Task EnqueueAsync(string queue, string text, TimeSpan? initialVisibilityDelay = null, CancellationToken cancellationToken = default)
+    public Task EnqueueAsync(
+        string queue,
+        string text,
+        TimeSpan? initialVisibilityDelay = null,
+        CancellationToken cancellationToken = default
+    )
     {
         var now = DateTimeOffset.UtcNow;
-        lock (_gate) Queue(queue).Add(new Message { Id = Guid.NewGuid().ToString(), Text = text, VisibleAt = now + (initialVisibilityDelay ?? TimeSpan.Zero), InsertedOn = now });
+        lock (_gate)
+            Queue(queue)
+                .Add(
+                    new Message
+                    {
+                        Id = Guid.NewGuid().ToString(),
+                        Text = text,
+                        VisibleAt = now + (initialVisibilityDelay ?? TimeSpan.Zero),
+                        InsertedOn = now,
+                    }
+                );
         return Task.CompletedTask;
     }
 
-    public Task<IReadOnlyList<QueueMessage>> DequeueAsync(string queue, int maxMessages, TimeSpan visibilityTimeout, CancellationToken cancellationToken = default)
+    public Task<IReadOnlyList<QueueMessage>> DequeueAsync(
+        string queue,
+        int maxMessages,
+        TimeSpan visibilityTimeout,
+        CancellationToken cancellationToken = default
+    )
     {
         var now = DateTimeOffset.UtcNow;
         var taken = new List<QueueMessage>();
@@ -39,8 +61,10 @@ public sealed class InMemoryQueueStore : IQueueStore
         {
             foreach (var m in Queue(queue))
             {
-                if (taken.Count >= Math.Clamp(maxMessages, 1, 32)) break;
-                if (m.VisibleAt > now) continue;
+                if (taken.Count >= Math.Clamp(maxMessages, 1, 32))
+                    break;
+                if (m.VisibleAt > now)
+                    continue;
                 m.DequeueCount++;
                 m.PopReceipt = Guid.NewGuid().ToString();
                 m.VisibleAt = now + visibilityTimeout;
@@ -52,15 +76,24 @@ public sealed class InMemoryQueueStore : IQueueStore
 
     public Task<bool> DeleteAsync(string queue, QueueMessage message, CancellationToken cancellationToken = default)
     {
-        lock (_gate) return Task.FromResult(Queue(queue).RemoveAll(m => m.Id == message.Id && m.PopReceipt == message.PopReceipt) > 0);
+        lock (_gate)
+            return Task.FromResult(
+                Queue(queue).RemoveAll(m => m.Id == message.Id && m.PopReceipt == message.PopReceipt) > 0
+            );
     }
 
-    public Task<QueueMessage?> AbandonAsync(string queue, QueueMessage message, TimeSpan delay, CancellationToken cancellationToken = default)
+    public Task<QueueMessage?> AbandonAsync(
+        string queue,
+        QueueMessage message,
+        TimeSpan delay,
+        CancellationToken cancellationToken = default
+    )
     {
         lock (_gate)
         {
             var m = Queue(queue).FirstOrDefault(x => x.Id == message.Id && x.PopReceipt == message.PopReceipt);
-            if (m is null) return Task.FromResult<QueueMessage?>(null);
+            if (m is null)
+                return Task.FromResult<QueueMessage?>(null);
             m.PopReceipt = Guid.NewGuid().ToString();
             m.VisibleAt = DateTimeOffset.UtcNow + delay;
             return Task.FromResult<QueueMessage?>(message with { PopReceipt = m.PopReceipt });
@@ -69,6 +102,7 @@ public sealed class InMemoryQueueStore : IQueueStore
 
     public Task<int> CountAsync(string queue, CancellationToken cancellationToken = default)
     {
-        lock (_gate) return Task.FromResult(Queue(queue).Count);
+        lock (_gate)
+            return Task.FromResult(Queue(queue).Count);
     }
 }

@@ -13,18 +13,27 @@ public static class CurveSummaries
         foreach (var group in curve.GroupBy(p => p.Metric ?? "loss", StringComparer.Ordinal))
         {
             bool higher = MetricDirection.HigherIsBetter(group.Key);
-            double best = double.NaN, min = double.PositiveInfinity, max = double.NegativeInfinity, last = double.NaN;
+            double best = double.NaN,
+                min = double.PositiveInfinity,
+                max = double.NegativeInfinity,
+                last = double.NaN;
             int bestRound = 0;
             foreach (var p in group.OrderBy(p => p.Round))
             {
                 double v = p.Validation ?? p.Train;
-                if (!double.IsFinite(v)) continue;
+                if (!double.IsFinite(v))
+                    continue;
                 last = v;
                 min = Math.Min(min, v);
                 max = Math.Max(max, v);
-                if (double.IsNaN(best) || (higher ? v > best : v < best)) { best = v; bestRound = p.Round; }
+                if (double.IsNaN(best) || (higher ? v > best : v < best))
+                {
+                    best = v;
+                    bestRound = p.Round;
+                }
             }
-            if (!double.IsNaN(best)) result[group.Key] = new CurveSummary(best, last, min, max, bestRound);
+            if (!double.IsNaN(best))
+                result[group.Key] = new CurveSummary(best, last, min, max, bestRound);
         }
         return result;
     }
@@ -37,7 +46,8 @@ public static class CurveSummaries
     {
         CurvePoint? found = null;
         foreach (var p in curve)
-            if (p.Round <= step && (found is null || p.Round > found.Round)) found = p;
+            if (p.Round <= step && (found is null || p.Round > found.Round))
+                found = p;
         return found;
     }
 }

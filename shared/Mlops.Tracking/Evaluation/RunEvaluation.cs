@@ -24,16 +24,20 @@ public sealed record EvaluationDocument(string Task, int Rows)
     public IReadOnlyList<ThresholdCounts>? Thresholds { get; init; }
     public ConfusionTable? Confusion { get; init; }
     public IReadOnlyList<ClassScores>? Classes { get; init; }
-    /// <summary>Regression: (actual, predicted) of at most <see cref="RunEvaluation.MaxPairs"/> rows, evenly spaced.</summary>
+
+    /// <summary>Regression: (actual, predicted) of at most <see cref="RunEvaluation.MaxPairs"/> rows, evenly
+    /// spaced.</summary>
     public IReadOnlyList<double[]>? Pairs { get; init; }
     public ResidualSummary? Residuals { get; init; }
     public IReadOnlyList<HistogramBin>? ResidualHistogram { get; init; }
 }
 
-/// <summary><c>importance.json</c>: normalized importance per input column (split gain for trees, |standardized weight| for linear).</summary>
+/// <summary><c>importance.json</c>: normalized importance per input column (split gain for trees, |standardized weight|
+/// for linear).</summary>
 public sealed record ImportanceDocument(string Kind, IReadOnlyList<FeatureImportance> Features);
 
-/// <summary>Computes a trial's evaluation curves and feature importance on its validation rows and stores them with the run.</summary>
+/// <summary>Computes a trial's evaluation curves and feature importance on its validation rows and stores them with the
+/// run.</summary>
 public static class RunEvaluation
 {
     public const int MaxPairs = 1000;
@@ -42,21 +46,43 @@ public static class RunEvaluation
     /// Writes <c>runs/{runId}/evaluation.json</c> and <c>importance.json</c>: one prediction pass over the validation
     /// rows and a sort of the scores. Called by the trial before its result, so a stored result implies both exist.
     /// </summary>
-    public static async Task WriteAsync(IBlobStore blobs, string runId, Model model, DataTable validation, CancellationToken cancellationToken = default)
+    public static async Task WriteAsync(
+        IBlobStore blobs,
+        string runId,
+        Model model,
+        DataTable validation,
+        CancellationToken cancellationToken = default
+    )
     {
         var evaluation = Compute(model, validation);
-        await blobs.WriteAsync(RunArtifacts.Container, $"{runId}/{RunArtifacts.EvaluationBlob}", Json.SerializeToUtf8(evaluation), cancellationToken: cancellationToken).ConfigureAwait(false);
-        await blobs.WriteAsync(RunArtifacts.Container, $"{runId}/{RunArtifacts.ImportanceBlob}", Json.SerializeToUtf8(Importance(model)), cancellationToken: cancellationToken).ConfigureAwait(false);
+        await blobs
+            .WriteAsync(
+                RunArtifacts.Container,
+                $"{runId}/{RunArtifacts.EvaluationBlob}",
+                Json.SerializeToUtf8(evaluation),
+                cancellationToken: cancellationToken
+            )
+            .ConfigureAwait(false);
+        await blobs
+            .WriteAsync(
+                RunArtifacts.Container,
+                $"{runId}/{RunArtifacts.ImportanceBlob}",
+                Json.SerializeToUtf8(Importance(model)),
+                cancellationToken: cancellationToken
+            )
+            .ConfigureAwait(false);
     }
 
     /// <summary>The model's built-in importance.</summary>
     public static ImportanceDocument Importance(Model model) =>
         new(model.Trainer == TrainerKind.Linear ? "coefficient" : "gain", model.GainImportance());
 
-    /// <summary>The evaluation document of <paramref name="model"/> on labelled rows (rows without a label are skipped).</summary>
+    /// <summary>The evaluation document of <paramref name="model"/> on labelled rows (rows without a label are
+    /// skipped).</summary>
     public static EvaluationDocument Compute(Model model, DataTable data)
     {
-        var target = data.Find(model.Target) ?? throw new MlException("bad_target", $"The validation data has no target column '{model.Target}'.");
+        var target = data.Find(model.Target)
+            ?? throw new MlException("bad_target", $"The validation data has no target column '{model.Target}'.");
         var predictions = model.PredictBatch(data);
         if (model.Task == MlTask.Regression)
         {
@@ -66,14 +92,23 @@ public static class RunEvaluation
             var predicted = rows.Select(i => predictions.Values[i]).ToArray();
             return Regression(actual, predicted);
         }
-        var classIndex = model.Classes.Select((c, i) => (c, i)).ToDictionary(t => t.c, t => t.i, StringComparer.Ordinal);
+        var classIndex = model
+            .Classes.Select((c, i) => (c, i))
+            .ToDictionary(t => t.c, t => t.i, StringComparer.Ordinal);
         var labels = Labels.AsStrings(target);
-        var known = Enumerable.Range(0, data.RowCount).Where(i => labels[i] is { } l && classIndex.ContainsKey(l)).ToArray();
+        var known = Enumerable
+            .Range(0, data.RowCount)
+            .Where(i => labels[i] is { } l && classIndex.ContainsKey(l))
+            .ToArray();
         var actualClass = known.Select(i => classIndex[labels[i]!]).ToArray();
         var predictedClass = known.Select(i => classIndex[predictions.Labels![i]!]).ToArray();
         var confusion = Confusion(model.Classes, actualClass, predictedClass);
         if (model.Task == MlTask.Multiclass)
-            return new EvaluationDocument("multiclass", known.Length) { Confusion = confusion, Classes = EvaluationCurves.PerClass(confusion) };
+            return new EvaluationDocument("multiclass", known.Length)
+            {
+                Confusion = confusion,
+                Classes = EvaluationCurves.PerClass(confusion),
+            };
         var scores = known.Select(i => predictions.Values[i]).ToArray();
         var positive = actualClass.Select(c => c == 1).ToArray();
         return Binary(scores, positive, model.Threshold, model.Classes[1]) with { Confusion = confusion };
@@ -99,18 +134,26 @@ public static class RunEvaluation
     /// <summary>The regression part: evenly spaced (actual, predicted) pairs and residual statistics.</summary>
     public static EvaluationDocument Regression(double[] actual, double[] predicted)
     {
-        if (actual.Length == 0) return new EvaluationDocument("regression", 0);
+        if (actual.Length == 0)
+            return new EvaluationDocument("regression", 0);
         double stride = Math.Max(1.0, actual.Length / (double)MaxPairs);
         var pairs = new List<double[]>();
-        for (double i = 0; i < actual.Length && pairs.Count < MaxPairs; i += stride) pairs.Add([actual[(int)i], predicted[(int)i]]);
+        for (double i = 0; i < actual.Length && pairs.Count < MaxPairs; i += stride)
+            pairs.Add([actual[(int)i], predicted[(int)i]]);
         var (summary, histogram) = EvaluationCurves.Residuals(actual, predicted);
-        return new EvaluationDocument("regression", actual.Length) { Pairs = pairs, Residuals = summary, ResidualHistogram = histogram };
+        return new EvaluationDocument("regression", actual.Length)
+        {
+            Pairs = pairs,
+            Residuals = summary,
+            ResidualHistogram = histogram,
+        };
     }
 
     private static ConfusionTable Confusion(IReadOnlyList<string> classes, int[] actual, int[] predicted)
     {
         var counts = classes.Select(_ => new int[classes.Count]).ToArray();
-        for (int r = 0; r < actual.Length; r++) counts[actual[r]][predicted[r]]++;
+        for (int r = 0; r < actual.Length; r++)
+            counts[actual[r]][predicted[r]]++;
         return new ConfusionTable(classes, counts);
     }
 

@@ -28,17 +28,32 @@ public sealed class RunFilter
 
     public bool Matches(RunRecord run) => _predicate(run);
 
-    /// <summary>Parses an expression (null or blank matches every run); throws <see cref="FilterSyntaxException"/> with the position.</summary>
+    /// <summary>Parses an expression (null or blank matches every run); throws <see cref="FilterSyntaxException"/> with
+    /// the position.</summary>
     public static RunFilter Parse(string? text)
     {
-        if (string.IsNullOrWhiteSpace(text)) return All;
+        if (string.IsNullOrWhiteSpace(text))
+            return All;
         var parser = new Parser(Tokenize(text));
         var predicate = parser.ParseOr();
-        if (parser.Current.Kind != TokenKind.End) throw new FilterSyntaxException(parser.Current.Position, $"unexpected '{parser.Current.Text}' (expected 'and', 'or' or the end).");
+        if (parser.Current.Kind != TokenKind.End)
+            throw new FilterSyntaxException(
+                parser.Current.Position,
+                $"unexpected '{parser.Current.Text}' (expected 'and', 'or' or the end)."
+            );
         return new RunFilter(text, predicate);
     }
 
-    internal enum TokenKind { Identifier, Number, String, Operator, Open, Close, End }
+    internal enum TokenKind
+    {
+        Identifier,
+        Number,
+        String,
+        Operator,
+        Open,
+        Close,
+        End,
+    }
 
     internal readonly record struct Token(TokenKind Kind, string Text, int Position);
 
@@ -49,16 +64,37 @@ public sealed class RunFilter
         while (i < s.Length)
         {
             char c = s[i];
-            if (char.IsWhiteSpace(c)) { i++; continue; }
+            if (char.IsWhiteSpace(c))
+            {
+                i++;
+                continue;
+            }
             int start = i;
-            if (c == '(') { tokens.Add(new(TokenKind.Open, "(", i++)); continue; }
-            if (c == ')') { tokens.Add(new(TokenKind.Close, ")", i++)); continue; }
+            if (c == '(')
+            {
+                tokens.Add(new(TokenKind.Open, "(", i++));
+                continue;
+            }
+            if (c == ')')
+            {
+                tokens.Add(new(TokenKind.Close, ")", i++));
+                continue;
+            }
             if (c is '<' or '>' or '=' or '!')
             {
                 string two = i + 1 < s.Length ? s.Substring(i, 2) : "";
                 string op = two is "<=" or ">=" or "==" or "!=" or "<>" ? two : c.ToString();
-                if (op == "!") throw new FilterSyntaxException(i, "'!' must be followed by '=' (use 'not' to negate).");
-                tokens.Add(new(TokenKind.Operator, op == "<>" ? "!=" : op == "==" ? "=" : op, i));
+                if (op == "!")
+                    throw new FilterSyntaxException(i, "'!' must be followed by '=' (use 'not' to negate).");
+                tokens.Add(
+                    new(
+                        TokenKind.Operator,
+                        op == "<>" ? "!="
+                            : op == "==" ? "="
+                            : op,
+                        i
+                    )
+                );
                 i += op.Length;
                 continue;
             }
@@ -68,10 +104,16 @@ public sealed class RunFilter
                 i++;
                 while (true)
                 {
-                    if (i >= s.Length) throw new FilterSyntaxException(start, "unterminated string.");
+                    if (i >= s.Length)
+                        throw new FilterSyntaxException(start, "unterminated string.");
                     if (s[i] == c)
                     {
-                        if (i + 1 < s.Length && s[i + 1] == c) { text.Append(c); i += 2; continue; } // a doubled quote is a quote
+                        if (i + 1 < s.Length && s[i + 1] == c)
+                        {
+                            text.Append(c);
+                            i += 2;
+                            continue;
+                        } // a doubled quote is a quote
                         i++;
                         break;
                     }
@@ -80,12 +122,20 @@ public sealed class RunFilter
                 tokens.Add(new(TokenKind.String, text.ToString(), start));
                 continue;
             }
-            if (char.IsDigit(c) || ((c is '-' or '+' or '.') && i + 1 < s.Length && (char.IsDigit(s[i + 1]) || s[i + 1] == '.')))
+            if (
+                char.IsDigit(c)
+                || ((c is '-' or '+' or '.') && i + 1 < s.Length && (char.IsDigit(s[i + 1]) || s[i + 1] == '.'))
+            )
             {
                 i++;
-                while (i < s.Length && (char.IsLetterOrDigit(s[i]) || s[i] == '.' || ((s[i] is '-' or '+') && s[i - 1] is 'e' or 'E'))) i++;
+                while (
+                    i < s.Length
+                    && (char.IsLetterOrDigit(s[i]) || s[i] == '.' || ((s[i] is '-' or '+') && s[i - 1] is 'e' or 'E'))
+                )
+                    i++;
                 string number = s[start..i];
-                if (!double.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out _)) throw new FilterSyntaxException(start, $"'{number}' is not a number.");
+                if (!double.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out _))
+                    throw new FilterSyntaxException(start, $"'{number}' is not a number.");
                 tokens.Add(new(TokenKind.Number, number, start));
                 continue;
             }
@@ -97,7 +147,8 @@ public sealed class RunFilter
                     if (s[i] == '`')
                     {
                         int close = s.IndexOf('`', i + 1);
-                        if (close < 0) throw new FilterSyntaxException(i, "unterminated `quoted name`.");
+                        if (close < 0)
+                            throw new FilterSyntaxException(i, "unterminated `quoted name`.");
                         name.Append(s, i + 1, close - i - 1);
                         i = close + 1;
                         continue;
@@ -113,14 +164,17 @@ public sealed class RunFilter
         return tokens;
     }
 
-    /// <summary>Recursive descent: or → and ('or' and)*; and → unary ('and' unary)*; unary → 'not' unary | '(' or ')' | comparison.</summary>
+    /// <summary>Recursive descent: or → and ('or' and)*; and → unary ('and' unary)*; unary → 'not' unary | '(' or ')' |
+    /// comparison.</summary>
     private sealed class Parser(List<Token> tokens)
     {
         private int _next;
 
         public Token Current => tokens[_next];
 
-        private bool IsKeyword(string word) => Current.Kind == TokenKind.Identifier && string.Equals(Current.Text, word, StringComparison.OrdinalIgnoreCase);
+        private bool IsKeyword(string word) =>
+            Current.Kind == TokenKind.Identifier
+            && string.Equals(Current.Text, word, StringComparison.OrdinalIgnoreCase);
 
         public Func<RunRecord, bool> ParseOr()
         {
@@ -158,7 +212,8 @@ public sealed class RunFilter
             {
                 _next++;
                 var inner = ParseOr();
-                if (Current.Kind != TokenKind.Close) throw new FilterSyntaxException(Current.Position, $"expected ')' but found '{Current.Text}'.");
+                if (Current.Kind != TokenKind.Close)
+                    throw new FilterSyntaxException(Current.Position, $"expected ')' but found '{Current.Text}'.");
                 _next++;
                 return inner;
             }
@@ -169,11 +224,18 @@ public sealed class RunFilter
         {
             var fieldToken = Current;
             if (fieldToken.Kind != TokenKind.Identifier || IsKeyword("and") || IsKeyword("or"))
-                throw new FilterSyntaxException(fieldToken.Position, $"expected a field such as metrics.auc but found '{fieldToken.Text}'.");
+                throw new FilterSyntaxException(
+                    fieldToken.Position,
+                    $"expected a field such as metrics.auc but found '{fieldToken.Text}'."
+                );
             var field = RunField.Parse(fieldToken.Text, fieldToken.Position);
             _next++;
             var op = Current;
-            if (op.Kind != TokenKind.Operator) throw new FilterSyntaxException(op.Position, $"expected a comparison (> >= < <= = !=) after '{fieldToken.Text}' but found '{op.Text}'.");
+            if (op.Kind != TokenKind.Operator)
+                throw new FilterSyntaxException(
+                    op.Position,
+                    $"expected a comparison (> >= < <= = !=) after '{fieldToken.Text}' but found '{op.Text}'."
+                );
             _next++;
             var literal = Current;
             object value = literal.Kind switch
@@ -182,7 +244,10 @@ public sealed class RunFilter
                 TokenKind.String => literal.Text,
                 TokenKind.Identifier when literal.Text.Equals("true", StringComparison.OrdinalIgnoreCase) => true,
                 TokenKind.Identifier when literal.Text.Equals("false", StringComparison.OrdinalIgnoreCase) => false,
-                _ => throw new FilterSyntaxException(literal.Position, $"expected a number or a quoted string after '{op.Text}' but found '{literal.Text}'."),
+                _ => throw new FilterSyntaxException(
+                    literal.Position,
+                    $"expected a number or a quoted string after '{op.Text}' but found '{literal.Text}'."
+                ),
             };
             _next++;
             return op.Text switch
@@ -198,6 +263,8 @@ public sealed class RunFilter
 
         /// <summary>Text equality ignores case (<c>status = 'Pruned'</c>); numbers compare as numbers.</summary>
         private static bool Equal(object a, object b) =>
-            RunField.AsNumber(a) is { } x && RunField.AsNumber(b) is { } y ? x == y : string.Equals(RunField.AsText(a), RunField.AsText(b), StringComparison.OrdinalIgnoreCase);
+            RunField.AsNumber(a) is { } x && RunField.AsNumber(b) is { } y
+                ? x == y
+                : string.Equals(RunField.AsText(a), RunField.AsText(b), StringComparison.OrdinalIgnoreCase);
     }
 }

@@ -81,7 +81,9 @@ public sealed class RequestJsonTests
     [Fact]
     public async Task ReadAsync_TooLarge_413()
     {
-        var e = await Assert.ThrowsAsync<MlopsException>(() => RequestJson.ReadAsync<Body>(new MemoryStream(new byte[2048]), "test", maxBytes: 1024));
+        var e = await Assert.ThrowsAsync<MlopsException>(() =>
+            RequestJson.ReadAsync<Body>(new MemoryStream(new byte[2048]), "test", maxBytes: 1024)
+        );
         Assert.Equal(413, e.Status);
     }
 }

@@ -8,7 +8,10 @@ public sealed class RequestQueryTests
     [Fact]
     public void Time_IsoValue_ParsedAsUtcWhenNoOffset()
     {
-        Assert.Equal(new DateTimeOffset(2026, 12, 1, 14, 0, 0, TimeSpan.Zero), RequestQuery.Time("at", "2026-12-01T14:00:00"));
+        Assert.Equal(
+            new DateTimeOffset(2026, 12, 1, 14, 0, 0, TimeSpan.Zero),
+            RequestQuery.Time("at", "2026-12-01T14:00:00")
+        );
         Assert.Null(RequestQuery.Time("at", null));
     }
 
@@ -30,7 +33,10 @@ public sealed class RequestQueryTests
     [InlineData("99999999999")]
     [InlineData(null)]
     public void PositiveInt_Bad_400(string? value) =>
-        Assert.Equal(RequestQuery.InvalidCode, Assert.Throws<MlopsException>(() => RequestQuery.PositiveInt("top", value)).Code);
+        Assert.Equal(
+            RequestQuery.InvalidCode,
+            Assert.Throws<MlopsException>(() => RequestQuery.PositiveInt("top", value)).Code
+        );
 
     [Fact]
     public void OptionalPositiveInt_AbsentOrValid()

@@ -7,8 +7,62 @@ namespace Mlops.Data.Tests.Drift;
 public class DriftStatisticsTests
 {
     // numpy default_rng(1): normal(0,1,20) and normal(0.5,1.2,30), rounded to 3 decimals.
-    private static readonly double[] A = [0.346, 0.822, 0.33, -1.303, 0.905, 0.446, -0.537, 0.581, 0.365, 0.294, 0.028, 0.547, -0.736, -0.163, -0.482, 0.599, 0.04, -0.292, -0.782, -0.257];
-    private static readonly double[] B = [0.51, 0.169, 2.053, 1.708, -2.753, -1.767, 0.29, -0.007, 0.756, 0.761, 3.041, -0.834, 0.047, 2.951, 1.276, 1.296, -0.117, -1.478, 0.701, 0.631, -0.973, -0.32, 0.414, -0.634, 0.382, 0.615, 0.543, -0.108, 1.212, 1.569];
+    private static readonly double[] A =
+    [
+        0.346,
+        0.822,
+        0.33,
+        -1.303,
+        0.905,
+        0.446,
+        -0.537,
+        0.581,
+        0.365,
+        0.294,
+        0.028,
+        0.547,
+        -0.736,
+        -0.163,
+        -0.482,
+        0.599,
+        0.04,
+        -0.292,
+        -0.782,
+        -0.257,
+    ];
+    private static readonly double[] B =
+    [
+        0.51,
+        0.169,
+        2.053,
+        1.708,
+        -2.753,
+        -1.767,
+        0.29,
+        -0.007,
+        0.756,
+        0.761,
+        3.041,
+        -0.834,
+        0.047,
+        2.951,
+        1.276,
+        1.296,
+        -0.117,
+        -1.478,
+        0.701,
+        0.631,
+        -0.973,
+        -0.32,
+        0.414,
+        -0.634,
+        0.382,
+        0.615,
+        0.543,
+        -0.108,
+        1.212,
+        1.569,
+    ];
 
     [Fact]
     public void Detector_BinaryReferenceThenNewValue_FallsBackToChiSquareInsteadOfThrowing()
@@ -81,8 +135,12 @@ public class DriftStatisticsTests
     [Fact]
     public void ChiSquare_ContingencyTable_MatchesScipy()
     {
-        // stats.chi2_contingency([[30,50,20],[45,40,15]], correction=False) -> (4.825396825396825, 0.08957326253887996, dof 2)
-        var r = DriftStatistics.ChiSquare(Counts(("a", 30), ("b", 50), ("c", 20)), Counts(("a", 45), ("b", 40), ("c", 15)));
+        // stats.chi2_contingency([[30,50,20],[45,40,15]], correction=False) -> (4.825396825396825, 0.08957326253887996,
+        // dof 2)
+        var r = DriftStatistics.ChiSquare(
+            Counts(("a", 30), ("b", 50), ("c", 20)),
+            Counts(("a", 45), ("b", 40), ("c", 15))
+        );
         Assert.Equal(4.825396825396825, r.Statistic, 10);
         Assert.Equal(0.08957326253887996, r.PValue!.Value, 10);
     }
@@ -98,7 +156,8 @@ public class DriftStatisticsTests
     [Fact]
     public void ZTest_TwoProportions_MatchesHandComputation()
     {
-        // pooled two-proportion z: p1 = 60/100, p2 = 45/120 -> z = 3.3269089229142503, p = 2*norm.sf(|z|) = 0.0008781506989815292
+        // pooled two-proportion z: p1 = 60/100, p2 = 45/120 -> z = 3.3269089229142503, p = 2*norm.sf(|z|) =
+        // 0.0008781506989815292
         var r = DriftStatistics.ZTest(Counts(("a", 60), ("b", 40)), Counts(("a", 45), ("b", 75)));
         Assert.Equal(3.3269089229142503, r.Statistic, 10);
         Assert.Equal(0.0008781506989815292, r.PValue!.Value, 12);
@@ -111,7 +170,8 @@ public class DriftStatisticsTests
     [Fact]
     public void Wasserstein_MatchesScipy()
     {
-        // stats.wasserstein_distance([0,1,3],[5,6,8]) = 5.0 ; wasserstein_distance(A, B) = 0.58705 ; np.std(A) = 0.5771161473221833
+        // stats.wasserstein_distance([0,1,3],[5,6,8]) = 5.0 ; wasserstein_distance(A, B) = 0.58705 ; np.std(A) =
+        // 0.5771161473221833
         Assert.Equal(5.0, DriftStatistics.WassersteinSorted([0, 1, 3], [5, 6, 8]), 12);
         var a = A.Order().ToArray();
         var b = B.Order().ToArray();
@@ -162,5 +222,6 @@ public class DriftStatisticsTests
     public void LInfinity_FiftyFiftyToSeventyThirty_IsPointTwo() =>
         Assert.Equal(0.2, DriftStatistics.LInfinity(Counts(("0", 50), ("1", 50)), Counts(("0", 30), ("1", 70))), 12);
 
-    private static Dictionary<string, long> Counts(params (string K, long N)[] items) => items.ToDictionary(i => i.K, i => i.N);
+    private static Dictionary<string, long> Counts(params (string K, long N)[] items) =>
+        items.ToDictionary(i => i.K, i => i.N);
 }

@@ -9,7 +9,10 @@ public class DataProfilerTests
     [Fact]
     public void Profile_NumericColumn_ExactStatistics()
     {
-        var t = new DataTable([Column.Numeric("x", [1, 2, 3, 4, double.NaN]), Column.Categorical("c", ["a", "b", "a", null, "a"])]);
+        var t = new DataTable([
+            Column.Numeric("x", [1, 2, 3, 4, double.NaN]),
+            Column.Categorical("c", ["a", "b", "a", null, "a"]),
+        ]);
         var p = DataProfiler.Profile(t);
         var x = p.Find("x")!;
         Assert.Equal(4, x.Count);
@@ -70,15 +73,20 @@ public class SortDoublesTests
     public void SortDoubles_MatchesArraySort(int n)
     {
         var rng = new Random(5);
-        var a = Enumerable.Range(0, n).Select(i => (i % 7) switch
-        {
-            0 => -rng.NextDouble() * 1e6,
-            1 => rng.NextDouble() * 1e-300,
-            2 => Math.Round(rng.NextDouble() * 10),
-            3 => i % 2 == 0 ? double.PositiveInfinity : double.NegativeInfinity,
-            4 => -0.0,
-            _ => TestData.Gauss(rng),
-        }).ToArray();
+        var a = Enumerable
+            .Range(0, n)
+            .Select(i =>
+                (i % 7) switch
+                {
+                    0 => -rng.NextDouble() * 1e6,
+                    1 => rng.NextDouble() * 1e-300,
+                    2 => Math.Round(rng.NextDouble() * 10),
+                    3 => i % 2 == 0 ? double.PositiveInfinity : double.NegativeInfinity,
+                    4 => -0.0,
+                    _ => TestData.Gauss(rng),
+                }
+            )
+            .ToArray();
         var expected = (double[])a.Clone();
         Array.Sort(expected);
         Mlops.Data.Profiling.ColumnData.SortDoubles(a);

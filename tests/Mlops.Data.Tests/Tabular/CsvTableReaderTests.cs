@@ -9,7 +9,8 @@ public class CsvTableReaderTests
     private static string DataPath(string name)
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !Directory.Exists(Path.Combine(dir.FullName, "tests", "data"))) dir = dir.Parent;
+        while (dir is not null && !Directory.Exists(Path.Combine(dir.FullName, "tests", "data")))
+            dir = dir.Parent;
         return Path.Combine(dir!.FullName, "tests", "data", name);
     }
 
@@ -26,7 +27,10 @@ public class CsvTableReaderTests
     public void Parse_MixedKinds_InfersNumericCategoricalBooleanDateTime()
     {
         var csv = new StringBuilder("x,color,flag,when\n");
-        for (int i = 0; i < 30; i++) csv.Append($"{i * 1.5},{(i % 3 == 0 ? "red" : "blue")},{(i % 2 == 0 ? "true" : "False")},2024-01-{i % 28 + 1:00}\n");
+        for (int i = 0; i < 30; i++)
+            csv.Append(
+                $"{i * 1.5},{(i % 3 == 0 ? "red" : "blue")},{(i % 2 == 0 ? "true" : "False")},2024-01-{i % 28 + 1:00}\n"
+            );
         var t = CsvTableReader.Parse(csv.ToString());
         Assert.Equal(ColumnKind.Numeric, t["x"].Kind);
         Assert.Equal(ColumnKind.Categorical, t["color"].Kind);
@@ -48,7 +52,8 @@ public class CsvTableReaderTests
     public void Parse_UniqueStrings_InferredAsText()
     {
         var csv = new StringBuilder("id\n");
-        for (int i = 0; i < 100; i++) csv.Append($"user-{i}\n");
+        for (int i = 0; i < 100; i++)
+            csv.Append($"user-{i}\n");
         Assert.Equal(ColumnKind.Text, CsvTableReader.Parse(csv.ToString())["id"].Kind);
     }
 
@@ -63,7 +68,13 @@ public class CsvTableReaderTests
     [Fact]
     public void Parse_ForcedKind_Overrides()
     {
-        var t = CsvTableReader.Parse("zip,v\n01234,1\n", new CsvReaderOptions { ColumnKinds = new Dictionary<string, ColumnKind> { ["zip"] = ColumnKind.Categorical } });
+        var t = CsvTableReader.Parse(
+            "zip,v\n01234,1\n",
+            new CsvReaderOptions
+            {
+                ColumnKinds = new Dictionary<string, ColumnKind> { ["zip"] = ColumnKind.Categorical },
+            }
+        );
         Assert.Equal("01234", t["zip"].Strings![0]);
     }
 
@@ -138,7 +149,9 @@ public class CsvTableReaderTests
     public void Parse_HugeLine_ThrowsLimit()
     {
         var csv = "a\n" + new string('x', 5000) + "\n";
-        var ex = Assert.Throws<CsvFormatException>(() => CsvTableReader.Parse(csv, new CsvReaderOptions { MaxRecordLength = 1000 }));
+        var ex = Assert.Throws<CsvFormatException>(() =>
+            CsvTableReader.Parse(csv, new CsvReaderOptions { MaxRecordLength = 1000 })
+        );
         Assert.Equal(2, ex.Line);
         Assert.Contains("longer than the limit", ex.Message);
     }
@@ -146,7 +159,12 @@ public class CsvTableReaderTests
     [Fact]
     public void Parse_BadNumberInForcedNumericColumn_NamesLineAndColumn()
     {
-        var ex = Assert.Throws<CsvFormatException>(() => CsvTableReader.Parse("a,b\n1,2\n3,x\n", new CsvReaderOptions { ColumnKinds = new Dictionary<string, ColumnKind> { ["b"] = ColumnKind.Numeric } }));
+        var ex = Assert.Throws<CsvFormatException>(() =>
+            CsvTableReader.Parse(
+                "a,b\n1,2\n3,x\n",
+                new CsvReaderOptions { ColumnKinds = new Dictionary<string, ColumnKind> { ["b"] = ColumnKind.Numeric } }
+            )
+        );
         Assert.Equal(3, ex.Line);
         Assert.Equal(2, ex.Column);
         Assert.Equal("b", ex.ColumnName);
@@ -163,7 +181,8 @@ public class CsvTableReaderTests
     public void Read_LargeInputAcrossBufferBoundaries_ReadsAllRows()
     {
         var sb = new StringBuilder("id,text,v\n");
-        for (int i = 0; i < 20000; i++) sb.Append(i).Append(",\"q,").Append(i % 7).Append("\"\"\",").Append(i * 0.25).Append("\r\n");
+        for (int i = 0; i < 20000; i++)
+            sb.Append(i).Append(",\"q,").Append(i % 7).Append("\"\"\",").Append(i * 0.25).Append("\r\n");
         var t = CsvTableReader.Parse(sb.ToString());
         Assert.Equal(20000, t.RowCount);
         Assert.Equal("q,3\"", t["text"].Strings![10]);
@@ -174,8 +193,11 @@ public class CsvTableReaderTests
     public void ReadChunks_StreamsFixedSizeChunksWithStableKinds()
     {
         var sb = new StringBuilder("x,c\n");
-        for (int i = 0; i < 2500; i++) sb.Append(i).Append(',').Append(i % 2 == 0 ? "a" : "b").Append('\n');
-        var chunks = CsvTableReader.ReadChunks(new MemoryStream(Encoding.UTF8.GetBytes(sb.ToString())), null, 1000).ToList();
+        for (int i = 0; i < 2500; i++)
+            sb.Append(i).Append(',').Append(i % 2 == 0 ? "a" : "b").Append('\n');
+        var chunks = CsvTableReader
+            .ReadChunks(new MemoryStream(Encoding.UTF8.GetBytes(sb.ToString())), null, 1000)
+            .ToList();
         Assert.Equal(new[] { 1000, 1000, 500 }, chunks.Select(c => c.RowCount));
         Assert.All(chunks, c => Assert.Equal(ColumnKind.Categorical, c["c"].Kind));
         Assert.Equal(2499, chunks[2]["x"].Numbers![499]);
@@ -205,7 +227,9 @@ public class CsvTableWriterTests
     [Fact]
     public void Write_ThenRead_SameValuesAndKinds()
     {
-        var original = CsvTableReader.Parse("x,name,flag,when\n1.25,\"a,b\",true,2024-02-03\n,\"q\"\"x\",false,\n-3e-5,c,,2024-02-04T10:00:00Z\n");
+        var original = CsvTableReader.Parse(
+            "x,name,flag,when\n1.25,\"a,b\",true,2024-02-03\n,\"q\"\"x\",false,\n-3e-5,c,,2024-02-04T10:00:00Z\n"
+        );
         var sw = new StringWriter();
         CsvTableWriter.Write(original, sw);
         var back = CsvTableReader.Parse(sw.ToString());

@@ -41,12 +41,23 @@ public sealed class MalformedCsvCorpusTests(Xunit.Abstractions.ITestOutputHelper
         yield return ("duplicate headers", U("x,x,y\n1,2,0\n3,4,1\n"));
         yield return ("empty header names", U(",,\n1,2,3\n"));
         yield return ("no label column", U("a,b\n1,2\n3,4\n"));
-        yield return ("huge numbers", U("x,color,y\n1e400,red,0\n-1e400,blue,1\n" + new string('9', 5000) + ",red,0\n"));
+        yield return (
+            "huge numbers",
+            U("x,color,y\n1e400,red,0\n-1e400,blue,1\n" + new string('9', 5000) + ",red,0\n")
+        );
         yield return ("nan and infinity", U("x,color,y\nNaN,red,0\nInfinity,blue,1\n-Infinity,red,0\n"));
         yield return ("binary zip header", [0x50, 0x4B, 0x03, 0x04, .. new byte[200]]);
         yield return ("semicolon separated", U("x;color;y\n1;red;0\n2;blue;1\n"));
         yield return ("only newlines", U(new string('\n', 10_000)));
-        yield return ("many columns, one row", U(string.Join(",", Enumerable.Range(0, 5000).Select(i => "c" + i)) + ",y\n" + string.Join(",", Enumerable.Range(0, 5001)) + "\n"));
+        yield return (
+            "many columns, one row",
+            U(
+                string.Join(",", Enumerable.Range(0, 5000).Select(i => "c" + i))
+                    + ",y\n"
+                    + string.Join(",", Enumerable.Range(0, 5001))
+                    + "\n"
+            )
+        );
 
         var random = new Random(424242);
         var good = U(Good);
@@ -64,11 +75,21 @@ public sealed class MalformedCsvCorpusTests(Xunit.Abstractions.ITestOutputHelper
                 int at = random.Next(bytes.Count);
                 switch (random.Next(5))
                 {
-                    case 0: bytes[at] = (byte)random.Next(256); break;
-                    case 1: bytes.RemoveAt(at); break;
-                    case 2: bytes.Insert(at, (byte)"\"\r\n,\0"[random.Next(5)]); break;
-                    case 3: bytes.InsertRange(at, [0xEF, 0xBB, 0xBF]); break;
-                    default: bytes.RemoveRange(at, bytes.Count - at); break;
+                    case 0:
+                        bytes[at] = (byte)random.Next(256);
+                        break;
+                    case 1:
+                        bytes.RemoveAt(at);
+                        break;
+                    case 2:
+                        bytes.Insert(at, (byte)"\"\r\n,\0"[random.Next(5)]);
+                        break;
+                    case 3:
+                        bytes.InsertRange(at, [0xEF, 0xBB, 0xBF]);
+                        break;
+                    default:
+                        bytes.RemoveRange(at, bytes.Count - at);
+                        break;
                 }
             }
             yield return ($"mutated {i}", bytes.ToArray());
@@ -80,12 +101,18 @@ public sealed class MalformedCsvCorpusTests(Xunit.Abstractions.ITestOutputHelper
     {
         var store = new DatasetStore(new InMemoryBlobStore(), new InMemoryTableStore());
         var crashes = new List<string>();
-        int reports = 0, typed = 0;
+        int reports = 0,
+            typed = 0;
         foreach (var (name, bytes) in Corpus())
         {
             try
             {
-                var result = await store.IngestAsync("corpus", bytes, name, new IngestOptions("y", null, new TrainingRequirements(LabelTask.Binary)));
+                var result = await store.IngestAsync(
+                    "corpus",
+                    bytes,
+                    name,
+                    new IngestOptions("y", null, new TrainingRequirements(LabelTask.Binary))
+                );
                 Assert.NotNull(result.Report);
                 Assert.NotNull(await store.GetReportAsync("corpus", result.Version.Hash)); // stored, so the run can be quarantined with it
                 reports++;

@@ -17,8 +17,20 @@ public class DataValidatorTests
         return (t, p, SchemaInference.Infer(p, Options));
     }
 
-    private static ValidationReport Check(DataTable current, (DataTable Table, DataProfile Profile, DatasetSchema Schema) reference, ValidationOptions? o = null) =>
-        DataValidator.Validate(current, DataProfiler.Profile(current, "target"), reference.Schema, reference.Table, reference.Profile, o ?? Options, "target");
+    private static ValidationReport Check(
+        DataTable current,
+        (DataTable Table, DataProfile Profile, DatasetSchema Schema) reference,
+        ValidationOptions? o = null
+    ) =>
+        DataValidator.Validate(
+            current,
+            DataProfiler.Profile(current, "target"),
+            reference.Schema,
+            reference.Table,
+            reference.Profile,
+            o ?? Options,
+            "target"
+        );
 
     [Fact]
     public void Validate_SameDistribution_Accepted()
@@ -45,7 +57,9 @@ public class DataValidatorTests
     {
         var r = Check(TestData.Table(2000, seed: 2, withColor: false), Reference());
         Assert.Equal(ValidationOutcome.Quarantined, r.Outcome);
-        Assert.Contains(r.Anomalies, a => a.Code == AnomalyCodes.ColumnMissing && a.Column == "color" && a.Severity == Severity.Error);
+        Assert.Contains(r.Anomalies, a =>
+            a.Code == AnomalyCodes.ColumnMissing && a.Column == "color" && a.Severity == Severity.Error
+        );
     }
 
     [Fact]
@@ -63,9 +77,13 @@ public class DataValidatorTests
     {
         var t = TestData.Table(200, seed: 2);
         var ageText = t["age"].Numbers!.Select(v => (string?)("x" + v)).ToArray();
-        var cur = new DataTable(t.Columns.Select(c => c.Name == "age" ? Column.Categorical("age", ageText) : c).ToList());
+        var cur = new DataTable(
+            t.Columns.Select(c => c.Name == "age" ? Column.Categorical("age", ageText) : c).ToList()
+        );
         var r = Check(cur, Reference(200));
-        Assert.Contains(r.Anomalies, a => a.Code == AnomalyCodes.TypeChanged && a.Column == "age" && a.Severity == Severity.Error);
+        Assert.Contains(r.Anomalies, a =>
+            a.Code == AnomalyCodes.TypeChanged && a.Column == "age" && a.Severity == Severity.Error
+        );
     }
 
     [Fact]
@@ -84,10 +102,19 @@ public class DataValidatorTests
     public void Validate_UnseenCategories_ErrorAboveShare_WarningBelow()
     {
         var t = TestData.Table(1000, seed: 2);
-        DataTable WithPurple(int n) => new(t.Columns.Select(c => c.Name == "color"
-            ? Column.Categorical("color", c.Strings!.Select((v, i) => i < n ? "purple" : v).ToArray()) : c).ToList());
+        DataTable WithPurple(int n) =>
+            new(
+                t.Columns.Select(c =>
+                        c.Name == "color"
+                            ? Column.Categorical("color", c.Strings!.Select((v, i) => i < n ? "purple" : v).ToArray())
+                            : c
+                    )
+                    .ToList()
+            );
         var many = Check(WithPurple(100), Reference(1000));
-        Assert.Contains(many.Anomalies, a => a.Code == AnomalyCodes.UnseenCategories && a.Severity == Severity.Error && a.Message.Contains("purple"));
+        Assert.Contains(many.Anomalies, a =>
+            a.Code == AnomalyCodes.UnseenCategories && a.Severity == Severity.Error && a.Message.Contains("purple")
+        );
         var few = Check(WithPurple(5), Reference(1000));
         Assert.Contains(few.Anomalies, a => a.Code == AnomalyCodes.UnseenCategories && a.Severity == Severity.Warning);
     }
@@ -97,9 +124,13 @@ public class DataValidatorTests
     {
         var t = TestData.Table(1000, seed: 2);
         var income = t["income"].Numbers!.Select((v, i) => i % 2 == 0 ? double.NaN : v).ToArray(); // 50% missing
-        var cur = new DataTable(t.Columns.Select(c => c.Name == "income" ? Column.Numeric("income", income) : c).ToList());
+        var cur = new DataTable(
+            t.Columns.Select(c => c.Name == "income" ? Column.Numeric("income", income) : c).ToList()
+        );
         var r = Check(cur, Reference(1000));
-        Assert.Contains(r.Anomalies, a => a.Code == AnomalyCodes.MissingRateExceeded && a.Column == "income" && a.Severity == Severity.Error);
+        Assert.Contains(r.Anomalies, a =>
+            a.Code == AnomalyCodes.MissingRateExceeded && a.Column == "income" && a.Severity == Severity.Error
+        );
         Assert.Contains(r.Anomalies, a => a.Code == AnomalyCodes.MissingRateJump && a.Column == "income");
     }
 
@@ -116,7 +147,12 @@ public class DataValidatorTests
     public void Validate_ConstantColumn_Warning()
     {
         var t = TestData.Table(500, seed: 2);
-        var cur = new DataTable(t.Columns.Select(c => c.Name == "income" ? Column.Numeric("income", Enumerable.Repeat(50_000.0, 500).ToArray()) : c).ToList());
+        var cur = new DataTable(
+            t.Columns.Select(c =>
+                    c.Name == "income" ? Column.Numeric("income", Enumerable.Repeat(50_000.0, 500).ToArray()) : c
+                )
+                .ToList()
+        );
         var r = Check(cur, Reference(500));
         Assert.Contains(r.Anomalies, a => a.Code == AnomalyCodes.ConstantColumn && a.Column == "income");
     }
@@ -134,8 +170,17 @@ public class DataValidatorTests
     public void Validate_LabelValuesMissingAndUnseenClass_Errors()
     {
         var t = TestData.Table(500, seed: 2);
-        var target = t["target"].Numbers!.Select((v, i) => i == 0 ? double.NaN : i == 1 ? 2 : v).ToArray();
-        var cur = new DataTable(t.Columns.Select(c => c.Name == "target" ? Column.Numeric("target", target) : c).ToList());
+        var target = t["target"]
+            .Numbers!.Select(
+                (v, i) =>
+                    i == 0 ? double.NaN
+                    : i == 1 ? 2
+                    : v
+            )
+            .ToArray();
+        var cur = new DataTable(
+            t.Columns.Select(c => c.Name == "target" ? Column.Numeric("target", target) : c).ToList()
+        );
         var r = Check(cur, Reference(500));
         Assert.Contains(r.Anomalies, a => a.Code == AnomalyCodes.LabelValuesMissing);
         Assert.Contains(r.Anomalies, a => a.Code == AnomalyCodes.LabelUnseenClass && a.Message.Contains("'2'"));
@@ -170,7 +215,9 @@ public class DataValidatorTests
     [Fact]
     public void Validate_PerColumnPsiWithErrorSeverity_Quarantines()
     {
-        var o = ValidationOptions.FromJson("""{"drift":{"columns":{"age":{"method":"psi","threshold":0.2,"severity":"error"}}}}""");
+        var o = ValidationOptions.FromJson(
+            """{"drift":{"columns":{"age":{"method":"psi","threshold":0.2,"severity":"error"}}}}"""
+        );
         var r = Check(TestData.Table(3000, seed: 2, ageShift: 8), Reference(3000), o);
         var age = r.Drift.Single(d => d.Column == "age");
         Assert.Equal(DriftMethod.Psi, age.Method);
@@ -203,9 +250,17 @@ public class DataValidatorTests
     {
         var t = TestData.Table(200, seed: 2);
         var cur = new DataTable([.. t.Columns, Column.Numeric("extra", new double[200])]);
-        var off = Check(cur, Reference(200), new ValidationOptions { Severities = new() { ["column_extra"] = Severity.Off } });
+        var off = Check(
+            cur,
+            Reference(200),
+            new ValidationOptions { Severities = new() { ["column_extra"] = Severity.Off } }
+        );
         Assert.DoesNotContain(off.Anomalies, a => a.Code == AnomalyCodes.ColumnExtra);
-        var err = Check(cur, Reference(200), new ValidationOptions { Severities = new() { ["column_extra"] = Severity.Error } });
+        var err = Check(
+            cur,
+            Reference(200),
+            new ValidationOptions { Severities = new() { ["column_extra"] = Severity.Error } }
+        );
         Assert.Equal(ValidationOutcome.Quarantined, err.Outcome);
     }
 
@@ -215,18 +270,39 @@ public class DataValidatorTests
         var reference = Reference(1000);
         var relaxed = reference.Schema with
         {
-            Columns = reference.Schema.Columns.Select(c => c.Name == "color" ? c with { Categories = null } : c).ToList(),
+            Columns = reference
+                .Schema.Columns.Select(c => c.Name == "color" ? c with { Categories = null } : c)
+                .ToList(),
         };
         var t = TestData.Table(1000, seed: 2);
-        var cur = new DataTable(t.Columns.Select(c => c.Name == "color" ? Column.Categorical("color", c.Strings!.Select((v, i) => i < 100 ? "purple" : v).ToArray()) : c).ToList());
-        var r = DataValidator.Validate(cur, DataProfiler.Profile(cur, "target"), relaxed, null, reference.Profile, Options, "target");
+        var cur = new DataTable(
+            t.Columns.Select(c =>
+                    c.Name == "color"
+                        ? Column.Categorical("color", c.Strings!.Select((v, i) => i < 100 ? "purple" : v).ToArray())
+                        : c
+                )
+                .ToList()
+        );
+        var r = DataValidator.Validate(
+            cur,
+            DataProfiler.Profile(cur, "target"),
+            relaxed,
+            null,
+            reference.Profile,
+            Options,
+            "target"
+        );
         Assert.DoesNotContain(r.Anomalies, a => a.Code == AnomalyCodes.UnseenCategories);
     }
 
     [Fact]
     public void ToSummary_NamesVerdictAndErrors()
     {
-        var r = Check(TestData.Table(2000, seed: 2, positiveShare: 0.7), Reference()) with { Dataset = "churn", Hash = new string('a', 64) };
+        var r = Check(TestData.Table(2000, seed: 2, positiveShare: 0.7), Reference()) with
+        {
+            Dataset = "churn",
+            Hash = new string('a', 64),
+        };
         var s = r.ToSummary();
         Assert.Contains("QUARANTINED", s);
         Assert.Contains("label_shift", s);

@@ -6,13 +6,19 @@ using Xunit;
 
 namespace Mlops.Data.Tests.Validation;
 
-/// <summary>Data that training would trip on is quarantined at validation, with a report saying why (not retried in training).</summary>
+/// <summary>Data that training would trip on is quarantined at validation, with a report saying why (not retried in
+/// training).</summary>
 public sealed class TrainabilityTests
 {
     private static async Task<IngestResult> IngestAsync(string csv, LabelTask task, double testFraction = 0.2)
     {
         var store = new DatasetStore(new InMemoryBlobStore(), new InMemoryTableStore());
-        return await store.IngestAsync("train-check", Encoding.UTF8.GetBytes(csv), "a.csv", new IngestOptions("y", null, new TrainingRequirements(task, testFraction)));
+        return await store.IngestAsync(
+            "train-check",
+            Encoding.UTF8.GetBytes(csv),
+            "a.csv",
+            new IngestOptions("y", null, new TrainingRequirements(task, testFraction))
+        );
     }
 
     private static string Csv(int rows, Func<int, string> label) =>
@@ -42,7 +48,10 @@ public sealed class TrainabilityTests
     [Fact]
     public async Task ThreeClassesWithBinaryTask_Quarantined()
     {
-        var a = Only(await IngestAsync(Csv(60, i => "abc"[i % 3].ToString()), LabelTask.Binary), AnomalyCodes.TooManyClasses);
+        var a = Only(
+            await IngestAsync(Csv(60, i => "abc"[i % 3].ToString()), LabelTask.Binary),
+            AnomalyCodes.TooManyClasses
+        );
         Assert.Contains("3 classes", a.Message);
         Assert.Contains("multiclass", a.Message);
     }
@@ -57,7 +66,10 @@ public sealed class TrainabilityTests
     [Fact]
     public async Task TextTargetWithRegressionTask_Quarantined()
     {
-        var a = Only(await IngestAsync(Csv(60, i => i % 2 == 0 ? "high" : "low"), LabelTask.Regression), AnomalyCodes.LabelNotNumeric);
+        var a = Only(
+            await IngestAsync(Csv(60, i => i % 2 == 0 ? "high" : "low"), LabelTask.Regression),
+            AnomalyCodes.LabelNotNumeric
+        );
         Assert.Contains("regression", a.Message);
     }
 

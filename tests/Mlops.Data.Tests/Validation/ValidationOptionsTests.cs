@@ -8,14 +8,16 @@ public class ValidationOptionsTests
     [Fact]
     public void FromMlopsJson_FullSection_Deserialized()
     {
-        var o = ValidationOptions.FromMlopsJson("""
+        var o = ValidationOptions.FromMlopsJson(
+            """
             { "target": "y", "validation": {
                 "labelShiftThreshold": 0.15,
                 "drift": { "default": { "method": "auto", "threshold": 0.1, "severity": "warning" },
                            "columns": { "age": { "method": "psi", "threshold": 0.2, "severity": "error" } } },
                 "maxMissingRateIncrease": 0.3,
                 "severities": { "duplicate_rows": "error" } } }
-            """);
+            """
+        );
         Assert.Equal(0.15, o.LabelShiftThreshold);
         Assert.Equal(0.3, o.MaxMissingRateIncrease);
         Assert.Equal(DriftMethod.Psi, o.Drift.For("age").Method);

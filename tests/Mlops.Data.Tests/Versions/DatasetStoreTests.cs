@@ -1,7 +1,7 @@
 using Mlops.Core.Storage;
+using Mlops.Storage.Azure;
 using Mlops.Storage.InMemory;
 using Mlops.Testing;
-using Mlops.Storage.Azure;
 using Xunit;
 
 namespace Mlops.Data.Tests.Versions;

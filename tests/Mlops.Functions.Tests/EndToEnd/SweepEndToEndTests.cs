@@ -5,8 +5,10 @@ using Xunit.Abstractions;
 
 namespace Mlops.Functions.Tests.EndToEnd;
 
-/// <summary>A bayes sweep with hyperband early termination, through the real activities on Azurite, to promotion.</summary>
-public sealed class SweepEndToEndTests(FunctionHostFixture host, ITestOutputHelper output) : IClassFixture<FunctionHostFixture>
+/// <summary>A bayes sweep with hyperband early termination, through the real activities on Azurite, to
+/// promotion.</summary>
+public sealed class SweepEndToEndTests(FunctionHostFixture host, ITestOutputHelper output)
+    : IClassFixture<FunctionHostFixture>
 {
     // Learning rates from 0.005 to 0.5: at round 5 the slow trials are far behind, so hyperband has something to stop.
     private const string Config = """
@@ -46,7 +48,10 @@ public sealed class SweepEndToEndTests(FunctionHostFixture host, ITestOutputHelp
         Assert.Equal(6, trials.Count);
         Assert.Equal(pruned, trials.Count(t => t.GetProperty("status").GetString() == "pruned"));
         string chosen = sweep.GetProperty("chosen").GetString()!;
-        Assert.Equal("completed", trials.Single(t => t.GetProperty("runId").GetString() == chosen).GetProperty("status").GetString());
+        Assert.Equal(
+            "completed",
+            trials.Single(t => t.GetProperty("runId").GetString() == chosen).GetProperty("status").GetString()
+        );
 
         // A pruned trial is a tracked run that says where and why it stopped, and its curve ends there.
         var stopped = trials.First(t => t.GetProperty("status").GetString() == "pruned");
@@ -55,10 +60,18 @@ public sealed class SweepEndToEndTests(FunctionHostFixture host, ITestOutputHelp
         int round = trialResult.GetProperty("prunedAtRound").GetInt32();
         Assert.Contains(round, new[] { 5, 15, 45 });
         Assert.StartsWith("hyperband:", trialResult.GetProperty("pruneReason").GetString());
-        var curve = Encoding.UTF8.GetString((await host.Storage.Blobs.ReadAsync("runs", $"{runId}/metrics.jsonl"))!.Data)
-            .Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        var curve = Encoding
+            .UTF8.GetString((await host.Storage.Blobs.ReadAsync("runs", $"{runId}/metrics.jsonl"))!.Data)
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(l => JsonDocument.Parse(l).RootElement)
+            .ToList();
         Assert.Equal(round, curve.Count);
-        Assert.All(curve, l => Assert.True(l.GetProperty("elapsed").GetDouble() >= 0 && l.GetProperty("validation").ValueKind == JsonValueKind.Number));
+        Assert.All(curve, l =>
+            Assert.True(
+                l.GetProperty("elapsed").GetDouble() >= 0
+                    && l.GetProperty("validation").ValueKind == JsonValueKind.Number
+            )
+        );
 
         var completed = await ReadRunBlobAsync($"{chosen}/result.json");
         Assert.Equal("completed", completed.GetProperty("status").GetString());

@@ -13,7 +13,8 @@ namespace Mlops.ML.Tests.OutOfCore;
 
 public sealed class OutOfCoreTrainingTests
 {
-    private static Dictionary<string, object> Params(params (string Key, object Value)[] values) => values.ToDictionary(v => v.Key, v => v.Value);
+    private static Dictionary<string, object> Params(params (string Key, object Value)[] values) =>
+        values.ToDictionary(v => v.Key, v => v.Value);
 
     private static double[] Scores(Model model, DataTable data) => model.PredictBatch(data).Values;
 
@@ -21,7 +22,11 @@ public sealed class OutOfCoreTrainingTests
     [InlineData("sk_breast_cancer", "target", MlTask.Binary)]
     [InlineData("sk_diabetes", "target", MlTask.Regression)]
     [InlineData("sk_iris", "target", MlTask.Multiclass)]
-    public void Streamed_model_equals_the_in_memory_model_when_the_sample_holds_every_row(string name, string target, MlTask task)
+    public void Streamed_model_equals_the_in_memory_model_when_the_sample_holds_every_row(
+        string name,
+        string target,
+        MlTask task
+    )
     {
         var spec = new TrainingSpec(target, task) { Options = Params(("engine", "mlops"), ("num_rounds", 30.0)) };
         var table = TestData.Load(name);
@@ -38,11 +43,16 @@ public sealed class OutOfCoreTrainingTests
     public void Chunk_boundaries_do_not_change_the_model()
     {
         // Early stopping on: the validation rows are carved by the hash of the row index, whatever the chunking.
-        var spec = new TrainingSpec("target", MlTask.Binary) { Options = Params(("num_rounds", 40.0), ("early_stopping_rounds", 5.0), ("bin_sample_size", 1000.0)) };
+        var spec = new TrainingSpec("target", MlTask.Binary)
+        {
+            Options = Params(("num_rounds", 40.0), ("early_stopping_rounds", 5.0), ("bin_sample_size", 1000.0)),
+        };
         string path = TestData.PathOf("sk_breast_cancer");
         var table = TestData.Load("sk_breast_cancer");
 
-        var results = new[] { 1, 7, 1_000_000 }.Select(chunk => OutOfCoreTrainer.TrainFile(path, spec, new OutOfCoreOptions { ChunkRows = chunk })).ToArray();
+        var results = new[] { 1, 7, 1_000_000 }
+            .Select(chunk => OutOfCoreTrainer.TrainFile(path, spec, new OutOfCoreOptions { ChunkRows = chunk }))
+            .ToArray();
 
         var reference = Scores(results[0].Result.Model, table);
         foreach (var r in results.Skip(1))
@@ -75,7 +85,10 @@ public sealed class OutOfCoreTrainingTests
     public void Binned_store_is_one_byte_per_row_and_feature_and_the_sample_is_capped()
     {
         string path = WriteSynthetic(12_345, seed: 5);
-        var spec = new TrainingSpec("y", MlTask.Binary) { Options = Params(("num_rounds", 5.0), ("early_stopping_rounds", 3.0), ("bin_sample_size", 1000.0)) };
+        var spec = new TrainingSpec("y", MlTask.Binary)
+        {
+            Options = Params(("num_rounds", 5.0), ("early_stopping_rounds", 3.0), ("bin_sample_size", 1000.0)),
+        };
 
         var stats = OutOfCoreTrainer.TrainFile(path, spec, new OutOfCoreOptions { ChunkRows = 999 }).Stats;
 
@@ -99,7 +112,10 @@ public sealed class OutOfCoreTrainingTests
 
         Assert.Equal(300, result.Stats.UnlabelledRows);
         Assert.Equal(2_700, result.Stats.TrainRows);
-        Assert.Equal("sha256:" + Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path))), result.Result.Model.Metadata.TrainingDataHash);
+        Assert.Equal(
+            "sha256:" + Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path))),
+            result.Result.Model.Metadata.TrainingDataHash
+        );
         Assert.Equal("true", result.Result.Model.Metadata.Tags["training.out_of_core"]);
     }
 
@@ -113,7 +129,13 @@ public sealed class OutOfCoreTrainingTests
         string path = Path.GetTempFileName();
         File.WriteAllLines(path, lines);
 
-        var e = Assert.Throws<CsvFormatException>(() => OutOfCoreTrainer.TrainFile(path, new TrainingSpec("y", MlTask.Binary), new OutOfCoreOptions { ChunkRows = chunkRows }));
+        var e = Assert.Throws<CsvFormatException>(() =>
+            OutOfCoreTrainer.TrainFile(
+                path,
+                new TrainingSpec("y", MlTask.Binary),
+                new OutOfCoreOptions { ChunkRows = chunkRows }
+            )
+        );
 
         Assert.Equal(151, e.Line);
         Assert.StartsWith("Line 151", e.Message);
@@ -129,7 +151,13 @@ public sealed class OutOfCoreTrainingTests
         string path = Path.GetTempFileName();
         File.WriteAllLines(path, lines);
 
-        var e = Assert.Throws<CsvFormatException>(() => OutOfCoreTrainer.TrainFile(path, new TrainingSpec("y", MlTask.Binary), new OutOfCoreOptions { ChunkRows = 50 }));
+        var e = Assert.Throws<CsvFormatException>(() =>
+            OutOfCoreTrainer.TrainFile(
+                path,
+                new TrainingSpec("y", MlTask.Binary),
+                new OutOfCoreOptions { ChunkRows = 50 }
+            )
+        );
 
         Assert.Equal(121, e.Line);
         Assert.Equal("x1", e.ColumnName);
@@ -139,10 +167,24 @@ public sealed class OutOfCoreTrainingTests
     public void Options_that_need_the_whole_table_are_refused_up_front()
     {
         string path = WriteSynthetic(100, seed: 9);
-        Assert.Throws<ArgumentException>(() => OutOfCoreTrainer.TrainFile(path, new TrainingSpec("y", MlTask.Binary) { Trainer = TrainerKind.Linear }));
-        Assert.Throws<ArgumentException>(() => OutOfCoreTrainer.TrainFile(path, new TrainingSpec("y", MlTask.Binary) { Options = Params(("engine", "lightgbm")) }));
-        Assert.Throws<ArgumentException>(() => OutOfCoreTrainer.TrainFile(path, new TrainingSpec("y", MlTask.Binary) { Threshold = ThresholdRule.Parse("auto") }));
-        var missing = Assert.Throws<MlException>(() => OutOfCoreTrainer.TrainFile(path, new TrainingSpec("label", MlTask.Binary)));
+        Assert.Throws<ArgumentException>(() =>
+            OutOfCoreTrainer.TrainFile(path, new TrainingSpec("y", MlTask.Binary) { Trainer = TrainerKind.Linear })
+        );
+        Assert.Throws<ArgumentException>(() =>
+            OutOfCoreTrainer.TrainFile(
+                path,
+                new TrainingSpec("y", MlTask.Binary) { Options = Params(("engine", "lightgbm")) }
+            )
+        );
+        Assert.Throws<ArgumentException>(() =>
+            OutOfCoreTrainer.TrainFile(
+                path,
+                new TrainingSpec("y", MlTask.Binary) { Threshold = ThresholdRule.Parse("auto") }
+            )
+        );
+        var missing = Assert.Throws<MlException>(() =>
+            OutOfCoreTrainer.TrainFile(path, new TrainingSpec("label", MlTask.Binary))
+        );
         Assert.Contains("'label'", missing.Message);
     }
 
@@ -151,7 +193,9 @@ public sealed class OutOfCoreTrainingTests
     {
         string path = WriteSynthetic(2_000, seed: 10);
         var table = CsvTableReader.ReadFile(path);
-        var model = ModelTrainer.TrainFile(path, new TrainingSpec("y", MlTask.Binary) { Options = Params(("num_rounds", 10.0)) }).Model;
+        var model = ModelTrainer
+            .TrainFile(path, new TrainingSpec("y", MlTask.Binary) { Options = Params(("num_rounds", 10.0)) })
+            .Model;
 
         var reloaded = Model.FromJson(model.ToJson());
 
@@ -161,12 +205,15 @@ public sealed class OutOfCoreTrainingTests
     [Fact]
     public void The_validation_hash_is_seeded_and_hits_the_fraction()
     {
-        int a = 0, same = 0;
+        int a = 0,
+            same = 0;
         for (long row = 0; row < 100_000; row++)
         {
             bool x = OutOfCoreTrainer.IsValidationRow(row, 42, 0.2);
-            if (x) a++;
-            if (x == OutOfCoreTrainer.IsValidationRow(row, 43, 0.2)) same++;
+            if (x)
+                a++;
+            if (x == OutOfCoreTrainer.IsValidationRow(row, 43, 0.2))
+                same++;
         }
         Assert.InRange(a, 19_500, 20_500);
         Assert.InRange(same, 66_000, 70_000); // independent seeds agree on 0.8² + 0.2² = 68% of rows
@@ -181,14 +228,20 @@ public sealed class OutOfCoreTrainingTests
         string[] cats = ["a", "b", "c", "d"];
         for (int i = 0; i < rows; i++)
         {
-            double x0 = rng.NextDouble() * 4 - 2, x1 = rng.NextDouble() * 4 - 2, x2 = rng.NextDouble();
+            double x0 = rng.NextDouble() * 4 - 2,
+                x1 = rng.NextDouble() * 4 - 2,
+                x2 = rng.NextDouble();
             int c = rng.Next(4);
             double logit = 1.5 * x0 - x1 * x1 + (c == 2 ? 1.0 : 0) + 0.5;
             int y = rng.NextDouble() < 1 / (1 + Math.Exp(-logit)) ? 1 : 0;
-            string label = blankTargetEvery > 0 && i % blankTargetEvery == 0 ? "" : y.ToString(CultureInfo.InvariantCulture);
+            string label =
+                blankTargetEvery > 0 && i % blankTargetEvery == 0 ? "" : y.ToString(CultureInfo.InvariantCulture);
             sb.Append(CultureInfo.InvariantCulture, $"{x0:R},{x1:R},{x2:R},{cats[c]},{label}\n");
         }
-        string path = Path.Combine(Path.GetTempPath(), $"mlops-ooc-{seed}-{rows}-{blankTargetEvery}-{Guid.NewGuid():N}.csv");
+        string path = Path.Combine(
+            Path.GetTempPath(),
+            $"mlops-ooc-{seed}-{rows}-{blankTargetEvery}-{Guid.NewGuid():N}.csv"
+        );
         File.WriteAllText(path, sb.ToString());
         return path;
     }

@@ -28,14 +28,23 @@ public sealed class MonitorModelTests
 
     private sealed class Source(string? json) : IMonitoringSource
     {
-        public Task<string?> GetMonitoringJsonAsync(string model, CancellationToken cancellationToken) => Task.FromResult(json);
-        public Task<int?> GetServingVersionAsync(string model, CancellationToken cancellationToken) => Task.FromResult<int?>(model == "mdl" ? 1 : null);
+        public Task<string?> GetMonitoringJsonAsync(string model, CancellationToken cancellationToken) =>
+            Task.FromResult(json);
+
+        public Task<int?> GetServingVersionAsync(string model, CancellationToken cancellationToken) =>
+            Task.FromResult<int?>(model == "mdl" ? 1 : null);
     }
 
     private sealed class Launcher : IRetrainLauncher
     {
         public ConcurrentQueue<(string Model, string Reason)> Calls { get; } = new();
-        public Task<string> StartRetrainingAsync(string model, string reason, string? feedbackRows, CancellationToken cancellationToken)
+
+        public Task<string> StartRetrainingAsync(
+            string model,
+            string reason,
+            string? feedbackRows,
+            CancellationToken cancellationToken
+        )
         {
             Calls.Enqueue((model, reason));
             return Task.FromResult($"train-{model}-{Calls.Count}");
@@ -44,8 +53,13 @@ public sealed class MonitorModelTests
 
     private sealed class Alerts : IAlertSink
     {
-        public ConcurrentQueue<DataAlert> Sent { get; } = new();
-        public Task SendAsync(DataAlert alert, CancellationToken cancellationToken = default) { Sent.Enqueue(alert); return Task.CompletedTask; }
+        public ConcurrentQueue<Alert> Sent { get; } = new();
+
+        public Task SendAsync(Alert alert, CancellationToken cancellationToken = default)
+        {
+            Sent.Enqueue(alert);
+            return Task.CompletedTask;
+        }
     }
 
     private static int FreePort()
@@ -58,7 +72,8 @@ public sealed class MonitorModelTests
     private static double[] Normal(Random rng, int n, double mean)
     {
         var a = new double[n];
-        for (int i = 0; i < n; i++) a[i] = mean + Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
+        for (int i = 0; i < n; i++)
+            a[i] = mean + Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
         return a;
     }
 
@@ -71,7 +86,11 @@ public sealed class MonitorModelTests
         var scores = refValues.Select(v => 1 / (1 + Math.Exp(-v))).Order().ToArray();
         var profile = new ReferenceProfile
         {
-            Task = "binary", Target = "y", Classes = ["0", "1"], Rows = 5000, CreatedUtc = windowEnd.AddDays(-3),
+            Task = "binary",
+            Target = "y",
+            Classes = ["0", "1"],
+            Rows = 5000,
+            CreatedUtc = windowEnd.AddDays(-3),
             Features = [FeatureSummaries.Numeric("x0", refValues, 5000, ReferenceProfile.ExactUpTo)],
             Score = FeatureSummaries.Numeric("score", scores, 5000, ReferenceProfile.ExactUpTo),
             Metrics = new Dictionary<string, double> { ["auc"] = 0.9 },
@@ -86,36 +105,61 @@ public sealed class MonitorModelTests
             double s = 1 / (1 + Math.Exp(-x));
             var line = new
             {
-                at, model = "mdl", version = 1, shadow = false, latencyMs = 0.1, ids = new[] { ids[^1] },
+                at,
+                model = "mdl",
+                version = 1,
+                shadow = false,
+                latencyMs = 0.1,
+                ids = new[] { ids[^1] },
                 inputs = new[] { new Dictionary<string, double> { ["x0"] = x } },
-                outputs = new[] { new { label = s >= 0.5 ? "1" : "0", probabilities = new Dictionary<string, double> { ["0"] = 1 - s, ["1"] = s } } },
+                outputs = new[]
+                {
+                    new
+                    {
+                        label = s >= 0.5 ? "1" : "0",
+                        probabilities = new Dictionary<string, double> { ["0"] = 1 - s, ["1"] = s },
+                    },
+                },
             };
             lines.Append(JsonSerializer.Serialize(line)).Append('\n');
         }
-        await blobs.AppendAsync("predictions", $"mdl/{at.UtcDateTime:yyyy/MM/dd/HH}/h-0.jsonl", Encoding.UTF8.GetBytes(lines.ToString()));
+        await blobs.AppendAsync(
+            "predictions",
+            $"mdl/{at.UtcDateTime:yyyy/MM/dd/HH}/h-0.jsonl",
+            Encoding.UTF8.GetBytes(lines.ToString())
+        );
         return ids;
     }
 
-    private static async Task<(DurableTaskTestHost Host, Launcher Launcher, Alerts Alerts, InMemoryBlobStore Blobs, InMemoryTableStore Tables)> StartAsync(string? policy)
+    private static async Task<(
+        DurableTaskTestHost Host,
+        Launcher Launcher,
+        Alerts Alerts,
+        InMemoryBlobStore Blobs,
+        InMemoryTableStore Tables
+    )> StartAsync(string? policy)
     {
         var blobs = new InMemoryBlobStore();
         var tables = new InMemoryTableStore();
         var launcher = new Launcher();
         var alerts = new Alerts();
-        var host = await DurableTaskTestHost.StartAsync(r => r.AddMonitoring(), new DurableTaskTestHostOptions
-        {
-            Port = FreePort(),
-            ConfigureServices = services =>
+        var host = await DurableTaskTestHost.StartAsync(
+            r => r.AddMonitoring().AddAlertDelivery(),
+            new DurableTaskTestHostOptions
             {
-                services.AddLogging(b => b.SetMinimumLevel(LogLevel.Warning));
-                services.AddSingleton<IBlobStore>(blobs);
-                services.AddSingleton<ITableStore>(tables);
-                services.AddSingleton<IMonitoringSource>(new Source(policy));
-                services.AddSingleton<IRetrainLauncher>(launcher);
-                services.AddSingleton<IAlertSink>(alerts);
-                services.AddMonitoringServices();
-            },
-        });
+                Port = FreePort(),
+                ConfigureServices = services =>
+                {
+                    services.AddLogging(b => b.SetMinimumLevel(LogLevel.Warning));
+                    services.AddSingleton<IBlobStore>(blobs);
+                    services.AddSingleton<ITableStore>(tables);
+                    services.AddSingleton<IMonitoringSource>(new Source(policy));
+                    services.AddSingleton<IRetrainLauncher>(launcher);
+                    services.AddSingleton<IAlertSink>(alerts);
+                    services.AddMonitoringServices();
+                },
+            }
+        );
         return (host, launcher, alerts, blobs, tables);
     }
 
@@ -127,8 +171,14 @@ public sealed class MonitorModelTests
 
     private static async Task<MonitorResult> RunAsync(DurableTaskTestHost host, MonitorRequest request)
     {
-        var state = await WaitAsync(host, await host.Client.ScheduleNewOrchestrationInstanceAsync(nameof(MonitorModel), request));
-        Assert.True(state.RuntimeStatus == OrchestrationRuntimeStatus.Completed, $"{state.RuntimeStatus}: {state.FailureDetails?.ErrorMessage}");
+        var state = await WaitAsync(
+            host,
+            await host.Client.ScheduleNewOrchestrationInstanceAsync(nameof(MonitorModel), request)
+        );
+        Assert.True(
+            state.RuntimeStatus == OrchestrationRuntimeStatus.Completed,
+            $"{state.RuntimeStatus}: {state.FailureDetails?.ErrorMessage}"
+        );
         return state.ReadOutputAs<MonitorResult>()!;
     }
 
@@ -140,10 +190,15 @@ public sealed class MonitorModelTests
         var windowEnd = DateTimeOffset.UtcNow;
         var ids = await SeedAsync(blobs, windowEnd, shift: 2);
         var feedback = host.Services.GetRequiredService<FeedbackStore>();
-        await feedback.IngestJsonAsync("mdl", Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new
-        {
-            labels = ids.Take(25).Select((id, i) => new { predictionId = id, label = i % 2 }),
-        })), TimeSpan.FromDays(30));
+        await feedback.IngestJsonAsync(
+            "mdl",
+            Encoding.UTF8.GetBytes(
+                JsonSerializer.Serialize(
+                    new { labels = ids.Take(25).Select((id, i) => new { predictionId = id, label = i % 2 }) }
+                )
+            ),
+            TimeSpan.FromDays(30)
+        );
 
         var first = await RunAsync(host, new MonitorRequest("mdl", WindowEnd: windowEnd));
         Assert.Equal("breach", first.Verdicts["data_drift"]);
@@ -153,13 +208,29 @@ public sealed class MonitorModelTests
         Assert.Equal("mdl", model);
         Assert.Contains("data drift", reason);
         Assert.Contains("25 labeled production rows", reason);
-        var rows = Encoding.UTF8.GetString((await blobs.ReadAsync(FeedbackStore.DefaultContainer, FeedbackTrainingSet.BlobName("mdl", first.RunId)))!.Data)
+        var rows = Encoding
+            .UTF8.GetString(
+                (
+                    await blobs.ReadAsync(
+                        FeedbackStore.DefaultContainer,
+                        FeedbackTrainingSet.BlobName("mdl", first.RunId)
+                    )
+                )!.Data
+            )
             .Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal("x0,y", rows[0]);
         Assert.Equal(26, rows.Length);
         Assert.NotNull(await blobs.ReadAsync(MonitoringStore.DefaultContainer, $"mdl/{first.RunId}/report.html"));
-        Assert.Contains(alerts.Sent, a => a.SourceName == "monitor:data_drift");
-        Assert.Contains(alerts.Sent, a => a.SourceName == "monitor:retrain");
+        var drift = Assert.Single(alerts.Sent, a => a.Signal == "data_drift");
+        Assert.Equal(("monitor_breach", AlertSeverity.Warning, "mdl"), (drift.Kind, drift.Severity, drift.Model));
+        Assert.Equal($"{MonitoringStore.DefaultContainer}/{first.ReportBlob}", drift.ReportLink);
+        var retrain = Assert.Single(alerts.Sent, a => a.Signal == "retrain");
+        Assert.Equal(("retrain_started", AlertSeverity.Warning), (retrain.Kind, retrain.Severity));
+        Assert.Equal(alerts.Sent.Count, first.AlertsSent);
+        // Each delivered alert is recorded once, as delivered, under its key.
+        var records = await tables.QueryAsync(Mlops.Pipelines.Activities.SendAlert.Table, "mdl");
+        Assert.Equal(alerts.Sent.Select(a => a.DedupKey).Order(), records.Select(r => r.GetString("DedupKey")).Order());
+        Assert.All(records, r => Assert.Equal(Mlops.Pipelines.Activities.SendAlert.Delivered, r.GetString("Status")));
 
         // Same window again: the policy still sees drift, but the cooldown holds the retraining back and the
         // already-sent (model, signal, window) alert is not repeated.
@@ -168,7 +239,7 @@ public sealed class MonitorModelTests
         Assert.False(second.Retrain);
         Assert.Contains("cooldown", second.Reason);
         Assert.Single(launcher.Calls);
-        Assert.DoesNotContain(alerts.Sent.Skip(alertsBefore), a => a.SourceName == "monitor:data_drift");
+        Assert.DoesNotContain(alerts.Sent.Skip(alertsBefore), a => a.Signal == "data_drift");
         var decisions = await tables.QueryAsync(MonitoringStore.DecisionsTable, "mdl");
         Assert.Equal(2, decisions.Count);
         Assert.Equal("train-mdl-1", decisions.Single(d => d.GetBool("Retrain") == true).GetString("RetrainRunId"));
@@ -189,7 +260,7 @@ public sealed class MonitorModelTests
         Assert.False(result.Retrain);
         Assert.Empty(launcher.Calls);
         // The reference auc (0.9) is above what CBPE expects from these scores, so only that signal may alert.
-        Assert.DoesNotContain(alerts.Sent, a => a.SourceName is "monitor:data_drift" or "monitor:retrain" or "monitor:prediction_drift");
+        Assert.DoesNotContain(alerts.Sent, a => a.Signal is "data_drift" or "retrain" or "prediction_drift");
     }
 
     [Fact]
@@ -198,7 +269,10 @@ public sealed class MonitorModelTests
         var (host, _, _, blobs, _) = await StartAsync("""{"retrain":{"when":[{"signal":"data_drift","share":2}]}}""");
         await using var _h = host;
         await SeedAsync(blobs, DateTimeOffset.UtcNow, shift: 0);
-        var state = await WaitAsync(host, await host.Client.ScheduleNewOrchestrationInstanceAsync(nameof(MonitorModel), new MonitorRequest("mdl")));
+        var state = await WaitAsync(
+            host,
+            await host.Client.ScheduleNewOrchestrationInstanceAsync(nameof(MonitorModel), new MonitorRequest("mdl"))
+        );
         Assert.Equal(OrchestrationRuntimeStatus.Failed, state.RuntimeStatus);
         Assert.Contains("monitoring.retrain.when[0].share", state.FailureDetails!.ErrorMessage);
     }

@@ -20,7 +20,11 @@ public class RegistryBaselineDataTests
         {
             var csv = new StringBuilder("x,y\n");
             var rng = new Random(seed);
-            for (int i = 0; i < 200; i++) csv.Append(rng.NextDouble().ToString("R", System.Globalization.CultureInfo.InvariantCulture)).Append(',').Append(i % 2).Append('\n');
+            for (int i = 0; i < 200; i++)
+                csv.Append(rng.NextDouble().ToString("R", System.Globalization.CultureInfo.InvariantCulture))
+                    .Append(',')
+                    .Append(i % 2)
+                    .Append('\n');
             hashes.Add((await datasets.IngestAsync("sales", Encoding.UTF8.GetBytes(csv.ToString()))).Hash);
         }
         return (new RegistryBaselineData(datasets, new ModelRegistry(blobs, tables)), hashes.ToArray());
@@ -43,12 +47,17 @@ public class RegistryBaselineDataTests
         var (data, hashes) = await TwoVersionsAsync();
         string unknown = hashes.Any(h => h.StartsWith("ffffff", StringComparison.Ordinal)) ? "eeeeee" : "ffffff";
 
-        var none = await Assert.ThrowsAsync<MonitoringException>(() => data.ResolveDatasetHashAsync("sales", unknown, CancellationToken.None));
+        var none = await Assert.ThrowsAsync<MonitoringException>(() =>
+            data.ResolveDatasetHashAsync("sales", unknown, CancellationToken.None)
+        );
         Assert.Equal(404, none.Status);
         Assert.Contains(hashes[0][..12], none.Message);
 
-        // The empty prefix matches both versions: ambiguous (the options parser never lets it through; the resolver still refuses).
-        var both = await Assert.ThrowsAsync<MonitoringException>(() => data.ResolveDatasetHashAsync("sales", "", CancellationToken.None));
+        // The empty prefix matches both versions: ambiguous (the options parser never lets it through; the resolver
+        // still refuses).
+        var both = await Assert.ThrowsAsync<MonitoringException>(() =>
+            data.ResolveDatasetHashAsync("sales", "", CancellationToken.None)
+        );
         Assert.Contains("matches 2 versions", both.Message);
     }
 }

@@ -7,9 +7,13 @@ namespace Mlops.Pipelines.Tests.Sweeps;
 
 public sealed class TpeSamplerTests
 {
-    /// <summary>Four ranges on [-5, 5]; the minimum of the quadratic is off-centre so the prior's middle does not find it.</summary>
-    private static readonly SearchSpace Space = new(JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(
-        """{"a":{"min":-5,"max":5},"b":{"min":-5,"max":5},"c":{"min":-5,"max":5},"d":{"min":-5,"max":5}}""")!);
+    /// <summary>Four ranges on [-5, 5]; the minimum of the quadratic is off-centre so the prior's middle does not find
+    /// it.</summary>
+    private static readonly SearchSpace Space = new(
+        JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(
+            """{"a":{"min":-5,"max":5},"b":{"min":-5,"max":5},"c":{"min":-5,"max":5},"d":{"min":-5,"max":5}}"""
+        )!
+    );
 
     private static readonly double[] Optimum = [1.5, -2.0, 3.0, -0.5];
 
@@ -17,13 +21,27 @@ public sealed class TpeSamplerTests
         new[] { "a", "b", "c", "d" }.Select((n, i) => Math.Pow(p[n].GetDouble() - Optimum[i], 2)).Sum();
 
     /// <summary>A sweep as the orchestrator runs it: batches proposed from the trials finished so far.</summary>
-    private static List<(Dictionary<string, JsonElement> Params, double Loss)> RunBayes(int seed, int budget, int batch, TpeSettings settings)
+    private static List<(Dictionary<string, JsonElement> Params, double Loss)> RunBayes(
+        int seed,
+        int budget,
+        int batch,
+        TpeSettings settings
+    )
     {
         var done = new List<(Dictionary<string, JsonElement> Params, double Loss)>();
         while (done.Count < budget)
         {
             var history = done.Select(t => new Observation(Space.ToInternal(t.Params)!, t.Loss)).ToList();
-            foreach (var point in TpeSampler.Propose(Space, history, Math.Min(batch, budget - done.Count), seed, done.Count, settings))
+            foreach (
+                var point in TpeSampler.Propose(
+                    Space,
+                    history,
+                    Math.Min(batch, budget - done.Count),
+                    seed,
+                    done.Count,
+                    settings
+                )
+            )
             {
                 var p = Space.ToParams(null, point);
                 done.Add((p, Quadratic(p)));
@@ -51,7 +69,9 @@ public sealed class TpeSamplerTests
     [Fact]
     public void Propose_Batch_ConstantLiarGivesDistinctPoints()
     {
-        var history = RunBayes(2, 12, 4, new TpeSettings(StartupTrials: 4)).Select(t => new Observation(Space.ToInternal(t.Params)!, t.Loss)).ToList();
+        var history = RunBayes(2, 12, 4, new TpeSettings(StartupTrials: 4))
+            .Select(t => new Observation(Space.ToInternal(t.Params)!, t.Loss))
+            .ToList();
         var batch = TpeSampler.Propose(Space, history, 4, 2, 12, new TpeSettings(StartupTrials: 4));
         Assert.Equal(4, batch.Select(p => string.Join(",", p.Select(x => x.ToString("R")))).Distinct().Count());
     }
@@ -59,10 +79,18 @@ public sealed class TpeSamplerTests
     [Fact]
     public void Bayes_BeatsRandomOnA4dQuadratic_AtTheSameBudget_AveragedOverSeeds()
     {
-        const int Budget = 40, Seeds = 12;
-        var sweep = new SweepConfig { Method = "random", MaxTrials = Budget, Parameters = JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(
-            """{"a":{"min":-5,"max":5},"b":{"min":-5,"max":5},"c":{"min":-5,"max":5},"d":{"min":-5,"max":5}}""")! };
-        double bayes = 0, random = 0;
+        const int Budget = 40,
+            Seeds = 12;
+        var sweep = new SweepConfig
+        {
+            Method = "random",
+            MaxTrials = Budget,
+            Parameters = JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(
+                """{"a":{"min":-5,"max":5},"b":{"min":-5,"max":5},"c":{"min":-5,"max":5},"d":{"min":-5,"max":5}}"""
+            )!,
+        };
+        double bayes = 0,
+            random = 0;
         int bayesWins = 0;
         for (int seed = 1; seed <= Seeds; seed++)
         {
@@ -70,7 +98,8 @@ public sealed class TpeSamplerTests
             double r = SweepPlanner.Plan(sweep, null, seed).Min(Quadratic);
             bayes += b / Seeds;
             random += r / Seeds;
-            if (b < r) bayesWins++;
+            if (b < r)
+                bayesWins++;
         }
         Assert.True(bayes < random * 0.6, $"mean best loss: bayes {bayes:0.###}, random {random:0.###}");
         Assert.True(bayesWins >= Seeds * 3 / 4, $"bayes won {bayesWins} of {Seeds} seeds");
@@ -79,7 +108,11 @@ public sealed class TpeSamplerTests
     [Fact]
     public void Propose_CategoricalParameter_ConcentratesOnTheGoodCategory()
     {
-        var space = new SearchSpace(JsonSerializer.Deserialize<Dictionary<string, JsonElement>>("""{"kind":["a","b","c","d"],"x":{"min":0,"max":1}}""")!);
+        var space = new SearchSpace(
+            JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(
+                """{"kind":["a","b","c","d"],"x":{"min":0,"max":1}}"""
+            )!
+        );
         var done = new List<Observation>();
         for (int i = 0; i < 40; i++)
         {

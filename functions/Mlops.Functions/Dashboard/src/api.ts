@@ -25,6 +25,14 @@ type AuthFailure = (status: number, message: string) => void;
 let onAuthFailure: AuthFailure = () => {};
 export function whenUnauthorized(handler: AuthFailure): void { onAuthFailure = handler; }
 
+// The Functions host answers a missing, wrong or insufficient key with an empty 401 (as Azure does), so the page says
+// what the key must be: reads take the function key, changes (every non-GET call the dashboard makes) the master key.
+function unauthorizedMessage(method: string): string {
+  return method === 'GET'
+    ? 'Invalid function key: sign in with the function key (or the master key).'
+    : 'Invalid key for this action: it needs the master key.';
+}
+
 async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
   const key = getKey();
@@ -35,7 +43,7 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
   const json = text ? JSON.parse(text) : null;
   if (response.ok) return json as T;
   const error = json?.error ?? {};
-  const message: string = error.message ?? `${method} ${path}: HTTP ${response.status}`;
+  const message: string = error.message ?? (response.status === 401 ? unauthorizedMessage(method) : `${method} ${path}: HTTP ${response.status}`);
   if (response.status === 401 || response.status === 403) onAuthFailure(response.status, message);
   throw new ApiError(response.status, error.code ?? 'http', message);
 }

@@ -1,11 +1,11 @@
 // ECharts, only the parts the pages use (tree-shaken), drawn as SVG so the charts are inspectable DOM.
 import * as echarts from 'echarts/core';
-import { BarChart, LineChart, ParallelChart, ScatterChart } from 'echarts/charts';
+import { BarChart, CustomChart, LineChart, ParallelChart, ScatterChart } from 'echarts/charts';
 import { DataZoomComponent, GridComponent, LegendComponent, MarkLineComponent, ParallelComponent, TitleComponent, TooltipComponent } from 'echarts/components';
 import { SVGRenderer } from 'echarts/renderers';
 import { h } from './dom';
 
-echarts.use([BarChart, LineChart, ParallelChart, ScatterChart, DataZoomComponent, GridComponent, LegendComponent, MarkLineComponent,
+echarts.use([BarChart, CustomChart, LineChart, ParallelChart, ScatterChart, DataZoomComponent, GridComponent, LegendComponent, MarkLineComponent,
   ParallelComponent, TitleComponent, TooltipComponent, SVGRenderer]);
 
 export type Chart = echarts.ECharts;

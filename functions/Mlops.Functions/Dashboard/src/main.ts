@@ -3,6 +3,7 @@ import { adoptKeyFromUrl, ApiError, clearKey, getKey, setKey, whenUnauthorized }
 import { disposeCharts } from './charts';
 import { h } from './dom';
 import { current, href, Route } from './router';
+import { batchPage } from './pages/batch';
 import { comparePage } from './pages/compare';
 import { datasetsPage } from './pages/datasets';
 import { modelsPage } from './pages/models';
@@ -14,8 +15,9 @@ import { sweepPage } from './pages/sweep';
 type Page = (route: Route) => Promise<HTMLElement>;
 const pages: Record<string, Page> = {
   runs: runsPage, run: runPage, compare: comparePage, sweep: sweepPage, models: modelsPage, pipelines: pipelinesPage, datasets: datasetsPage,
+  batch: batchPage,
 };
-const nav: [string, string][] = [['runs', 'Runs'], ['models', 'Models'], ['pipelines', 'Pipelines'], ['datasets', 'Datasets']];
+const nav: [string, string][] = [['runs', 'Runs'], ['models', 'Models'], ['pipelines', 'Pipelines'], ['datasets', 'Datasets'], ['batch', 'Batch']];
 const app = document.getElementById('app')!;
 let authMessage = '';
 let renderId = 0;

@@ -4,6 +4,7 @@ import { get, post, query } from '../api';
 import { chart } from '../charts';
 import { fmt, fmtTime, h, note, section, table } from '../dom';
 import { href, Route, setParam } from '../router';
+import { explanationsView } from './explain';
 
 interface Gate { passed: boolean; reasons: string[]; primaryMetric: string; candidate?: number; production?: number; improvement?: number; }
 interface Version {
@@ -54,6 +55,7 @@ export async function modelsPage(route: Route): Promise<HTMLElement> {
   const rollback = h('button', { id: 'rollback', onclick: () => act(`Roll ${model} back to the previous production version`, `/api/models/${m}/rollback`, { reason: 'dashboard' }) }, 'Roll back production');
   return h('div', { class: 'models' }, h('h1', {}, model), h('p', {}, `Aliases: ${aliasText(details.state.aliases)} · revision ${details.state.revision} `, rollback), outcome,
     section('Versions', table(['version', 'status', 'created', 'aliases', 'run', 'metrics', 'gate', 'approval', ''], rows, { id: 'versions' })),
+    await explainedVersionView(model, versions, details.state.aliases, route.params.get('v')),
     h('div', { class: 'row' }, trafficView(traffic, live), await servedAtView(m, route.params.get('at'))),
     section('History', timeline(history), table(['revision', 'at', 'change', 'alias', 'version', 'by', 'reason', 'aliases after'], [...history].reverse().map(e => [
       e.revision, fmtTime(e.at), e.kind, e.alias ?? '', `${e.fromVersion ?? '–'} → ${e.toVersion ?? '–'}`, e.actor ?? '', e.reason ?? '', aliasText(e.aliases)]), { id: 'history' })));
@@ -69,6 +71,21 @@ function trafficView(traffic: Traffic, live: { seconds: number; versions: LiveVe
   return section(`Traffic (live numbers: this host, last ${live.seconds / 60} min)`,
     table(['version', 'weight %', 'requests/s', 'error rate', 'mean latency'],
       [...traffic.routes.map(r => row(r.version, r.weight, false)), ...traffic.shadow.map(v => row(v, 'shadow', true))], { id: 'traffic' }));
+}
+
+/** Explanations of one version (?v=, else production, else the latest), with a picker to switch. */
+async function explainedVersionView(model: string, versions: Version[], aliases: Record<string, number>,
+  chosen: string | null): Promise<HTMLElement> {
+  if (!versions.length) return note('No versions to explain.');
+  const wanted = Number(chosen) || aliases['production'] || versions[0].version;
+  const version = versions.some(v => v.version === wanted) ? wanted : versions[0].version;
+  const picker = h('select', { id: 'explain-version' }, versions.map(v => h('option', { value: v.version }, `v${v.version}`)));
+  picker.value = String(version);
+  picker.addEventListener('change', () => { setParam('v', picker.value); dispatchEvent(new HashChangeEvent('hashchange')); });
+  const view = await explanationsView(model, version);
+  view.id = 'explanations';
+  view.querySelector('h2')?.append(' ', picker);
+  return view;
 }
 
 /** "What served at time T": the state in force at the chosen instant. */

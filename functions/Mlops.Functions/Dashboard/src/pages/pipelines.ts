@@ -13,7 +13,9 @@ interface Instance {
 }
 interface Span { name: string; scheduledAt: string; finishedAt?: string; seconds?: number; status: string; failure?: string; }
 
-const datasetOf = (i: Instance): string => i.input?.dataset ?? i.output?.dataset ?? i.instanceId.replace(/^train-/, '').replace(/-(drop|manual|sched|retrain).*$/, '');
+// Instance ids are train-{dataset}-{drop|mon|sched|run}-{key} (InstanceIds.cs in Mlops.Pipelines: the same pattern).
+const instanceIdPattern = /^train-(.+?)-(?:drop|mon|sched|run)-(?:[0-9a-f]{16}|\d{8}T\d{6}(?:-[0-9a-f]+)?)$/;
+const datasetOf = (i: Instance): string => i.input?.dataset ?? i.output?.dataset ?? instanceIdPattern.exec(i.instanceId)?.[1] ?? i.instanceId;
 
 async function listPipelineRuns(): Promise<Instance[]> {
   const list = await get<{ instances: Instance[] }>('/api/orchestrations' + query({ instanceIdPrefix: 'train-', top: 500 }));
