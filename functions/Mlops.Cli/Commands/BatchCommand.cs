@@ -63,6 +63,11 @@ public static class BatchCommand
         {
             Description = "Also write the predictions to the prediction log (monitoring, feedback).",
         };
+        var explain = new Option<bool>("--explain")
+        {
+            Description =
+                "Also write each row's explanation: base and contribution_{column} columns (TreeSHAP/linear).",
+        };
         var submit = new Command(
             "submit",
             "Upload a CSV (and its settings) to the scoring container; the app starts the job."
@@ -78,6 +83,7 @@ public static class BatchCommand
             chunkRows,
             combine,
             log,
+            explain,
             Connection,
         };
         submit.SetAction((pr, ct) => Guard(pr, async stdout =>
@@ -101,7 +107,8 @@ public static class BatchCommand
                         pr.GetValue(threshold),
                         pr.GetValue(chunkRows),
                         pr.GetValue(combine),
-                        pr.GetValue(log)
+                        pr.GetValue(log),
+                        pr.GetValue(explain)
                     );
                     settings.ToJob(m, input, "\"check\"", "cli"); // every mistake is reported before anything is uploaded
                     var storage = CliStorage.Connect(pr.GetValue(Connection));

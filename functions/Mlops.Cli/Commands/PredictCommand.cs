@@ -57,9 +57,10 @@ public static class PredictCommand
                     scoring.Report(table.RowCount, rows: table.RowCount);
                     foreach (var issue in batch.Issues)
                         stderr.WriteLine($"warning: {issue.Message}");
-                    var explanations = parse.GetValue(explain) ? ModelExplainer.For(m).ExplainBatch(table) : null;
+                    var explainer = parse.GetValue(explain) ? ModelExplainer.For(m) : null;
+                    var explanations = explainer?.ExplainBatch(table);
                     using var writer = outPath is null ? null : new StreamWriter(outPath);
-                    Write(writer ?? stdout, m, batch, addLine("writing", batch.RowCount), explanations);
+                    Write(writer ?? stdout, m, batch, addLine("writing", batch.RowCount), explainer, explanations);
                     return batch;
                 });
                 if (outPath is not null)
@@ -85,22 +86,15 @@ public static class PredictCommand
         Model m,
         PredictionBatch preds,
         IProgressLine progress,
-        Explanation[]? explanations = null
+        ModelExplainer? explainer,
+        Explanation[]? explanations
     )
     {
         var header = new List<string> { "prediction" };
         if (m.Task != MlTask.Regression)
             header.AddRange(m.Classes.Select(c => "probability_" + c));
-        if (explanations is { Length: > 0 } ex)
-        {
-            var outputs = ex[0].Outputs;
-            bool perClass = outputs.Count > 1;
-            foreach (var o in outputs)
-            {
-                header.Add(perClass ? "base_" + o : "base");
-                header.AddRange(ex[0].Columns.Select(c => "contribution_" + (perClass ? o + "_" : "") + c));
-            }
-        }
+        if (explainer is not null)
+            header.AddRange(explainer.FlatNames);
         w.WriteLine(string.Join(",", header.Select(Quote)));
         var line = new System.Text.StringBuilder();
         for (int r = 0; r < preds.RowCount; r++)
@@ -115,15 +109,8 @@ public static class PredictCommand
                     line.Append(',').Append(preds.Probability(r, k).ToString("R", CultureInfo.InvariantCulture));
             }
             if (explanations is not null)
-            {
-                var e = explanations[r];
-                for (int o = 0; o < e.Outputs.Count; o++)
-                {
-                    line.Append(',').Append(e.Base[o].ToString("R", CultureInfo.InvariantCulture));
-                    foreach (var v in e.For(o))
-                        line.Append(',').Append(v.ToString("R", CultureInfo.InvariantCulture));
-                }
-            }
+                foreach (var v in explanations[r].Flat())
+                    line.Append(',').Append(v.ToString("R", CultureInfo.InvariantCulture));
             w.WriteLine(line);
             if ((r & 0xFFFF) == 0xFFFF)
                 progress.Report(r + 1, rows: r + 1);

@@ -152,6 +152,7 @@ public sealed class BatchHandler(StorageServices storage, ModelRegistry registry
             job.ChunkRows,
             job.Combine,
             job.Log,
+            job.Explain,
             job.Alias,
             job.Trigger,
         };

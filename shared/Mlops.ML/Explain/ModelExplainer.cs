@@ -50,6 +50,18 @@ public sealed class Explanation
     /// <summary>The contributions of one output.</summary>
     public ReadOnlySpan<double> For(int output) => Contributions.AsSpan(output * Columns.Count, Columns.Count);
 
+    /// <summary>The values of the flat layout named by <see cref="ModelExplainer.FlatNames"/>: per output, its base
+    /// then its contributions.</summary>
+    public IEnumerable<double> Flat()
+    {
+        for (int o = 0; o < Outputs.Count; o++)
+        {
+            yield return Base[o];
+            for (int c = 0; c < Columns.Count; c++)
+                yield return Contribution(o, c);
+        }
+    }
+
     /// <summary>Base plus contributions of one output: the raw score the explanation accounts for.</summary>
     public double Raw(int output)
     {
@@ -148,6 +160,26 @@ public sealed class ModelExplainer
 
     /// <summary>Names of the raw outputs (see <see cref="Explanation.Outputs"/>).</summary>
     public IReadOnlyList<string> Outputs { get; }
+
+    /// <summary>
+    /// Column names of an explanation written as one flat row (<see cref="Explanation.Flat"/>), as <c>mlops predict
+    /// --explain</c> and batch scoring write it: <c>base</c>, <c>contribution_{column}</c>…; a multiclass model has
+    /// one group per class (<c>base_{class}</c>, <c>contribution_{class}_{column}</c>).
+    /// </summary>
+    public IReadOnlyList<string> FlatNames
+    {
+        get
+        {
+            bool perClass = Outputs.Count > 1;
+            var names = new List<string>(Outputs.Count * (Columns.Count + 1));
+            foreach (var o in Outputs)
+            {
+                names.Add(perClass ? "base_" + o : "base");
+                names.AddRange(Columns.Select(c => "contribution_" + (perClass ? o + "_" : "") + c));
+            }
+            return names;
+        }
+    }
 
     /// <summary>Base value per output (the same for every row).</summary>
     public IReadOnlyList<double> Base => _base;

@@ -22,6 +22,8 @@ namespace Mlops.Serving.Batch;
 /// <param name="Combine">Also write one file with every part.</param>
 /// <param name="Log">Also write the predictions to the prediction log (monitoring and feedback see them).</param>
 /// <param name="Trigger">What started the job: <c>drop</c>, <c>api</c>.</param>
+/// <param name="Explain">Also write each row's explanation (base value and per-column contributions, the layout of
+/// <c>mlops predict --explain</c>).</param>
 public sealed record BatchJobRequest(
     string Model,
     string Input,
@@ -34,7 +36,8 @@ public sealed record BatchJobRequest(
     int ChunkRows,
     bool Combine,
     bool Log,
-    string Trigger
+    string Trigger,
+    bool Explain = false
 );
 
 /// <summary>One run of whole records of the input: its bytes and the input row numbers it holds.</summary>
@@ -237,6 +240,7 @@ public static class BatchPaths
 /// <param name="ChunkRows">Rows per chunk (default 100,000).</param>
 /// <param name="Combine">Also write all parts as one file.</param>
 /// <param name="Log">Also write the predictions to the prediction log.</param>
+/// <param name="Explain">Also write each row's explanation as columns (<c>base</c>, <c>contribution_{column}</c>).</param>
 public sealed record BatchSettings(
     string? Input = null,
     int? Version = null,
@@ -246,7 +250,8 @@ public sealed record BatchSettings(
     double? ErrorThreshold = null,
     int? ChunkRows = null,
     bool? Combine = null,
-    bool? Log = null
+    bool? Log = null,
+    bool? Explain = null
 )
 {
     /// <summary>Default rows per chunk: about 30 MB of a 28-column numeric file, a second or so of scoring.</summary>
@@ -300,7 +305,8 @@ public sealed record BatchSettings(
             chunkRows,
             Combine ?? false,
             Log ?? false,
-            trigger
+            trigger,
+            Explain ?? false
         );
     }
 }

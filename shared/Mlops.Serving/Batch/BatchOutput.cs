@@ -89,6 +89,7 @@ public static class BatchOutput
             errorsBlob,
             combined,
             logged = job.Log,
+            explained = job.Explain,
             startedUtc = request.StartedUtc,
             finishedUtc = request.FinishedUtc,
             seconds,

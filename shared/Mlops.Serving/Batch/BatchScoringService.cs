@@ -41,6 +41,10 @@ public sealed class BatchScoringService(IBlobStore blobs, ModelRegistry registry
             return new BatchPlan(version, "", [], 0, 0, $"{BatchPaths.ScoringContainer}/{job.Input}: {e.Message}");
         }
         string? failure = BatchPlanner.CheckHeader(model, layout.Header, job.Columns);
+        if (failure is null && job.Explain && !Mlops.ML.Explain.ModelExplainer.CanExplain(model))
+            failure =
+                $"\"explain\" was asked, but model '{job.Model}' version {version} cannot be explained "
+                + "(a tree model saved without node covers); score without \"explain\" or retrain it.";
         if (failure is null && layout.Records == 0)
             failure = $"{BatchPaths.ScoringContainer}/{job.Input} has a header and no rows to score.";
         return new BatchPlan(
@@ -78,7 +82,8 @@ public sealed class BatchScoringService(IBlobStore blobs, ModelRegistry registry
             header.Length,
             chunk.FirstRow,
             job.Columns,
-            log
+            log,
+            job.Explain
         );
         string container = BatchPaths.PredictionsContainer;
         string part = BatchPaths.Part(job.Output, chunk.Index);

@@ -5,13 +5,14 @@ using System.Text;
 using System.Text.Json;
 using Mlops.Data.Tabular;
 using Mlops.ML;
+using Mlops.ML.Explain;
 using Mlops.ML.Models;
 
 namespace Mlops.Serving.Batch;
 
 /// <summary>What one chunk produced, ready to be written.</summary>
 /// <param name="Part">The part CSV: <c>row</c>, the copied columns, <c>prediction</c> and, for classifiers,
-/// <c>probability_{class}</c>.</param>
+/// <c>probability_{class}</c>, then the explanation's columns when asked.</param>
 /// <param name="Errors">Bad rows as CSV (<c>row,column,problem</c>, with the header), or null when every row was
 /// scored.</param>
 /// <param name="Rows">Rows scored.</param>
@@ -47,7 +48,8 @@ public static class ChunkScorer
         ReadOnlyMemory<byte> chunk,
         long firstRow,
         IReadOnlyList<string> copied,
-        ChunkLogContext? log = null
+        ChunkLogContext? log = null,
+        bool explain = false
     )
     {
         ArgumentNullException.ThrowIfNull(headerLine);
@@ -55,7 +57,7 @@ public static class ChunkScorer
         var buffer = new byte[header.Length + chunk.Length];
         header.CopyTo(buffer, 0);
         chunk.Span.CopyTo(buffer.AsSpan(header.Length));
-        return Score(model, headerLine, buffer, header.Length, firstRow, copied, log);
+        return Score(model, headerLine, buffer, header.Length, firstRow, copied, log, explain);
     }
 
     /// <summary>
@@ -69,7 +71,8 @@ public static class ChunkScorer
         int headerLength,
         long firstRow,
         IReadOnlyList<string> copied,
-        ChunkLogContext? log = null
+        ChunkLogContext? log = null,
+        bool explain = false
     )
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -88,7 +91,10 @@ public static class ChunkScorer
             model.InputSchema.Where(c => table.Contains(c.Name)).Select(c => table[c.Name]).ToList()
         );
         PredictionBatch? predictions = scored.Count == 0 ? null : model.PredictBatch(inputs);
-        var part = WritePart(model, table, copied, scored, firstRow, predictions);
+        // Explanations use the same featurized inputs as the predictions (rows in the same order).
+        var explainer = explain ? ModelExplainer.For(model) : null;
+        var explanations = explainer is null || predictions is null ? null : explainer.ExplainBatch(inputs);
+        var part = WritePart(model, table, copied, scored, firstRow, predictions, explainer, explanations);
         byte[]? logLines =
             log is null || predictions is null ? null : WriteLog(model, inputs, scored, firstRow, predictions, log);
         return new ChunkOutcome(
@@ -310,7 +316,9 @@ public static class ChunkScorer
         IReadOnlyList<string> copied,
         List<int> scored,
         long firstRow,
-        PredictionBatch? p
+        PredictionBatch? p,
+        ModelExplainer? explainer,
+        Explanation[]? explanations
     )
     {
         var w = new ArrayBufferWriter<byte>(
@@ -324,6 +332,9 @@ public static class ChunkScorer
         if (!regression)
             foreach (var c in model.Classes)
                 line.Append(',').Append(Quote("probability_" + c));
+        if (explainer is not null)
+            foreach (var name in explainer.FlatNames)
+                line.Append(',').Append(Quote(name));
         line.Append('\n');
         Encoding.UTF8.GetBytes(line.ToString(), w);
         var copiedColumns = copied.Select(c => table[c]).ToArray();
@@ -353,6 +364,12 @@ public static class ChunkScorer
                     WriteDouble(w, v);
                 }
             }
+            if (explanations is not null)
+                foreach (var v in explanations[i].Flat())
+                {
+                    Write(w, ","u8);
+                    WriteDouble(w, v);
+                }
             Write(w, "\n"u8);
         }
         return w.WrittenSpan.ToArray();

@@ -229,6 +229,65 @@ public sealed class BatchScoringTests
     }
 
     [Fact]
+    public async Task ScoreChunk_Explain_BaseAndContributionsAddUpToEachRowsLogOdds()
+    {
+        var (storage, services, model) = await SetUpAsync();
+        var job = await DropAsync(storage, model, Input(50), new BatchSettings(Explain: true));
+        var service = new BatchScoringService(storage.Blobs, services.Registry);
+        var plan = await service.PlanAsync(job);
+        Assert.Null(plan.Failure);
+        var result = await service.ScoreChunkAsync(
+            new ScoreChunkRequest(job, "j", plan.Version, plan.HeaderLine, plan.Chunks[0], DateTime.UtcNow)
+        );
+        var lines = Encoding
+            .UTF8.GetString((await storage.Blobs.ReadAsync(BatchPaths.PredictionsContainer, result.Part))!.Data)
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var header = lines[0].Split(',');
+        var explainer = Mlops.ML.Explain.ModelExplainer.For(Trained.Value.Model);
+        Assert.Equal(
+            new[] { "row", "prediction", "probability_0", "probability_1" }.Concat(explainer.FlatNames),
+            header.Select(h => h.Trim('"'))
+        );
+        Assert.Equal(30, explainer.Columns.Count); // every feature column, no id
+        Assert.Equal(51, lines.Length);
+        int baseAt = Array.IndexOf(header, "base");
+        foreach (var line in lines.Skip(1))
+        {
+            var fields = line.Split(',').Select(f => double.Parse(f, CultureInfo.InvariantCulture)).ToArray();
+            double p = fields[3];
+            double sum = fields.Skip(baseAt).Sum();
+            Assert.Equal(Math.Log(p / (1 - p)), sum, 6);
+        }
+    }
+
+    [Fact]
+    public async Task PlanAsync_ExplainOnAModelSavedWithoutCovers_FailsBeforeAnyChunk()
+    {
+        var storage = new StorageServices(new InMemoryBlobStore(), new InMemoryQueueStore(), new InMemoryTableStore());
+        var services = PipelineServices.Create(storage);
+        // A model file written before explanations: trees without node covers.
+        var node = System.Text.Json.Nodes.JsonNode.Parse(Trained.Value.Model.ToJson())!;
+        foreach (var t in node["gbdt"]!["trees"]!.AsArray())
+        {
+            t!.AsObject().Remove("cover");
+            t.AsObject().Remove("leafCover");
+        }
+        var v = await services.Registry.RegisterAsync(
+            new RegisterModelRequest("bc-old", Encoding.UTF8.GetBytes(node.ToJsonString()), IdempotencyKey: "r1")
+        );
+        await services.Registry.PromoteAsync("bc-old", v.Version);
+        var service = new BatchScoringService(storage.Blobs, services.Registry);
+
+        var plain = await service.PlanAsync(await DropAsync(storage, "bc-old", Input(10)));
+        Assert.Null(plain.Failure);
+        var plan = await service.PlanAsync(
+            await DropAsync(storage, "bc-old", Input(10), new BatchSettings(Explain: true))
+        );
+        Assert.Contains("cannot be explained", plan.Failure);
+        Assert.Empty(plan.Chunks);
+    }
+
+    [Fact]
     public async Task PlanAsync_HeaderWithoutAModelColumn_FailsNamingMissingAndExtraColumns()
     {
         var (storage, services, model) = await SetUpAsync();
@@ -323,7 +382,7 @@ public sealed class BatchScoringTests
     {
         var (state, storage) = await RunJobAsync(
             Input(300),
-            new BatchSettings(ChunkRows: 40, Combine: true, Log: true)
+            new BatchSettings(ChunkRows: 40, Combine: true, Log: true, Explain: true)
         );
         Assert.True(state.RuntimeStatus == OrchestrationRuntimeStatus.Completed, state.FailureDetails?.ErrorMessage);
         var result = state.ReadOutputAs<BatchResult>()!;
@@ -336,6 +395,11 @@ public sealed class BatchScoringTests
             Enumerable.Range(1, 300).Select(i => (long)i),
             await RowNumbersAsync(storage.Blobs, [result.Combined!])
         );
+        // "explain" survives the orchestration's serialization: the parts carry the explanation columns.
+        var combined = Encoding.UTF8.GetString(
+            (await storage.Blobs.ReadAsync(BatchPaths.PredictionsContainer, result.Combined!))!.Data
+        );
+        Assert.StartsWith("row,prediction,probability_0,probability_1,base,contribution_", combined);
 
         // "log": the predictions are in the prediction log's hour folders, one id per row ({jobId}:{row}).
         var ids = new List<string>();
