@@ -44,6 +44,9 @@ public sealed class DashboardFixture : IAsyncLifetime
                   "objectives":[{"metric":"auc","goal":"max"},{"metric":"predict_latency_us","goal":"min"}]}}
         """;
 
+    /// <summary>A drop under this folder is refused (upper case and '_' are not in a dataset name).</summary>
+    public const string RefusedDataset = "Not_A_Dataset";
+
     public FunctionHostFixture Host { get; } = new();
 
     /// <summary>The instance id of <see cref="SweepDataset"/>'s run: the sweep's id in <c>/api/sweeps/{id}</c> and
@@ -62,6 +65,7 @@ public sealed class DashboardFixture : IAsyncLifetime
         );
         await Host.DropAsync(Dataset, "part1.csv", csv, Config);
         await Host.DropAsync(SweepDataset, "data.csv", csv, SweepConfig); // runs alongside the first
+        await Host.DropAsync(RefusedDataset, "data.csv", csv); // not a usable dataset name: refused, kept, listed
         ExpectCompleted(await Host.WaitForDropRunAsync(Dataset, "part1.csv", TimeSpan.FromMinutes(3)));
         var sweepRun = await Host.WaitForDropRunAsync(SweepDataset, "data.csv", TimeSpan.FromMinutes(3));
         ExpectCompleted(sweepRun);

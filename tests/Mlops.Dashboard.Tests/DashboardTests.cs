@@ -181,6 +181,15 @@ public sealed class DashboardTests(DashboardFixture dashboard)
             Assert.Equal(listed[i].GetProperty("versions").GetInt32().ToString(), cells[1]);
             Assert.Equal(listed[i].GetProperty("latestHash").GetString()![..12], cells[3]);
         }
+        // The refused drop (no usable dataset name, so no dataset's runs can show it) is listed with its reason.
+        var refused = Assert.Single((await dashboard.GetJsonAsync("/api/drops/refused")).EnumerateArray(), r =>
+            r.GetProperty("blob").GetString() == $"incoming/{DashboardFixture.RefusedDataset}/data.csv"
+        );
+        Assert.False(refused.TryGetProperty("dataset", out _)); // no dataset: the app's JSON leaves nulls out
+        Assert.Contains("is not a usable dataset name", refused.GetProperty("reason").GetString());
+        await Assertions
+            .Expect(page.Locator("#refused tbody tr"))
+            .ToContainTextAsync($"incoming/{DashboardFixture.RefusedDataset}/data.csv");
         await page.ClickAsync($"#datasets a[href$='/{Model}']");
         await Assertions.Expect(page.Locator("#versions tbody tr")).ToHaveCountAsync(2);
         Assert.Empty(errors);

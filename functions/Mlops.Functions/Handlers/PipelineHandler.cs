@@ -118,6 +118,24 @@ public sealed class PipelineHandler(StorageServices storage)
     }
 
     /// <summary>
+    /// The newest drops the app refused, of every dataset — a name that is not a usable dataset name included, which no
+    /// dataset's run listing can show —, with the blob and the reason (at most <see cref="MaxListedRuns"/>).
+    /// </summary>
+    public async Task<ApiResponse> ListRefusedDropsAsync(CancellationToken cancellationToken = default)
+    {
+        var refused = await new DropRefusals(storage.Tables).ListNewestAsync(MaxListedRuns, cancellationToken);
+        return ApiResponse.Json(
+            refused.Select(x => new
+            {
+                dataset = x.Dataset,
+                blob = $"{DataDropped.Container}/{x.Refusal.Blob}",
+                reason = x.Refusal.Reason,
+                at = x.Refusal.At,
+            })
+        );
+    }
+
+    /// <summary>
     /// Delivers a reviewer's decision to the run waiting for it: the one approval path (the dashboard, the CLI through
     /// the API, any client) is this durable external event; the run then records it on the version. The approver is
     /// <paramref name="caller"/> — the fingerprint of the key the request carried — never what the body claims.

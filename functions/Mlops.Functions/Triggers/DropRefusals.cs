@@ -45,6 +45,31 @@ public sealed class DropRefusals(ITableStore tables)
             cancellationToken
         );
 
+    /// <summary>
+    /// The newest refusals of every dataset, those under no usable dataset name included (the dataset is null for
+    /// them): what the dashboard's Datasets page and <c>GET /api/drops/refused</c> show.
+    /// </summary>
+    public async Task<IReadOnlyList<(string? Dataset, DropRefusal Refusal)>> ListNewestAsync(
+        int take,
+        CancellationToken cancellationToken = default
+    )
+    {
+        var rows = await tables.QueryAllAsync(Table, cancellationToken);
+        return rows.Select(r =>
+                (
+                    r.PartitionKey == NoDatasetPartition ? null : r.PartitionKey,
+                    new DropRefusal(
+                        r.GetString("Blob") ?? "",
+                        r.GetString("Reason") ?? "",
+                        r.GetDate("At") ?? DateTimeOffset.MinValue
+                    )
+                )
+            )
+            .OrderByDescending(x => x.Item2.At)
+            .Take(take)
+            .ToList();
+    }
+
     /// <summary>The dataset's refusals (none when no drop was ever refused: the table answers empty).</summary>
     public async Task<IReadOnlyList<DropRefusal>> ListAsync(
         string dataset,

@@ -151,8 +151,11 @@ public sealed partial class InfraLayoutTests
     [Fact]
     public void HostJson_IsCopiedNextToTheFunctionApp()
     {
-        string csproj = File.ReadAllText(Path.Combine(Root, "functions", "Mlops.Functions", "Mlops.Functions.csproj"));
-        Assert.Matches(@"<None Include=""\.\./\.\./host\.json""[^>]*CopyToOutputDirectory=""PreserveNewest""", csproj);
+        var csproj = System.Xml.Linq.XDocument.Load(
+            Path.Combine(Root, "functions", "Mlops.Functions", "Mlops.Functions.csproj")
+        );
+        var item = Assert.Single(csproj.Descendants("None"), e => (string?)e.Attribute("Include") == "../../host.json");
+        Assert.Equal("PreserveNewest", (string?)item.Attribute("CopyToOutputDirectory"));
         string built = Path.Combine(
             Path.GetDirectoryName(typeof(Mlops.Functions.Hosting.AppSettings).Assembly.Location)!,
             "host.json"

@@ -84,6 +84,18 @@ public sealed class HostHardeningTests
     }
 
     [Fact]
+    public async Task RefusedDrops_OfEveryDataset_NewestFirst_ThoseWithoutADatasetIncluded()
+    {
+        Assert.Null(await Function().RunAsync("cancer/notes.txt", "\"0x1\"", new RecordingLauncher()));
+        await Task.Delay(20);
+        Assert.Null(await Function().RunAsync("Bad_Name/data.csv", "\"0x1\"", new RecordingLauncher()));
+        var listed = await new DropRefusals(_storage.Tables).ListNewestAsync(10);
+        Assert.Equal(["Bad_Name/data.csv", "cancer/notes.txt"], listed.Select(x => x.Refusal.Blob));
+        Assert.Equal([null, "cancer"], listed.Select(x => x.Dataset));
+        Assert.Single(await new DropRefusals(_storage.Tables).ListNewestAsync(1));
+    }
+
+    [Fact]
     public async Task DataDropped_ConfigFile_IsIgnored_NotRefusedAndNotTrained()
     {
         var launcher = new RecordingLauncher();

@@ -29,6 +29,12 @@ public sealed class PipelineFunctions(PipelineHandler handler)
         CancellationToken cancellationToken
     ) => await handler.ListRunsAsync(dataset, client, cancellationToken);
 
+    [Function("ListRefusedDrops")]
+    public async Task<IActionResult> ListRefusedDrops(
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "api/drops/refused")] HttpRequest req,
+        CancellationToken cancellationToken
+    ) => await handler.ListRefusedDropsAsync(cancellationToken);
+
     [Function("ApproveVersion")]
     public async Task<IActionResult> ApproveVersion(
         [HttpTrigger(AuthorizationLevel.Admin, "post", Route = "api/models/{model}/versions/{version:int}/approve")]

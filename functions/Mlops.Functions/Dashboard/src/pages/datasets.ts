@@ -7,6 +7,8 @@ import { href, Route } from '../router';
 
 /** A line of GET /api/datasets. */
 interface DatasetSummary { name: string; versions: number; latestHash: string; latestIngestedAt: string; quarantined: number; }
+/** A line of GET /api/drops/refused. */
+interface RefusedDrop { dataset?: string; blob: string; reason: string; at: string; }
 interface Version { dataset: string; hash: string; sequence: number; rows: number; columns: number; bytes: number; ingestedAt: string; outcome: string; sourceName?: string; errors: number; warnings: number; referenceHash?: string; }
 interface Drift { column: string; method: string; statistic: number; pValue?: number; threshold: number; drifted: boolean; insufficientData: boolean; referenceCount: number; currentCount: number; }
 interface Details { version: Version; profile?: { columns?: Column[] } & Record<string, unknown>; validation?: { anomalies?: Anomaly[]; drift?: Drift[]; referenceHash?: string } | null; }
@@ -16,11 +18,18 @@ interface Anomaly { column?: string; code: string; severity: string; message: st
 export async function datasetsPage(route: Route): Promise<HTMLElement> {
   const [dataset, hash] = route.args;
   if (!dataset) {
-    const datasets = await get<DatasetSummary[]>('/api/datasets');
-    if (!datasets.length) return note('No datasets yet.');
-    return section('Datasets', table(['dataset', 'versions', 'quarantined', 'latest version', 'ingested'], datasets.map(d => [
-      h('a', { href: href('datasets', [d.name]) }, d.name), d.versions, d.quarantined,
-      h('a', { href: href('datasets', [d.name, d.latestHash]) }, d.latestHash.slice(0, 12)), fmtTime(d.latestIngestedAt)]), { id: 'datasets' }));
+    const [datasets, refused] = await Promise.all([get<DatasetSummary[]>('/api/datasets'), get<RefusedDrop[]>('/api/drops/refused')]);
+    const listing = datasets.length
+      ? section('Datasets', table(['dataset', 'versions', 'quarantined', 'latest version', 'ingested'], datasets.map(d => [
+        h('a', { href: href('datasets', [d.name]) }, d.name), d.versions, d.quarantined,
+        h('a', { href: href('datasets', [d.name, d.latestHash]) }, d.latestHash.slice(0, 12)), fmtTime(d.latestIngestedAt)]), { id: 'datasets' }))
+      : note('No datasets yet.');
+    // Drops that never became a version (a bad dataset name, a sub-folder, not a CSV): kept in the drop container.
+    const refusals = refused.length
+      ? section('Refused drops', table(['dropped', 'blob', 'dataset', 'why'], refused.map(r => [
+        fmtTime(r.at), r.blob, r.dataset ?? '(no usable dataset name)', h('span', { class: 'fail' }, r.reason)]), { id: 'refused' }))
+      : null;
+    return h('div', {}, listing, refusals);
   }
   const versions = (await get<Version[]>(`/api/datasets/${encodeURIComponent(dataset)}`)).sort((a, b) => b.sequence - a.sequence);
   const list = section(`${dataset}: versions`, table(['#', 'version', 'verdict', 'rows', 'columns', 'errors', 'warnings', 'ingested', 'source', 'compared with'], versions.map(v => [
