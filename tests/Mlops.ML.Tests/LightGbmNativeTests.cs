@@ -154,6 +154,30 @@ public class LightGbmNativeTests
         }
     }
 
+    [Theory]
+    [InlineData("sk_breast_cancer", MlTask.Binary)]
+    [InlineData("sk_wine", MlTask.Multiclass)]
+    [InlineData("sk_diabetes", MlTask.Regression)]
+    public void Train_LightGbmNodeCounts_AreTheTrainingRowsCountedThroughOurTrees(string dataset, MlTask task)
+    {
+        var (train, _, classCount) = Matrices(dataset, task);
+        var options = new GbdtOptions
+        {
+            NumRounds = 30,
+            MinDataInLeaf = 5,
+            Threads = 1,
+        };
+        var output = LightGbmTrainer.Train(train, null, task, classCount, options, seed: 7);
+        Assert.All(output.Ensemble.Trees, t => Assert.NotNull(t.Cover));
+        // Training rows include missing values in the split features: the NaN direction is part of the count.
+        var counted = Mlops.ML.Explain.TreeCover.FromRows(output.Ensemble, train.Features, train.Rows);
+        for (int t = 0; t < counted.Trees.Count; t++)
+        {
+            Assert.Equal(counted.Trees[t].Cover, output.Ensemble.Trees[t].Cover);
+            Assert.Equal(counted.Trees[t].LeafCover, output.Ensemble.Trees[t].LeafCover);
+        }
+    }
+
     private static void AssertSameRawScores(LightGbmOutput output, FeatureMatrix test)
     {
         int k = output.Ensemble.OutputCount;

@@ -105,20 +105,27 @@ public sealed class DataTable
     /// sampling).</summary>
     public DataTable SelectRows(IReadOnlyList<int> rows)
     {
-        var cols = new List<Column>(Columns.Count);
-        foreach (var c in Columns)
-        {
-            double[]? n = c.Numbers is null ? null : new double[rows.Count];
-            string?[]? s = c.Strings is null ? null : new string?[rows.Count];
-            for (int i = 0; i < rows.Count; i++)
+        var cols = new Column[Columns.Count];
+        // Columns are independent gathers: in parallel when there is enough to gather (a train/test split of 1M rows).
+        Parallel.For(
+            0,
+            Columns.Count,
+            new ParallelOptions { MaxDegreeOfParallelism = rows.Count >= 50_000 ? -1 : 1 },
+            k =>
             {
-                if (n is not null)
-                    n[i] = c.Numbers![rows[i]];
-                if (s is not null)
-                    s[i] = c.Strings![rows[i]];
+                var c = Columns[k];
+                double[]? n = c.Numbers is null ? null : new double[rows.Count];
+                string?[]? s = c.Strings is null ? null : new string?[rows.Count];
+                for (int i = 0; i < rows.Count; i++)
+                {
+                    if (n is not null)
+                        n[i] = c.Numbers![rows[i]];
+                    if (s is not null)
+                        s[i] = c.Strings![rows[i]];
+                }
+                cols[k] = new Column(c.Name, c.Kind, n, s);
             }
-            cols.Add(new Column(c.Name, c.Kind, n, s));
-        }
+        );
         return new DataTable(cols);
     }
 

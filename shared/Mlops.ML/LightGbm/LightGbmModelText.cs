@@ -91,6 +91,7 @@ internal static class LightGbmModelText
                 .Select(s => uint.Parse(s, CultureInfo.InvariantCulture))
                 .ToArray();
         }
+        bool categorical = false;
         var nodes = new NodeLists(inner);
         for (int i = 0; i < inner; i++)
         {
@@ -109,6 +110,7 @@ internal static class LightGbmModelText
                         codes.Add((word - catBoundaries[set]) * 32 + bit);
                 // In the set → LightGBM's left; not in it, NaN → its right: the chain's "outside" is LightGBM's right.
                 CategoryChain(nodes, i, splitFeature[i], codes, inside: left[i], outside: right[i], gain[i]);
+                categorical = true;
                 continue;
             }
             int missing = (decision[i] >> 2) & 3;
@@ -126,7 +128,7 @@ internal static class LightGbmModelText
             };
             nodes.Set(i, splitFeature[i], FloatAtOrBelow(threshold[i]), nanLeft, left[i], right[i], gain[i]);
         }
-        return new RegressionTree(
+        var tree = new RegressionTree(
             classIndex,
             nodes.Feature.ToArray(),
             nodes.Threshold.ToArray(),
@@ -136,6 +138,20 @@ internal static class LightGbmModelText
             nodes.Gain.ToArray(),
             leafValue
         );
+        // LightGBM counts the rows that reached each node while it trains (internal_count, leaf_count): the cover
+        // TreeSHAP needs, free. Category chains add nodes LightGBM has no count for; those trees are counted by the
+        // caller.
+        if (
+            !categorical
+            && fields.TryGetValue("internal_count", out _)
+            && fields.TryGetValue("leaf_count", out _)
+        )
+        {
+            var cover = Doubles(fields, "internal_count", index, inner);
+            var leafCover = Doubles(fields, "leaf_count", index, leaves);
+            return tree.WithCover(cover, leafCover);
+        }
+        return tree;
     }
 
     /// <summary>

@@ -63,7 +63,12 @@ internal static class TreeModelTraining
             var valid = parts.Valid is null ? null : Matrix(fz, parts.Valid, parts.YValid);
             var clock = System.Diagnostics.Stopwatch.StartNew();
             var output = LightGbmTrainer.Train(train, valid, spec.Task, classCount, o, spec.Seed, ct);
-            ensemble = Explain.TreeCover.FromRows(output.Ensemble, train.Features, train.Rows);
+            // LightGBM's own node counts are the covers when every training row took part (no bagging) and every
+            // tree has them; otherwise count the training rows through the trees (about 1.4 s on 1M × 28).
+            ensemble =
+                o.BaggingFraction >= 1 && output.Ensemble.Trees.All(t => t.Cover is not null)
+                    ? output.Ensemble
+                    : Explain.TreeCover.FromRows(output.Ensemble, train.Features, train.Rows);
             best = output.BestRound;
             objectiveName = Objective.For(spec.Task, classCount).Name;
             (curve, curveMetric) = StagedCurves.Boosted(ensemble, spec.Task, train, valid, clock.Elapsed.TotalSeconds);
