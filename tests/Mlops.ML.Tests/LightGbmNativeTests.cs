@@ -178,6 +178,44 @@ public class LightGbmNativeTests
         }
     }
 
+    [Theory]
+    [InlineData("sk_breast_cancer", MlTask.Binary)]
+    [InlineData("sk_wine", MlTask.Multiclass)]
+    [InlineData("sk_diabetes", MlTask.Regression)]
+    public void TreeShap_OnTheConvertedTrees_EqualsLightGbmsOwnContributions(string dataset, MlTask task)
+    {
+        var (train, test, classCount) = Matrices(dataset, task);
+        var options = new GbdtOptions
+        {
+            NumRounds = 30,
+            MinDataInLeaf = 5,
+            Threads = 1,
+        };
+        var output = LightGbmTrainer.Train(train, null, task, classCount, options, seed: 7);
+        int k = output.Ensemble.OutputCount,
+            f = test.Width;
+        using var booster = LightGbmBooster.FromModelText(output.ModelText);
+        // An independent implementation (LightGBM's C++ TreeSHAP on its own trees) against ours on the converted trees.
+        var theirs = booster.PredictContributions(test.Features, test.Rows, f, k);
+        var shap = Mlops.ML.Explain.TreeShap.For(output.Ensemble);
+        var phi = new double[k * f];
+        for (int r = 0; r < test.Rows; r++)
+        {
+            Array.Clear(phi);
+            shap.Explain(test.Features.AsSpan(r * f, f), phi);
+            for (int o = 0; o < k; o++)
+            {
+                int at = (r * k + o) * (f + 1);
+                Assert.Equal(theirs[at + f], shap.Expected[o], 1e-9);
+                for (int j = 0; j < f; j++)
+                    Assert.True(
+                        Math.Abs(theirs[at + j] - phi[o * f + j]) <= 1e-9,
+                        $"row {r} output {o} feature {j}: LightGBM {theirs[at + j]:R}, ours {phi[o * f + j]:R}"
+                    );
+            }
+        }
+    }
+
     private static void AssertSameRawScores(LightGbmOutput output, FeatureMatrix test)
     {
         int k = output.Ensemble.OutputCount;

@@ -141,11 +141,7 @@ internal static class LightGbmModelText
         // LightGBM counts the rows that reached each node while it trains (internal_count, leaf_count): the cover
         // TreeSHAP needs, free. Category chains add nodes LightGBM has no count for; those trees are counted by the
         // caller.
-        if (
-            !categorical
-            && fields.TryGetValue("internal_count", out _)
-            && fields.TryGetValue("leaf_count", out _)
-        )
+        if (!categorical && fields.TryGetValue("internal_count", out _) && fields.TryGetValue("leaf_count", out _))
         {
             var cover = Doubles(fields, "internal_count", index, inner);
             var leafCover = Doubles(fields, "leaf_count", index, leaves);

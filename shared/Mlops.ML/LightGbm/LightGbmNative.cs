@@ -23,6 +23,10 @@ internal static partial class LightGbmNative
     /// <summary>C_API_PREDICT_RAW_SCORE: the sum of the trees, before any sigmoid or softmax.</summary>
     public const int PredictRawScore = 1;
 
+    /// <summary>C_API_PREDICT_CONTRIB: LightGBM's own TreeSHAP, per output the features' values then the expected
+    /// value.</summary>
+    public const int PredictContributions = 3;
+
     [LibraryImport(Library, EntryPoint = "LGBM_GetLastError")]
     private static partial IntPtr GetLastError();
 
@@ -248,15 +252,36 @@ internal sealed class LightGbmBooster : IDisposable
     }
 
     /// <summary>Raw scores (rows × outputs, row-major) of row-major float32 rows.</summary>
-    public unsafe double[] PredictRaw(
+    public double[] PredictRaw(
         float[] features,
         int rows,
         int columns,
         int outputs,
         string parameters = "num_threads=1"
+    ) => Predict(features, rows, columns, LightGbmNative.PredictRawScore, outputs, parameters);
+
+    /// <summary>
+    /// LightGBM's own TreeSHAP values (rows × outputs × (columns + 1), row-major: per output the columns' values, then
+    /// the expected value): the independent reference our <see cref="Explain.TreeShap"/> is tested against.
+    /// </summary>
+    public double[] PredictContributions(
+        float[] features,
+        int rows,
+        int columns,
+        int outputs,
+        string parameters = "num_threads=1"
+    ) => Predict(features, rows, columns, LightGbmNative.PredictContributions, outputs * (columns + 1), parameters);
+
+    private unsafe double[] Predict(
+        float[] features,
+        int rows,
+        int columns,
+        int predictType,
+        int valuesPerRow,
+        string parameters
     )
     {
-        var result = new double[(long)rows * outputs];
+        var result = new double[(long)rows * valuesPerRow];
         fixed (float* data = features)
         fixed (double* r = result)
             LightGbmNative.Check(
@@ -267,7 +292,7 @@ internal sealed class LightGbmBooster : IDisposable
                     rows,
                     columns,
                     1,
-                    LightGbmNative.PredictRawScore,
+                    predictType,
                     0,
                     -1,
                     parameters,
