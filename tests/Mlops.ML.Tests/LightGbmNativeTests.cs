@@ -160,14 +160,7 @@ public class LightGbmNativeTests
     [InlineData("sk_diabetes", MlTask.Regression)]
     public void Train_LightGbmNodeCounts_AreTheTrainingRowsCountedThroughOurTrees(string dataset, MlTask task)
     {
-        var (train, _, classCount) = Matrices(dataset, task);
-        var options = new GbdtOptions
-        {
-            NumRounds = 30,
-            MinDataInLeaf = 5,
-            Threads = 1,
-        };
-        var output = LightGbmTrainer.Train(train, null, task, classCount, options, seed: 7);
+        var (output, train, _) = TrainThirtyRounds(dataset, task);
         Assert.All(output.Ensemble.Trees, t => Assert.NotNull(t.Cover));
         // Training rows include missing values in the split features: the NaN direction is part of the count.
         var counted = Mlops.ML.Explain.TreeCover.FromRows(output.Ensemble, train.Features, train.Rows);
@@ -184,14 +177,7 @@ public class LightGbmNativeTests
     [InlineData("sk_diabetes", MlTask.Regression)]
     public void TreeShap_OnTheConvertedTrees_EqualsLightGbmsOwnContributions(string dataset, MlTask task)
     {
-        var (train, test, classCount) = Matrices(dataset, task);
-        var options = new GbdtOptions
-        {
-            NumRounds = 30,
-            MinDataInLeaf = 5,
-            Threads = 1,
-        };
-        var output = LightGbmTrainer.Train(train, null, task, classCount, options, seed: 7);
+        var (output, _, test) = TrainThirtyRounds(dataset, task);
         int k = output.Ensemble.OutputCount,
             f = test.Width;
         using var booster = LightGbmBooster.FromModelText(output.ModelText);
@@ -214,6 +200,21 @@ public class LightGbmNativeTests
                     );
             }
         }
+    }
+
+    private static (LightGbmOutput Output, FeatureMatrix Train, FeatureMatrix Test) TrainThirtyRounds(
+        string dataset,
+        MlTask task
+    )
+    {
+        var (train, test, classCount) = Matrices(dataset, task);
+        var options = new GbdtOptions
+        {
+            NumRounds = 30,
+            MinDataInLeaf = 5,
+            Threads = 1,
+        };
+        return (LightGbmTrainer.Train(train, null, task, classCount, options, seed: 7), train, test);
     }
 
     private static void AssertSameRawScores(LightGbmOutput output, FeatureMatrix test)

@@ -92,7 +92,7 @@ internal static class LightGbmModelText
                 .ToArray();
         }
         bool categorical = false;
-        var nodes = new NodeLists(inner);
+        var nodes = new TreeNodeLists(inner);
         for (int i = 0; i < inner; i++)
         {
             foreach (int child in (ReadOnlySpan<int>)[left[i], right[i]])
@@ -109,7 +109,7 @@ internal static class LightGbmModelText
                     if ((catBits[word] & (1u << bit)) != 0)
                         codes.Add((word - catBoundaries[set]) * 32 + bit);
                 // In the set → LightGBM's left; not in it, NaN → its right: the chain's "outside" is LightGBM's right.
-                CategoryChain(nodes, i, splitFeature[i], codes, inside: left[i], outside: right[i], gain[i]);
+                nodes.AddCategoryChain(i, splitFeature[i], codes, inside: left[i], outside: right[i], gain[i]);
                 categorical = true;
                 continue;
             }
@@ -128,16 +128,7 @@ internal static class LightGbmModelText
             };
             nodes.Set(i, splitFeature[i], FloatAtOrBelow(threshold[i]), nanLeft, left[i], right[i], gain[i]);
         }
-        var tree = new RegressionTree(
-            classIndex,
-            nodes.Feature.ToArray(),
-            nodes.Threshold.ToArray(),
-            nodes.DefaultLeft.ToArray(),
-            nodes.Left.ToArray(),
-            nodes.Right.ToArray(),
-            nodes.Gain.ToArray(),
-            leafValue
-        );
+        var tree = nodes.ToTree(classIndex, leafValue);
         // LightGBM counts the rows that reached each node while it trains (internal_count, leaf_count): the cover
         // TreeSHAP needs, free. Category chains add nodes LightGBM has no count for; those trees are counted by the
         // caller.
@@ -158,85 +149,6 @@ internal static class LightGbmModelText
     {
         float f = (float)threshold;
         return f > threshold ? MathF.BitDecrement(f) : f;
-    }
-
-    /// <summary>Our tree under construction; category chains append nodes after LightGBM's own.</summary>
-    private sealed class NodeLists
-    {
-        public readonly List<int> Feature,
-            Left,
-            Right;
-        public readonly List<float> Threshold;
-        public readonly List<bool> DefaultLeft;
-        public readonly List<double> Gain;
-
-        public NodeLists(int count)
-        {
-            Feature = [.. new int[count]];
-            Left = [.. new int[count]];
-            Right = [.. new int[count]];
-            Threshold = [.. new float[count]];
-            DefaultLeft = [.. new bool[count]];
-            Gain = [.. new double[count]];
-        }
-
-        public int Add()
-        {
-            Feature.Add(0);
-            Left.Add(0);
-            Right.Add(0);
-            Threshold.Add(0);
-            DefaultLeft.Add(false);
-            Gain.Add(0);
-            return Feature.Count - 1;
-        }
-
-        public void Set(int node, int feature, float threshold, bool defaultLeft, int left, int right, double gain) =>
-            (Feature[node], Threshold[node], DefaultLeft[node], Left[node], Right[node], Gain[node]) = (
-                feature,
-                threshold,
-                defaultLeft,
-                left,
-                right,
-                gain
-            );
-    }
-
-    /// <summary>
-    /// A category-set test as threshold tests on the (integer) category code, one pair per run of consecutive codes
-    /// [a, b]: code ≤ a − ½ → outside; else code ≤ b + ½ → inside; else the next run (outside after the last). Missing
-    /// codes go outside at the first test. <paramref name="head"/> keeps its index so its parent's link stays valid.
-    /// </summary>
-    private static void CategoryChain(
-        NodeLists n,
-        int head,
-        int feature,
-        List<int> codes,
-        int inside,
-        int outside,
-        double gain
-    )
-    {
-        var runs = new List<(int From, int To)>();
-        foreach (int c in codes.Order())
-            if (runs.Count > 0 && runs[^1].To == c - 1)
-                runs[^1] = (runs[^1].From, c);
-            else
-                runs.Add((c, c));
-        if (runs.Count == 0)
-        {
-            n.Set(head, feature, float.PositiveInfinity, false, outside, outside, gain);
-            return;
-        }
-        int low = head;
-        for (int r = 0; r < runs.Count; r++)
-        {
-            int high = n.Add();
-            int next = r + 1 < runs.Count ? n.Add() : outside;
-            n.Set(low, feature, runs[r].From - 0.5f, true, outside, high, r == 0 ? gain : 0);
-            n.Set(high, feature, runs[r].To + 0.5f, false, inside, next, 0);
-            low = next;
-        }
     }
 
     private static string Field(Dictionary<string, string> fields, string name, int index) =>

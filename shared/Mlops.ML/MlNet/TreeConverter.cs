@@ -1,5 +1,6 @@
 using System.Reflection;
 using Microsoft.ML.Trainers.FastTree;
+using Mlops.ML.Gbdt;
 using RegressionTree = Mlops.ML.Gbdt.RegressionTree;
 
 namespace Mlops.ML.MlNet;
@@ -42,37 +43,6 @@ internal static class TreeConverter
     }
 
     /// <summary>Our tree under construction: node arrays that category chains append to.</summary>
-    private sealed class NodeLists
-    {
-        public readonly List<int> Feature = [],
-            Left = [],
-            Right = [];
-        public readonly List<float> Threshold = [];
-        public readonly List<bool> DefaultLeft = [];
-        public readonly List<double> Gain = [];
-
-        public int Add(int feature, float threshold, bool defaultLeft, int left, int right, double gain)
-        {
-            Feature.Add(feature);
-            Threshold.Add(threshold);
-            DefaultLeft.Add(defaultLeft);
-            Left.Add(left);
-            Right.Add(right);
-            Gain.Add(gain);
-            return Feature.Count - 1;
-        }
-
-        public void Set(int node, int feature, float threshold, bool defaultLeft, int left, int right, double gain) =>
-            (Feature[node], Threshold[node], DefaultLeft[node], Left[node], Right[node], Gain[node]) = (
-                feature,
-                threshold,
-                defaultLeft,
-                left,
-                right,
-                gain
-            );
-    }
-
     private static RegressionTree ConvertTree(
         RegressionTreeBase tree,
         int outputIndex,
@@ -86,9 +56,7 @@ internal static class TreeConverter
         if (tree.NumberOfLeaves <= 1 || nodes == 0)
             return new RegressionTree(outputIndex, [], [], [], [], [], [], [leaves.Length > 0 ? leaves[0] : 0]);
         var missingDefaults = MissingDefaults(tree);
-        var n = new NodeLists();
-        for (int i = 0; i < nodes; i++)
-            n.Add(0, 0, false, 0, 0, 0); // ML.NET's nodes keep their indices; category chains go after them
+        var n = new TreeNodeLists(nodes); // ML.NET's nodes keep their indices; category chains go after them
         for (int i = 0; i < nodes; i++)
         {
             double gain = tree.SplitGains.Count > i ? tree.SplitGains[i] : 0;
@@ -98,13 +66,13 @@ internal static class TreeConverter
                 int feature = layout.FeatureOfSlot(
                     slots.Count > 0 ? slots[0] : tree.GetCategoricalCategoricalSplitFeatureRangeAt(i)[0]
                 );
-                CategoryChain(
-                    n,
+                // ML.NET's category split: in the set → right child (its greater-than side); otherwise and missing → left.
+                n.AddCategoryChain(
                     i,
                     feature,
                     slots.Select(slot => slot - layout.Start(feature)),
-                    tree.LeftChild[i],
-                    tree.RightChild[i],
+                    inside: tree.RightChild[i],
+                    outside: tree.LeftChild[i],
                     gain
                 );
                 continue;
@@ -122,54 +90,7 @@ internal static class TreeConverter
             bool defaultLeft = missingDefaults is not null && missingDefaults[i] <= threshold;
             n.Set(i, f, threshold, defaultLeft, tree.LeftChild[i], tree.RightChild[i], gain);
         }
-        return new RegressionTree(
-            outputIndex,
-            n.Feature.ToArray(),
-            n.Threshold.ToArray(),
-            n.DefaultLeft.ToArray(),
-            n.Left.ToArray(),
-            n.Right.ToArray(),
-            n.Gain.ToArray(),
-            leaves
-        );
-    }
-
-    /// <summary>
-    /// ML.NET's category split — "the row's category is in the set → right child (ML.NET's greater-than side),
-    /// otherwise (and when missing) → left" — as threshold tests on the category code, one pair per run of consecutive
-    /// codes: code ≤ a − ½ → left; else code ≤ b + ½ → right; else the next run (or left after the last). Node
-    /// <paramref name="head"/> keeps its index so its parent's link stays valid.
-    /// </summary>
-    private static void CategoryChain(
-        NodeLists n,
-        int head,
-        int feature,
-        IEnumerable<int> codes,
-        int left,
-        int right,
-        double gain
-    )
-    {
-        var runs = new List<(int From, int To)>();
-        foreach (int c in codes.Order())
-            if (runs.Count > 0 && runs[^1].To == c - 1)
-                runs[^1] = (runs[^1].From, c);
-            else
-                runs.Add((c, c));
-        if (runs.Count == 0)
-        {
-            n.Set(head, feature, float.PositiveInfinity, true, left, left, gain);
-            return;
-        }
-        int lowNode = head;
-        for (int r = 0; r < runs.Count; r++)
-        {
-            int highNode = n.Add(feature, 0, true, 0, 0, 0);
-            int next = r + 1 < runs.Count ? n.Add(feature, 0, true, 0, 0, 0) : left;
-            n.Set(lowNode, feature, runs[r].From - 0.5f, true, left, highNode, r == 0 ? gain : 0);
-            n.Set(highNode, feature, runs[r].To + 0.5f, true, right, next, 0);
-            lowNode = next;
-        }
+        return n.ToTree(outputIndex, leaves);
     }
 
     private static float[]? MissingDefaults(RegressionTreeBase tree)
