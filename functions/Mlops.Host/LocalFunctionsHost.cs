@@ -137,6 +137,10 @@ public sealed class LocalFunctionsHost : IAsyncDisposable
             ["AzureWebJobsScriptRoot"] = appDirectory,
             ["AzureWebJobsStorage"] = options.StorageConnectionString,
         };
+        // As `func start` does: the app's local.settings.json values (e.g. the retraining timer switched off), then
+        // what the caller gives.
+        foreach (var (name, value) in LocalSettingsFile.Read(appDirectory))
+            environment[name] = value;
         foreach (var (name, value) in options.WorkerEnvironment)
             environment[name] = value;
         var worker = new WorkerHost(
