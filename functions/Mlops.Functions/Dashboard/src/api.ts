@@ -4,7 +4,13 @@
 const keyName = 'mlops.key';
 
 export class ApiError extends Error {
-  constructor(public status: number, public code: string, message: string) { super(message); }
+  constructor(
+    public status: number,
+    public code: string,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 /** Takes ?code= from the address on first load (as the Functions host accepts it), then keeps it for the tab only. */
@@ -23,7 +29,9 @@ export const clearKey = (): void => sessionStorage.removeItem(keyName);
 
 type AuthFailure = (status: number, message: string) => void;
 let onAuthFailure: AuthFailure = () => {};
-export function whenUnauthorized(handler: AuthFailure): void { onAuthFailure = handler; }
+export function whenUnauthorized(handler: AuthFailure): void {
+  onAuthFailure = handler;
+}
 
 // The Functions host answers a missing, wrong or insufficient key with an empty 401 (as Azure does), so the page says
 // what the key must be: reads take the function key, changes (every non-GET call the dashboard makes) the master key.
@@ -43,7 +51,9 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
   const json = text ? JSON.parse(text) : null;
   if (response.ok) return json as T;
   const error = json?.error ?? {};
-  const message: string = error.message ?? (response.status === 401 ? unauthorizedMessage(method) : `${method} ${path}: HTTP ${response.status}`);
+  const message: string =
+    error.message ??
+    (response.status === 401 ? unauthorizedMessage(method) : `${method} ${path}: HTTP ${response.status}`);
   if (response.status === 401 || response.status === 403) onAuthFailure(response.status, message);
   throw new ApiError(response.status, error.code ?? 'http', message);
 }

@@ -4,7 +4,11 @@ type Child = Node | string | number | null | undefined | false;
 type Attrs = Record<string, string | number | boolean | EventListener | undefined>;
 
 /** Creates an element: attributes (on* as listeners, booleans as presence) and children (text or nodes). */
-export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = {}, ...children: (Child | Child[])[]): HTMLElementTagNameMap[K] {
+export function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: Attrs = {},
+  ...children: (Child | Child[])[]
+): HTMLElementTagNameMap[K] {
   const el = document.createElement(tag);
   for (const [name, value] of Object.entries(attrs)) {
     if (value === undefined || value === false) continue;
@@ -12,7 +16,9 @@ export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = 
     else if (name === 'value' && 'value' in el) (el as HTMLInputElement).value = String(value);
     else el.setAttribute(name, value === true ? '' : String(value));
   }
-  for (const child of children.flat()) if (child !== null && child !== undefined && child !== false) el.append(child instanceof Node ? child : String(child));
+  for (const child of children.flat())
+    if (child !== null && child !== undefined && child !== false)
+      el.append(child instanceof Node ? child : String(child));
   return el;
 }
 
@@ -39,12 +45,35 @@ export function seconds(value: number | undefined | null): string {
 }
 
 /** A section with a heading. */
-export const section = (title: string, ...content: (Child | Child[])[]): HTMLElement => h('section', { class: 'card' }, h('h2', {}, title), ...content);
+export const section = (title: string, ...content: (Child | Child[])[]): HTMLElement =>
+  h('section', { class: 'card' }, h('h2', {}, title), ...content);
 
 /** A simple table from rows of cells. */
 export function table(headers: string[], rows: Child[][], attrs: Attrs = {}): HTMLTableElement {
-  return h('table', { class: 'grid', ...attrs }, h('thead', {}, h('tr', {}, headers.map(t => h('th', {}, t)))),
-    h('tbody', {}, rows.map(r => h('tr', {}, r.map(c => h('td', {}, c))))));
+  return h(
+    'table',
+    { class: 'grid', ...attrs },
+    h(
+      'thead',
+      {},
+      h(
+        'tr',
+        {},
+        headers.map((t) => h('th', {}, t)),
+      ),
+    ),
+    h(
+      'tbody',
+      {},
+      rows.map((r) =>
+        h(
+          'tr',
+          {},
+          r.map((c) => h('td', {}, c)),
+        ),
+      ),
+    ),
+  );
 }
 
 export const note = (text: string): HTMLElement => h('p', { class: 'note' }, text);

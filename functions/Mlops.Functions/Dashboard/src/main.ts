@@ -14,30 +14,93 @@ import { sweepPage } from './pages/sweep';
 
 type Page = (route: Route) => Promise<HTMLElement>;
 const pages: Record<string, Page> = {
-  runs: runsPage, run: runPage, compare: comparePage, sweep: sweepPage, models: modelsPage, pipelines: pipelinesPage, datasets: datasetsPage,
+  runs: runsPage,
+  run: runPage,
+  compare: comparePage,
+  sweep: sweepPage,
+  models: modelsPage,
+  pipelines: pipelinesPage,
+  datasets: datasetsPage,
   batch: batchPage,
 };
-const nav: [string, string][] = [['runs', 'Runs'], ['models', 'Models'], ['pipelines', 'Pipelines'], ['datasets', 'Datasets'], ['batch', 'Batch']];
+const nav: [string, string][] = [
+  ['runs', 'Runs'],
+  ['models', 'Models'],
+  ['pipelines', 'Pipelines'],
+  ['datasets', 'Datasets'],
+  ['batch', 'Batch'],
+];
 const app = document.getElementById('app')!;
 let authMessage = '';
 let renderId = 0;
 
 function shell(route: Route, content: HTMLElement): HTMLElement {
-  const links = nav.map(([page, label]) => h('a', { href: href(page), class: route.page === page ? 'active' : '' }, label));
-  const signOut = h('button', { class: 'link', onclick: () => { clearKey(); authMessage = 'Signed out.'; render(); } }, 'Sign out');
-  return h('div', { class: 'shell' }, h('header', {}, h('a', { class: 'brand', href: '#/runs' }, 'MlopsFunctions'), h('nav', {}, links), signOut),
-    h('main', { id: 'page', 'data-page': route.page }, content));
+  const links = nav.map(([page, label]) =>
+    h('a', { href: href(page), class: route.page === page ? 'active' : '' }, label),
+  );
+  const signOut = h(
+    'button',
+    {
+      class: 'link',
+      onclick: () => {
+        clearKey();
+        authMessage = 'Signed out.';
+        render();
+      },
+    },
+    'Sign out',
+  );
+  return h(
+    'div',
+    { class: 'shell' },
+    h('header', {}, h('a', { class: 'brand', href: '#/runs' }, 'MlopsFunctions'), h('nav', {}, links), signOut),
+    h('main', { id: 'page', 'data-page': route.page }, content),
+  );
 }
 
 function signIn(): HTMLElement {
-  const input = h('input', { type: 'password', id: 'key', name: 'key', autocomplete: 'off', placeholder: 'function key or master key', required: true });
-  const form = h('form', { id: 'signin', class: 'card signin' },
+  const input = h('input', {
+    type: 'password',
+    id: 'key',
+    name: 'key',
+    autocomplete: 'off',
+    placeholder: 'function key or master key',
+    required: true,
+  });
+  const form = h(
+    'form',
+    { id: 'signin', class: 'card signin' },
     h('h1', {}, 'Sign in'),
-    h('p', {}, 'The dashboard reads the API with a function key; promote, rollback and approve need the master key. The key stays in this tab (session storage).'),
+    h(
+      'p',
+      {},
+      'The dashboard reads the API with a function key; promote, rollback and approve need the master key. The key stays in this tab (session storage).',
+    ),
     authMessage ? h('p', { class: 'error', role: 'alert' }, authMessage) : null,
-    h('label', { for: 'key' }, 'Key'), input, h('button', { type: 'submit' }, 'Sign in'),
-    getKey() ? h('button', { type: 'button', id: 'signin-back', onclick: () => { authMessage = ''; render(); } }, 'Back (keep the current key)') : null);
-  form.addEventListener('submit', e => { e.preventDefault(); setKey(input.value.trim()); authMessage = ''; render(); });
+    h('label', { for: 'key' }, 'Key'),
+    input,
+    h('button', { type: 'submit' }, 'Sign in'),
+    getKey()
+      ? h(
+          'button',
+          {
+            type: 'button',
+            id: 'signin-back',
+            onclick: () => {
+              authMessage = '';
+              render();
+            },
+          },
+          'Back (keep the current key)',
+        )
+      : null,
+  );
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    setKey(input.value.trim());
+    authMessage = '';
+    render();
+  });
   return form;
 }
 
@@ -45,7 +108,10 @@ async function render(): Promise<void> {
   const id = ++renderId;
   disposeCharts();
   const route = current();
-  if (!getKey()) { app.replaceChildren(signIn()); return; }
+  if (!getKey()) {
+    app.replaceChildren(signIn());
+    return;
+  }
   const page = pages[route.page] ?? runsPage;
   app.replaceChildren(shell(route, h('p', { class: 'loading' }, 'Loading…')));
   try {
@@ -55,7 +121,9 @@ async function render(): Promise<void> {
   } catch (e) {
     if (id !== renderId) return;
     if (e instanceof ApiError && (e.status === 401 || e.status === 403)) return; // the sign-in form took over
-    app.querySelector('#page')!.replaceChildren(h('p', { class: 'error', role: 'alert' }, e instanceof Error ? e.message : String(e)));
+    app
+      .querySelector('#page')!
+      .replaceChildren(h('p', { class: 'error', role: 'alert' }, e instanceof Error ? e.message : String(e)));
   }
 }
 
