@@ -55,16 +55,7 @@ public sealed class DropRefusals(ITableStore tables)
     )
     {
         var rows = await tables.QueryAllAsync(Table, cancellationToken);
-        return rows.Select(r =>
-                (
-                    r.PartitionKey == NoDatasetPartition ? null : r.PartitionKey,
-                    new DropRefusal(
-                        r.GetString("Blob") ?? "",
-                        r.GetString("Reason") ?? "",
-                        r.GetDate("At") ?? DateTimeOffset.MinValue
-                    )
-                )
-            )
+        return rows.Select(r => (r.PartitionKey == NoDatasetPartition ? null : r.PartitionKey, FromRow(r)))
             .OrderByDescending(x => x.Item2.At)
             .Take(take)
             .ToList();
@@ -77,13 +68,11 @@ public sealed class DropRefusals(ITableStore tables)
     )
     {
         var rows = await tables.QueryAsync(Table, dataset, cancellationToken: cancellationToken);
-        return rows.Select(r => new DropRefusal(
-                r.GetString("Blob") ?? "",
-                r.GetString("Reason") ?? "",
-                r.GetDate("At") ?? DateTimeOffset.MinValue
-            ))
-            .ToList();
+        return rows.Select(FromRow).ToList();
     }
+
+    private static DropRefusal FromRow(TableRow r) =>
+        new(r.GetString("Blob") ?? "", r.GetString("Reason") ?? "", r.GetDate("At") ?? DateTimeOffset.MinValue);
 
     // Blob names may hold characters table keys forbid ('/', '#', '?'): the key is a hash; the name is a property.
     private static string RowKey(string blob) =>

@@ -260,6 +260,18 @@ public sealed class BatchScoringTests
         }
     }
 
+    [Theory]
+    [InlineData("""{"explain": "yes"}""")]
+    [InlineData("""{"explain": 1}""")]
+    public void Settings_ExplainThatIsNotTrueOrFalse_IsA400NamingIt(string json)
+    {
+        var e = Assert.Throws<Mlops.Core.Errors.MlopsException>(() =>
+            Mlops.Core.Errors.RequestJson.Parse<BatchSettings>(Encoding.UTF8.GetBytes(json), "batch")
+        );
+        Assert.Equal(400, e.Status);
+        Assert.Contains("explain", e.Message);
+    }
+
     [Fact]
     public async Task PlanAsync_ExplainOnAModelSavedWithoutCovers_FailsBeforeAnyChunk()
     {
