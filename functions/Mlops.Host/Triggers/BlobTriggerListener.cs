@@ -26,7 +26,7 @@ public sealed class BlobTriggerListener(
     HostContext context,
     TriggerOptions options,
     ILogger<BlobTriggerListener> log
-) : BackgroundService
+) : TriggerListener<BlobTriggerFunction>(invoker)
 {
     /// <summary>Container of the host's locks, receipts and timer statuses (HostContainerNames.Hosts).</summary>
     public const string HostsContainer = "azure-webjobs-hosts";
@@ -42,48 +42,24 @@ public sealed class BlobTriggerListener(
     private readonly ConcurrentDictionary<string, bool> _queued = new();
     private readonly ConcurrentDictionary<string, (BlobServiceClient Blobs, QueueServiceClient Queues)> _accounts =
         new();
-    private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private IReadOnlyList<BlobTriggerFunction> _functions = [];
-
-    /// <summary>The blob-triggered functions this host listens for (after start-up; disabled and broken ones are left
-    /// out).</summary>
-    public IReadOnlyList<BlobTriggerFunction> Functions => _functions;
-
-    /// <summary>Errors that kept a function from listening, by function name (the real host's "function
-    /// errors").</summary>
-    public ConcurrentDictionary<string, string> FunctionErrors { get; } = new();
-
-    /// <summary>Completes once the listener has read the worker's functions and started (or found nothing to
-    /// do).</summary>
-    public Task Started => _started.Task;
 
     /// <inheritdoc />
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override async Task RunAsync(CancellationToken stoppingToken)
     {
-        try
-        {
-            await invoker.WaitUntilReadyAsync(stoppingToken);
-            _functions = LoadFunctions();
-        }
-        finally
-        {
-            _started.TrySetResult();
-        }
-        if (_functions.Count == 0)
-            return;
         log.LogInformation(
             "Blob triggers: {Functions}",
-            string.Join(", ", _functions.Select(f => $"{f.Function.Name} ({f.Path})"))
+            string.Join(", ", Functions.Select(f => $"{f.Function.Name} ({f.Path})"))
         );
         await Task.WhenAll(ScanLoopAsync(stoppingToken), QueueLoopAsync(stoppingToken));
     }
 
-    private List<BlobTriggerFunction> LoadFunctions()
+    /// <inheritdoc />
+    protected override IReadOnlyList<BlobTriggerFunction> LoadFunctions()
     {
         var settings = TriggerServices.CreateSettings(options, context);
         var result = new List<BlobTriggerFunction>();
         foreach (
-            var function in invoker.Functions.Where(f =>
+            var function in Invoker.Functions.Where(f =>
                 f.TriggerType.Equals("blobTrigger", StringComparison.OrdinalIgnoreCase)
             )
         )
@@ -202,7 +178,7 @@ public sealed class BlobTriggerListener(
     /// <summary>One pass over every watched container: queues each blob version no receipt covers yet.</summary>
     private async Task ScanOnceAsync(CancellationToken cancellationToken)
     {
-        foreach (var group in _functions.GroupBy(f => (f.ConnectionString, f.Path.Container)))
+        foreach (var group in Functions.GroupBy(f => (f.ConnectionString, f.Path.Container)))
         {
             var container = Account(group.Key.ConnectionString).Blobs.GetBlobContainerClient(group.Key.Container);
             string prefix = CommonPrefix(group.Select(f => f.Path.ListPrefix));
@@ -442,7 +418,7 @@ public sealed class BlobTriggerListener(
             await HostQueue.DeleteMessageAsync(queued.MessageId, queued.PopReceipt, cancellationToken);
             return;
         }
-        var function = _functions.FirstOrDefault(f => f.FunctionId == message.FunctionId);
+        var function = Functions.FirstOrDefault(f => f.FunctionId == message.FunctionId);
         if (function is null)
         {
             // The real host drops messages for functions it does not have (renamed, deleted or disabled).
@@ -507,7 +483,7 @@ public sealed class BlobTriggerListener(
             var renewing = RenewVisibilityAsync(queued.MessageId, lease, renewal.Token);
             try
             {
-                var response = await invoker.InvokeAsync(function.Function, request, cancellationToken);
+                var response = await Invoker.InvokeAsync(function.Function, request, cancellationToken);
                 error =
                     response.Result?.Status == StatusResult.Types.Status.Success ? null
                     : response.Result?.Exception?.Message is { Length: > 0 } m ? m

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Azure.Storage.Blobs;
 using Mlops.Host.Protocol;
 using Mlops.Host.Worker;
@@ -19,48 +18,27 @@ public sealed class TimerTriggerListener(
     HostContext context,
     TriggerOptions options,
     ILogger<TimerTriggerListener> log
-) : BackgroundService
+) : TriggerListener<TimerTriggerFunction>(invoker)
 {
     private readonly string _owner = $"{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid():N}";
-    private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private IReadOnlyList<TimerTriggerFunction> _functions = [];
-
-    /// <summary>The timers this host runs (after start-up).</summary>
-    public IReadOnlyList<TimerTriggerFunction> Functions => _functions;
-
-    /// <summary>Errors that kept a timer from starting, by function name.</summary>
-    public ConcurrentDictionary<string, string> FunctionErrors { get; } = new();
-
-    /// <summary>Completes once the listener has read the worker's functions.</summary>
-    public Task Started => _started.Task;
 
     /// <inheritdoc />
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override async Task RunAsync(CancellationToken stoppingToken)
     {
-        try
-        {
-            await invoker.WaitUntilReadyAsync(stoppingToken);
-            _functions = LoadFunctions();
-        }
-        finally
-        {
-            _started.TrySetResult();
-        }
-        if (_functions.Count == 0)
-            return;
         var hosts = new BlobServiceClient(context.StorageConnectionString).GetBlobContainerClient(
             BlobTriggerListener.HostsContainer
         );
         var store = new ScheduleStatusStore(hosts, context.HostId);
-        await Task.WhenAll(_functions.Select(t => RunTimerAsync(t, hosts, store, stoppingToken)));
+        await Task.WhenAll(Functions.Select(t => RunTimerAsync(t, hosts, store, stoppingToken)));
     }
 
-    private List<TimerTriggerFunction> LoadFunctions()
+    /// <inheritdoc />
+    protected override IReadOnlyList<TimerTriggerFunction> LoadFunctions()
     {
         var settings = TriggerServices.CreateSettings(options, context);
         var result = new List<TimerTriggerFunction>();
         foreach (
-            var function in invoker.Functions.Where(f =>
+            var function in Invoker.Functions.Where(f =>
                 f.TriggerType.Equals("timerTrigger", StringComparison.OrdinalIgnoreCase)
             )
         )
@@ -237,7 +215,7 @@ public sealed class TimerTriggerListener(
     {
         try
         {
-            var response = await invoker.InvokeAsync(
+            var response = await Invoker.InvokeAsync(
                 timer.Function,
                 timer.CreateInvocation(status, pastDue),
                 cancellationToken
