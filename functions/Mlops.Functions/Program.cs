@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Azure.Functions.Worker.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Mlops.Functions.Hosting;
 
 // The isolated worker, and nothing else: a Functions host starts it (Azure's, Core Tools' `func start`, or ours,
@@ -20,6 +21,11 @@ builder.UseMiddleware<ErrorMiddleware>(); // typed errors → 4xx with {"error":
 builder.Services.Configure<KestrelServerOptions>(kestrel =>
     WorkerRequestLimits.Apply(kestrel.Limits, builder.Configuration)
 );
+
+// The worker's Kestrel logs four Information lines per request ("Request starting", "Executing endpoint", ...); each
+// is an RpcLog message to the host, and host.json's levels filter only what the host prints, after the message has
+// been sent. Dropping them here took the predict hop from 8 to 4 gRPC messages per request.
+builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
 builder.Services.AddMlops(builder.Configuration);
 builder.Build().Run();
 return 0;

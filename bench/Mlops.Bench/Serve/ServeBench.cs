@@ -32,6 +32,13 @@ public static class ServeBench
 {
     internal const string Key = "bench-key";
 
+    /// <summary>
+    /// A discarded pass before each measured one, for every server (the peer too): a server's steady state, not its
+    /// first seconds. With wrk saturating both cores, tiered compilation's background JIT of the host and the worker
+    /// is starved: after 13 s of load the host still ran at 4,100-4,600 req/s, after 23 s at 7,170 (2026-12-04).
+    /// </summary>
+    private const int WarmUpSeconds = 20;
+
     private sealed record Result(string Name, string Body, int Rows, WrkResult? Wrk, string Note = "");
 
     internal sealed record WrkResult(
@@ -193,7 +200,7 @@ public static class ServeBench
         if (!skipPeer && File.Exists(Path.Combine(peers, "serve_peer.py")))
         {
             await using var peer = await Peer.StartAsync(peers, csv);
-            await WrkAsync(wrkLoad, peer.Url + "/api/models/bc-model/predict", single, seconds, null); // as ours: warm
+            await WrkAsync(wrkLoad, peer.Url + "/api/models/bc-model/predict", single, WarmUpSeconds, null); // as ours
             results.Add(
                 new(
                     "peer: FastAPI + uvicorn ×2 + sklearn HGB",
@@ -235,60 +242,50 @@ public static class ServeBench
         var registry = new ModelRegistry(storage.Blobs, storage.Tables);
         var v = await registry.RegisterAsync(new RegisterModelRequest("bc-model", modelFile, IdempotencyKey: "bench"));
         await registry.PromoteAsync("bc-model", v.Version, new ChangeContext("bench", "bench"));
-        await using var host = await LocalHost.StartInProcessAsync(azurite.ConnectionString, "servebench");
-        string url = new Uri(host.BaseAddress, "api/models/bc-model/predict").ToString();
         string body = File.ReadAllText(single);
-        using (var client = new HttpClient())
+        // The measured rows run the host as users run it: its own process, with its own runtime configuration.
+        await using (var process = await LocalHost.StartAsync(azurite.ConnectionString, FreePort(), "servebench"))
         {
-            client.DefaultRequestHeaders.Add("x-functions-key", LocalHost.FunctionKey);
-            for (int i = 0; ; i++)
-            {
-                using var warm = await client.PostAsync(
-                    url,
-                    new StringContent(body, Encoding.UTF8, "application/json")
-                );
-                if (warm.IsSuccessStatusCode)
-                    break;
-                if (i == 100)
-                    throw new InvalidOperationException($"predict through the host answered {(int)warm.StatusCode}");
-                await Task.Delay(200);
-            }
+            var address = new Uri($"http://127.0.0.1:{process.Port}/");
+            string url = new Uri(address, "api/models/bc-model/predict").ToString();
+            await WaitServingAsync(url, body);
+            Console.WriteLine($"  host process up, serving (load {LoadAverage()})");
+            await WrkAsync(wrkLoad, url, single, WarmUpSeconds, LocalHost.FunctionKey);
+            results.Add(
+                new(
+                    "through the local host (app worker, log → Azurite)",
+                    "1 row",
+                    1,
+                    await WrkAsync(wrkLoad, url, single, seconds, LocalHost.FunctionKey),
+                    $"load {LoadAverage()}"
+                )
+            );
+            results.Add(
+                new(
+                    "through the local host (app worker, log → Azurite)",
+                    "1000 rows",
+                    1000,
+                    await WrkAsync(wrkLoad, url, batch, seconds, LocalHost.FunctionKey),
+                    $"load {LoadAverage()}"
+                )
+            );
+            var front = new HostHop.Front(address, body);
+            results.Add(
+                new(
+                    "C# client ×32 → through the host",
+                    "1 row",
+                    1,
+                    await ClosedLoopAsync(front.SendAsync, seconds),
+                    $"load {LoadAverage()}"
+                )
+            );
         }
-        Console.WriteLine(
-            $"  host up, worker start → ready {host.Worker.LastStartToReady.TotalSeconds:F1} s (load {LoadAverage()})"
-        );
-        // A server's steady state, not its first seconds: with wrk saturating both cores, tiered compilation's
-        // background JIT of the host and the worker is starved, and the first 13 s ran at half the later rate
-        // (2,604 then 5,150 and 5,417 req/s in three back-to-back runs, 2026-12-04). The peer gets the same pass.
-        await WrkAsync(wrkLoad, url, single, seconds, LocalHost.FunctionKey);
-        results.Add(
-            new(
-                "through the local host (app worker, log → Azurite)",
-                "1 row",
-                1,
-                await WrkAsync(wrkLoad, url, single, seconds, LocalHost.FunctionKey),
-                $"load {LoadAverage()}"
-            )
-        );
-        results.Add(
-            new(
-                "through the local host (app worker, log → Azurite)",
-                "1000 rows",
-                1000,
-                await WrkAsync(wrkLoad, url, batch, seconds, LocalHost.FunctionKey),
-                $"load {LoadAverage()}"
-            )
-        );
+        // The hop's floor needs the host's internals (its worker session), so this host runs in the bench's process;
+        // the front is bypassed, the worker is the same built app in its own process.
+        await using var host = await LocalHost.StartInProcessAsync(azurite.ConnectionString, "servebench");
+        await WaitServingAsync(new Uri(host.BaseAddress, "api/models/bc-model/predict").ToString(), body);
         var hop = new HostHop(host, body);
-        results.Add(
-            new(
-                "C# client ×32 → through the host",
-                "1 row",
-                1,
-                await ClosedLoopAsync(hop.ThroughHostAsync, seconds),
-                $"load {LoadAverage()}"
-            )
-        );
+        await ClosedLoopAsync(hop.DirectAsync, WarmUpSeconds);
         results.Add(
             new(
                 "C# client ×32 → worker's own endpoint (no front)",
@@ -299,6 +296,23 @@ public static class ServeBench
             )
         );
     }
+
+    private static async Task WaitServingAsync(string url, string body)
+    {
+        using var client = new HttpClient();
+        client.DefaultRequestHeaders.Add("x-functions-key", LocalHost.FunctionKey);
+        for (int i = 0; ; i++)
+        {
+            using var warm = await client.PostAsync(url, new StringContent(body, Encoding.UTF8, "application/json"));
+            if (warm.IsSuccessStatusCode)
+                return;
+            if (i == 100)
+                throw new InvalidOperationException($"predict through the host answered {(int)warm.StatusCode}");
+            await Task.Delay(200);
+        }
+    }
+
+    private static int FreePort() => Mlops.Testing.AzuriteInstance.FreePort();
 
     /// <summary>32 concurrent loops for <paramref name="seconds"/> after a 3 s warm-up: requests/s and latency
     /// percentiles.</summary>
@@ -360,7 +374,6 @@ public static class ServeBench
     /// </summary>
     private sealed class HostHop(Mlops.Host.LocalFunctionsHost host, string body)
     {
-        private readonly HttpClient _front = NewClient(host.BaseAddress);
         private readonly HttpClient _direct = NewClient(host.Worker.WorkerHttpUri!);
         private readonly Mlops.Host.Worker.HostedFunction _predict = host.Functions.Single(f => f.Name == "Predict");
 
@@ -374,14 +387,20 @@ public static class ServeBench
             return client;
         }
 
-        public async Task<bool> ThroughHostAsync()
+        /// <summary>The predict request through a host's front (HTTP, keys, routing, the hop to the worker).</summary>
+        public sealed class Front(Uri address, string body)
         {
-            using var response = await _front.PostAsync(
-                "api/models/bc-model/predict",
-                new StringContent(body, Encoding.UTF8, "application/json")
-            );
-            await response.Content.LoadIntoBufferAsync();
-            return response.IsSuccessStatusCode;
+            private readonly HttpClient _client = NewClient(address);
+
+            public async Task<bool> SendAsync()
+            {
+                using var response = await _client.PostAsync(
+                    "api/models/bc-model/predict",
+                    new StringContent(body, Encoding.UTF8, "application/json")
+                );
+                await response.Content.LoadIntoBufferAsync();
+                return response.IsSuccessStatusCode;
+            }
         }
 
         public async Task<bool> DirectAsync()

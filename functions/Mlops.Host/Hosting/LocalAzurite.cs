@@ -9,13 +9,16 @@ namespace Mlops.Host.Hosting;
 /// the emulator's standard ports (blob 10000, queue 10001, table 10002), data kept under the git-ignored
 /// <c>.azurite/</c>. It runs in a session of its own, as storage does in Azure: a host that crashes (even SIGKILL of
 /// its process group) leaves it running with its last writes, and the next start reuses it (found through
-/// <c>.azurite/azurite.pid</c>). A clean stop (Ctrl-C, SIGTERM) stops the Azurite this host started.
+/// <c>.azurite/azurite.pid</c>). A clean stop (Ctrl-C, SIGTERM) stops the Azurite this host owns: the one it started,
+/// or one it reused whose owner (<c>.azurite/azurite.owner</c>, a host's process id) is gone. A host started beside a
+/// running one (another port, the same storage) shares that host's Azurite and never stops it.
 /// </summary>
 public sealed class LocalAzurite : IDisposable
 {
     public static readonly int[] Ports = [10000, 10001, 10002];
     private Process? _process;
     private string? _pidFile;
+    private string? _ownerFile; // set when this host owns the Azurite: it stops it on a clean stop
 
     /// <summary>Fails with a readable message naming each busy port.</summary>
     public static void EnsurePortsFree(IEnumerable<(int Port, string What)> ports)
@@ -51,8 +54,14 @@ public sealed class LocalAzurite : IDisposable
     {
         if (RunningFromEarlierRun(repoRoot) is { } running)
         {
-            _process = Process.GetProcessById(running); // adopted: a clean stop of this host stops it, as if started here
+            _process = Process.GetProcessById(running);
             _pidFile = Path.Combine(repoRoot, ".azurite", "azurite.pid");
+            if (LiveOwner(repoRoot) is { } owner)
+            {
+                log.WriteLine($"Sharing the Azurite of the host running beside this one (pid {owner}), pid {running}");
+                return;
+            }
+            TakeOwnership(repoRoot); // left by a crashed run: a clean stop of this host stops it, as if started here
             log.WriteLine(
                 $"Reusing the Azurite left running by an earlier run (pid {running}), data in {Path.Combine(repoRoot, ".azurite")}"
             );
@@ -93,8 +102,6 @@ public sealed class LocalAzurite : IDisposable
                 "--loose",
                 "--location",
                 data,
-                "--debug",
-                Path.Combine(data, "debug.log"),
                 "--blobHost",
                 "127.0.0.1",
                 "--queueHost",
@@ -107,6 +114,7 @@ public sealed class LocalAzurite : IDisposable
         _process = Process.Start(psi) ?? throw new InvalidOperationException("Could not start Azurite.");
         _pidFile = Path.Combine(data, "azurite.pid");
         await File.WriteAllTextAsync(_pidFile, _process.Id.ToString(), cancellationToken);
+        TakeOwnership(repoRoot);
         var deadline = DateTime.UtcNow.AddSeconds(60);
         foreach (int port in Ports)
             while (!IsListening(port))
@@ -120,17 +128,51 @@ public sealed class LocalAzurite : IDisposable
         log.WriteLine($"Azurite started (blob 10000, queue 10001, table 10002), data in {data}");
     }
 
+    private static string OwnerFile(string repoRoot) => Path.Combine(repoRoot, ".azurite", "azurite.owner");
+
+    private void TakeOwnership(string repoRoot)
+    {
+        _ownerFile = OwnerFile(repoRoot);
+        File.WriteAllText(_ownerFile, Environment.ProcessId.ToString());
+    }
+
+    /// <summary>The process id of another live process that owns the running Azurite, if any.</summary>
+    public static int? LiveOwner(string repoRoot)
+    {
+        string file = OwnerFile(repoRoot);
+        if (!File.Exists(file) || !int.TryParse(File.ReadAllText(file).Trim(), out int pid))
+            return null;
+        if (pid == Environment.ProcessId)
+            return null;
+        try
+        {
+            using var p = Process.GetProcessById(pid);
+            return p.HasExited ? null : pid;
+        }
+        catch (ArgumentException)
+        {
+            return null;
+        }
+    }
+
     public void Dispose()
     {
         try
         {
+            if (_ownerFile is null)
+            {
+                _process?.Dispose();
+                _process = null;
+                return;
+            }
             if (_process is { HasExited: false })
             {
                 _process.Kill(entireProcessTree: true);
                 _process.WaitForExit(5000);
             }
-            if (_pidFile is not null && File.Exists(_pidFile))
-                File.Delete(_pidFile);
+            foreach (string? file in new[] { _pidFile, _ownerFile })
+                if (file is not null && File.Exists(file))
+                    File.Delete(file);
         }
         catch (InvalidOperationException) { }
         _process?.Dispose();
