@@ -27,5 +27,6 @@ builder.Services.Configure<KestrelServerOptions>(kestrel =>
 // been sent. Dropping them here took the predict hop from 8 to 4 gRPC messages per request.
 builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
 builder.Services.AddMlops(builder.Configuration);
+builder.Services.AddHostedService<HostWatch>(); // a killed host's worker stops instead of living on
 builder.Build().Run();
 return 0;
