@@ -76,14 +76,31 @@ public sealed class FunctionHostFixture : IAsyncLifetime, IAsyncDisposable
     public async Task InitializeAsync()
     {
         Azurite = await AzuriteInstance.StartAsync();
-        Port = AzuriteInstance.FreePort();
-        Host = new HostProcess(HostProcess.FindHostDll(), Azurite.ConnectionString, Port, hostId) { HostId = hostId };
-        Host.Environment["MLOPS_FUNCTION_KEY"] = Key;
-        Host.Environment["MLOPS_MASTER_KEY"] = MasterKey;
-        foreach (var (k, v) in settings ?? new Dictionary<string, string>())
-            Host.Environment[k] = v;
-        Host.Start();
-        await Host.WaitHealthyAsync(TimeSpan.FromSeconds(120));
+        for (int attempt = 1; ; attempt++)
+        {
+            Port = AzuriteInstance.FreePort();
+            Host = new HostProcess(HostProcess.FindHostDll(), Azurite.ConnectionString, Port, hostId)
+            {
+                HostId = hostId,
+            };
+            Host.Environment["MLOPS_FUNCTION_KEY"] = Key;
+            Host.Environment["MLOPS_MASTER_KEY"] = MasterKey;
+            foreach (var (k, v) in settings ?? new Dictionary<string, string>())
+                Host.Environment[k] = v;
+            Host.Start();
+            try
+            {
+                await Host.WaitHealthyAsync(TimeSpan.FromSeconds(120));
+                break;
+            }
+            catch (TimeoutException)
+                when (attempt < 3 && !Host.IsRunning && Host.Output.Any(l => l.Contains("already in use")))
+            {
+                // The free port was taken between choosing it and binding it (a parallel test's process got it as
+                // its ephemeral port): choose another.
+                await Host.DisposeAsync();
+            }
+        }
         Http = NewClient(Key);
         Admin = NewClient(MasterKey);
         Anonymous = NewClient(null);
