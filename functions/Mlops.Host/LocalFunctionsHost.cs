@@ -116,10 +116,8 @@ public sealed class LocalFunctionsHost : IAsyncDisposable
         var context = new HostContext(appDirectory, options.StorageConnectionString, options.HostId, hostJson);
         string routePrefix = RoutePrefixOf(hostJson);
 
-        if (options.HttpPort != 0 && IsListening(options.HttpPort))
-            throw new PortInUseException(
-                $"Port {options.HttpPort} is already in use. Stop the program using it or set MLOPS_HTTP_PORT to another port."
-            );
+        if (options.HttpPort != 0)
+            EnsureHttpPortFree(options.HttpPort);
         var keys = await HostKeys.LoadOrCreateAsync(
             new BlobServiceClient(options.StorageConnectionString),
             options.HostId,
@@ -268,18 +266,13 @@ public sealed class LocalFunctionsHost : IAsyncDisposable
             ? prefix.GetString()!.Trim('/')
             : DefaultRoutePrefix;
 
-    private static bool IsListening(int port)
+    /// <summary>Throws <see cref="PortInUseException"/> when something listens on the host's HTTP port.</summary>
+    public static void EnsureHttpPortFree(int port)
     {
-        try
-        {
-            using var c = new TcpClient();
-            c.Connect(IPAddress.Loopback, port);
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
-        }
+        if (Hosting.LocalAzurite.IsListening(port))
+            throw new PortInUseException(
+                $"Port {port} is already in use. Stop the program using it or set MLOPS_HTTP_PORT to another port."
+            );
     }
 
     private sealed class NoSignalLifetime : IHostLifetime

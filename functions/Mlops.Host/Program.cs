@@ -71,7 +71,7 @@ try
                 "Run from the repository (MlopsFunctions.sln not found), or set AzureWebJobsStorage to a storage account."
             );
         // The HTTP port first: a host that cannot serve must not start, reuse or stop anyone's Azurite.
-        LocalAzurite.EnsurePortsFree([(port, "the host's HTTP port")]);
+        LocalFunctionsHost.EnsureHttpPortFree(port);
         if (LocalAzurite.RunningFromEarlierRun(root) is null)
             LocalAzurite.EnsurePortsFree(LocalAzurite.Ports.Select(p => (p, "Azurite storage emulator")));
         await azurite.StartAsync(root, Console.Out, stopping.Token);

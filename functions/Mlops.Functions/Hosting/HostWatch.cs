@@ -29,12 +29,15 @@ public sealed partial class HostWatch(IHostApplicationLifetime lifetime, ILogger
         }
     }
 
-    /// <summary>This process's parent (the fourth field of /proc/self/stat), or null where there is no /proc.</summary>
-    public static int? ParentProcessId()
+    /// <summary>This process's parent, or null where there is no /proc.</summary>
+    public static int? ParentProcessId() => ParentOf(Environment.ProcessId);
+
+    /// <summary>A process's parent (the fourth field of /proc/{pid}/stat), or null when it cannot be read.</summary>
+    public static int? ParentOf(int pid)
     {
         try
         {
-            string stat = File.ReadAllText("/proc/self/stat");
+            string stat = File.ReadAllText($"/proc/{pid}/stat");
             // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so read after the last ')'.
             var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
             return int.TryParse(fields[1], out int ppid) ? ppid : null;

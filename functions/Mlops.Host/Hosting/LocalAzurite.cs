@@ -159,20 +159,17 @@ public sealed class LocalAzurite : IDisposable
     {
         try
         {
-            if (_ownerFile is null)
+            if (_ownerFile is not null) // a shared Azurite stays for the host that owns it
             {
-                _process?.Dispose();
-                _process = null;
-                return;
+                if (_process is { HasExited: false })
+                {
+                    _process.Kill(entireProcessTree: true);
+                    _process.WaitForExit(5000);
+                }
+                foreach (string? file in new[] { _pidFile, _ownerFile })
+                    if (file is not null && File.Exists(file))
+                        File.Delete(file);
             }
-            if (_process is { HasExited: false })
-            {
-                _process.Kill(entireProcessTree: true);
-                _process.WaitForExit(5000);
-            }
-            foreach (string? file in new[] { _pidFile, _ownerFile })
-                if (file is not null && File.Exists(file))
-                    File.Delete(file);
         }
         catch (InvalidOperationException) { }
         _process?.Dispose();

@@ -29,20 +29,7 @@ public sealed class HostWatchTests
         Directory
             .EnumerateDirectories("/proc")
             .Select(d => int.TryParse(Path.GetFileName(d), out int pid) ? pid : 0)
-            .Where(pid => pid > 0 && ParentOf(pid) == parent);
-
-    private static int? ParentOf(int pid)
-    {
-        try
-        {
-            string stat = File.ReadAllText($"/proc/{pid}/stat");
-            return int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1]);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
-        {
-            return null;
-        }
-    }
+            .Where(pid => pid > 0 && HostWatch.ParentOf(pid) == parent);
 
     private static string CommandLine(int pid)
     {
